@@ -1,0 +1,48 @@
+# pam_passkey — see README.md.
+#   make demo    the second-device story on two simulated hosts, through real libpam
+#   make check   every test (installs missing Debian packages and a throwaway venv first)
+#   make bench   benchmark figures
+#   make install DESTDIR=...
+
+CONFIG     ?= release
+SWIFT      ?= swift
+BUILD_DIR  := .build/$(CONFIG)
+SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
+PY         := .venv-test/bin/python
+export PAM_PASSKEY_BUILD := $(CURDIR)/$(BUILD_DIR)
+
+.PHONY: all deps build check unit integration fuzz demo bench install clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+# One build, reused by every test stage: products, tests, and pam_passkey.so.
+build: deps
+	$(SWIFT) build $(SWIFTFLAGS) --build-tests
+	@cp -f $(BUILD_DIR)/libpam_passkey.so $(BUILD_DIR)/pam_passkey.so
+
+check: build
+	$(MAKE) --no-print-directory unit integration fuzz
+
+unit:
+	$(SWIFT) test $(SWIFTFLAGS) --skip-build
+
+integration:
+	$(PY) -m pytest -q Tests/Integration
+
+fuzz:
+	./Fuzz/run.sh
+
+demo: build
+	./scripts/demo.sh
+
+bench: build
+	$(BUILD_DIR)/passkey-bench
+
+install: build
+	./scripts/install.sh "$(DESTDIR)" "$(BUILD_DIR)"
+
+clean:
+	rm -rf .build .venv-test Fuzz/build

@@ -1,0 +1,104 @@
+// swift-tools-version:6.0
+//
+// pam_passkey — a Linux PAM module that signs people in with a passkey bound to this
+// computer. No package dependencies: the toolchain, FoundationEssentials, and C libraries
+// from Debian's packages through system-library targets.
+//
+// Sources/ follows the architecture in DESIGN.md:
+//   Module/          pam_passkey.so — the PAM entry points (the relying party, in libpam)
+//   Helper/          pam_passkey_helper — the host authenticator process (keys, PINs)
+//   CLI/             passkeyctl — the administrator's tool
+//   WebAuthn/        CBOR, COSE, authenticatorData, clientDataJSON, verification
+//   Crypto/          OpenSSL libcrypto wrappers (P-256, ECDSA, SHA-256, AES-GCM, scrypt)
+//   Storage/         files opened as root: O_NOFOLLOW, owner/mode checks, atomic writes, locks
+//   Policy/          /etc/security/pam_passkey.conf: every key, its default, its documentation
+//   Registry/        per-user credential records (shareable between hosts)
+//   HostState/       host identity and per-user history on this host
+//   Intelligence/    the decision: passkey login, step aside, offer append — with a reason
+//   Authenticator/   host authenticator backends (software; TPM later)
+//   HelperProtocol/  the framed protocol between the module/CLI and the helper, and its client
+//   RelyingParty/    the ceremonies (login, append/enroll) shared by the module and the CLI
+//   FleetSim/        passkey-fleet-sim — the decision driven over a simulated fleet
+//   Bench/           passkey-bench — benchmarks that print figures
+import PackageDescription
+
+let root = Context.packageDirectory
+
+// Installed binaries must not depend on where a Swift toolchain lives: link the Swift
+// runtime and FoundationEssentials statically.
+let staticSwift: [String] = [
+    "-static-stdlib",
+    "-Xlinker", "-lFoundationEssentials",
+    "-Xlinker", "-l_FoundationCollections",
+    "-Xlinker", "-l_FoundationCShims",
+    "-Xlinker", "-lswiftSynchronization",
+]
+
+let package = Package(
+    name: "pam_passkey",
+    products: [
+        .library(name: "pam_passkey", type: .dynamic, targets: ["PAMModule"]),
+        .executable(name: "pam_passkey_helper", targets: ["pam_passkey_helper"]),
+        .executable(name: "passkeyctl", targets: ["passkeyctl"]),
+        .executable(name: "passkey-fleet-sim", targets: ["passkey-fleet-sim"]),
+        .executable(name: "passkey-bench", targets: ["passkey-bench"]),
+    ],
+    targets: [
+        // C libraries from Debian's packages.
+        .systemLibrary(name: "CPAM", pkgConfig: "pam", providers: [.apt(["libpam0g-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Libraries (FoundationEssentials only: they run inside sshd, login, gdm).
+        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        .target(name: "WebAuthn", dependencies: ["Crypto"]),
+        .target(name: "Storage"),
+        .target(name: "Policy", dependencies: ["Storage"]),
+        .target(name: "Registry", dependencies: ["Storage"]),
+        .target(name: "HostState", dependencies: ["Storage", "Crypto"]),
+        .target(name: "Intelligence", dependencies: ["Policy", "Registry", "HostState"]),
+        .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy"]),
+        .target(name: "HelperProtocol", dependencies: ["WebAuthn"]),
+        .target(name: "RelyingParty",
+                dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol"]),
+
+        // pam_passkey.so: only pam_sm_* exported, Swift runtime linked in.
+        .target(name: "PAMModule",
+                dependencies: ["CPAM", "Policy", "Registry", "HostState", "Intelligence",
+                               "HelperProtocol", "RelyingParty"],
+                path: "Sources/Module",
+                exclude: ["exports.map"],
+                linkerSettings: [.unsafeFlags(staticSwift + [
+                    "-Xlinker", "--version-script=\(root)/Sources/Module/exports.map",
+                    "-Xlinker", "-z", "-Xlinker", "now",
+                    "-Xlinker", "-z", "-Xlinker", "relro",
+                ])]),
+
+        // Executables.
+        .executableTarget(name: "pam_passkey_helper",
+                          dependencies: ["Authenticator", "HelperProtocol", "Policy", "Storage"],
+                          path: "Sources/Helper",
+                          linkerSettings: [.unsafeFlags(staticSwift)]),
+        .executableTarget(name: "passkeyctl",
+                          dependencies: ["Policy", "Registry", "HostState", "Intelligence",
+                                         "HelperProtocol", "RelyingParty", "WebAuthn"],
+                          path: "Sources/CLI",
+                          linkerSettings: [.unsafeFlags(staticSwift)]),
+        .executableTarget(name: "passkey-fleet-sim",
+                          dependencies: ["Intelligence", "Policy", "Registry", "HostState"],
+                          path: "Sources/FleetSim"),
+        .executableTarget(name: "passkey-bench",
+                          dependencies: ["CPAM", "Crypto", "WebAuthn", "Storage", "Policy", "Registry",
+                                         "HostState", "Intelligence", "HelperProtocol", "RelyingParty"],
+                          path: "Sources/Bench"),
+
+        // Tests. Integration tests drive the built products (the .so, the helper, passkeyctl).
+        .testTarget(name: "WebAuthnTests", dependencies: ["WebAuthn", "Crypto"], exclude: ["Fixtures"]),
+        .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto"]),
+        .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
+        .testTarget(name: "AuthenticatorTests",
+                    dependencies: ["Authenticator", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),
+        .testTarget(name: "PAMTests",
+                    dependencies: ["CPAM", "Policy", "Registry", "HostState", "WebAuthn", "Crypto"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

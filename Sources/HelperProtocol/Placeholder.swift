@@ -1,0 +1,1 @@
+// HelperProtocol: see Package.swift

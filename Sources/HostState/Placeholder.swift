@@ -1,0 +1,1 @@
+// HostState: see Package.swift

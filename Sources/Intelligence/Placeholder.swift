@@ -1,0 +1,1 @@
+// Intelligence: see Package.swift

@@ -1,0 +1,127 @@
+/// One key of `/etc/security/pam_passkey.conf`: its name, its default (as it would be written
+/// in the file), one line of documentation, and how its value is read. Every key is defined
+/// exactly once, in `PolicyKeys.swift`; the sample file, the man page and the README table
+/// are generated from that list.
+public struct PolicyKey<Value: Sendable>: Sendable {
+    public let name: String
+    /// The default as text, exactly as it would appear in the file.
+    public let defaultText: String
+    /// What to show as the default when it is computed at run time (e.g. "the host name").
+    public let defaultNote: String?
+    public let summary: String
+    /// Accepted values, for error messages and documentation (e.g. "yes or no", "1 to 100").
+    public let accepted: String
+    let read: @Sendable (String) -> Value?
+
+    init(_ name: String, default defaultText: String, defaultNote: String? = nil, accepted: String,
+         _ summary: String, read: @escaping @Sendable (String) -> Value?) {
+        self.name = name
+        self.defaultText = defaultText
+        self.defaultNote = defaultNote
+        self.summary = summary
+        self.accepted = accepted
+        self.read = read
+    }
+
+    public var defaultValue: Value {
+        guard let v = read(defaultText) else { fatalError("policy key \(name): default \"\(defaultText)\" does not parse") }
+        return v
+    }
+
+    /// The value of `text`, or nil when it is not acceptable for this key.
+    public func value(of text: String) -> Value? { read(text) }
+}
+
+/// The type-erased view of a key, for the table of all keys.
+public struct AnyPolicyKey: Sendable {
+    public let name: String
+    public let defaultText: String
+    public let defaultNote: String?
+    public let summary: String
+    public let accepted: String
+    let check: @Sendable (String) -> (any Sendable)?
+
+    init<V>(_ key: PolicyKey<V>) {
+        name = key.name
+        defaultText = key.defaultText
+        defaultNote = key.defaultNote
+        summary = key.summary
+        accepted = key.accepted
+        check = { key.read($0) }
+    }
+}
+
+// MARK: - Value readers
+
+extension PolicyKey where Value == String {
+    static func text(_ name: String, default d: String, defaultNote: String? = nil, _ summary: String,
+                     allowEmpty: Bool = false) -> Self {
+        .init(name, default: d, defaultNote: defaultNote, accepted: "text", summary) { s in
+            (s.isEmpty && !allowEmpty) || s.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 } ?? false) }) ? nil : s
+        }
+    }
+
+    static func path(_ name: String, default d: String, _ summary: String) -> Self {
+        .init(name, default: d, accepted: "an absolute path", summary) { s in
+            s.hasPrefix("/") && !s.contains("\0") && !s.split(separator: "/").contains("..") ? s : nil
+        }
+    }
+}
+
+extension PolicyKey where Value == Int {
+    static func integer(_ name: String, default d: Int, range: ClosedRange<Int>, _ summary: String) -> Self {
+        .init(name, default: String(d), accepted: "a whole number from \(range.lowerBound) to \(range.upperBound)", summary) { s in
+            guard let v = Int(s), range.contains(v) else { return nil }
+            return v
+        }
+    }
+
+    /// A duration in seconds, written as a number with an optional unit: s, m, h or d.
+    static func duration(_ name: String, default d: String, max: Int, _ summary: String) -> Self {
+        .init(name, default: d, accepted: "a duration such as 30s, 15m, 12h or 7d", summary) { s in
+            var digits = Substring(s)
+            var unit = 1
+            switch s.last {
+            case "s": unit = 1; digits = digits.dropLast()
+            case "m": unit = 60; digits = digits.dropLast()
+            case "h": unit = 3600; digits = digits.dropLast()
+            case "d": unit = 86400; digits = digits.dropLast()
+            default: break
+            }
+            guard let n = Int(digits), n >= 0, n <= max / unit else { return nil }
+            return n * unit
+        }
+    }
+}
+
+extension PolicyKey where Value == Bool {
+    static func flag(_ name: String, default d: Bool, _ summary: String) -> Self {
+        .init(name, default: d ? "yes" : "no", accepted: "yes or no", summary) { s in
+            switch s.lowercased() {
+            case "yes", "true", "on", "1": return true
+            case "no", "false", "off", "0": return false
+            default: return nil
+            }
+        }
+    }
+}
+
+extension PolicyKey where Value == [String] {
+    /// A list separated by commas and/or spaces; "none" (or nothing) is the empty list.
+    static func list(_ name: String, default d: [String], _ summary: String) -> Self {
+        .init(name, default: d.isEmpty ? "none" : d.joined(separator: ", "), accepted: "names separated by commas, or none", summary) { s in
+            let items = s.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
+            if items == ["none"] { return [] }
+            guard items.allSatisfy({ item in item.allSatisfy { $0.isLetter || $0.isNumber || "-_.@+".contains($0) } }) else { return nil }
+            return items
+        }
+    }
+}
+
+extension PolicyKey where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
+    static func choice(_ name: String, default d: Value, _ summary: String) -> Self {
+        .init(name, default: d.rawValue, accepted: Value.allCases.map(\.rawValue).joined(separator: ", "), summary) { s in
+            Value(rawValue: s.lowercased())
+        }
+    }
+}

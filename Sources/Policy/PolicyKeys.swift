@@ -1,0 +1,114 @@
+/// Every policy key, its default and its one-line documentation. This list is the single
+/// source of truth: the parser, `passkeyctl status`, the sample pam_passkey.conf, the man page
+/// pam_passkey.conf(5) and the README table are all produced from it.
+///
+/// Defaults are the safe choice: a missing or bad value never widens who can sign in.
+public enum RemoteSessions: String, CaseIterable, Sendable {
+    /// Remote sessions (PAM_RHOST set, not loopback) never get a passkey prompt or an offer:
+    /// this host's authenticator is not with a remote user.
+    case decline
+    /// Remote sessions are treated like local ones.
+    case allow
+}
+
+public enum AuthenticatorChoice: String, CaseIterable, Sendable {
+    case auto, tpm, software
+}
+
+extension PolicyKey where Value == String {
+    public static let rpID = text("rp_id", default: "pam_passkey",
+        "WebAuthn relying party id; every host sharing a registry must use the same value")
+    public static let hostName = text("host_name", default: "", defaultNote: "this host's name",
+        "name shown to users for this host (\"your passkeys are on …\")", allowEmpty: true)
+    public static let registryDir = path("registry_dir", default: "/var/lib/pam_passkey/registry",
+        "directory of per-user credential records; may be shared between hosts")
+    public static let stateDir = path("state_dir", default: "/var/lib/pam_passkey/host",
+        "this host's private state: authenticator keys, PIN counters, history (root only)")
+    public static let hostIDFile = path("host_id_file", default: "/etc/machine-id",
+        "file whose content identifies this host; only a keyed hash of it is ever stored")
+    public static let helper = path("helper", default: "/usr/libexec/pam_passkey/pam_passkey_helper",
+        "the host authenticator helper program")
+    public static let tcti = text("tcti", default: "device:/dev/tpmrm0",
+        "TPM transport for authenticator = tpm (e.g. device:/dev/tpmrm0, swtpm:path=/run/swtpm.sock)")
+}
+
+extension PolicyKey where Value == AuthenticatorChoice {
+    public static let authenticator = choice("authenticator", default: AuthenticatorChoice.auto,
+        "host authenticator backend: tpm, software, or auto (tpm when one answers)")
+}
+
+extension PolicyKey where Value == RemoteSessions {
+    public static let remoteSessions = choice("remote_sessions", default: RemoteSessions.decline,
+        "remote sessions: decline (no passkey prompt, no offer) or allow")
+}
+
+extension PolicyKey where Value == Int {
+    public static let helperTimeout = duration("helper_timeout", default: "10s", max: 600,
+        "how long the helper may take to answer (time the user spends typing is not counted)")
+    public static let pinMinLength = integer("pin_min_length", default: 6, range: 4...63,
+        "shortest PIN accepted when a passkey is created")
+    public static let pinMaxAttempts = integer("pin_max_attempts", default: 5, range: 1...20,
+        "wrong PINs in a row that lock a passkey until it is replaced or unlocked")
+    public static let pinKDFCost = integer("pin_kdf_cost", default: 15, range: 10...22,
+        "software authenticator: scrypt cost as log2(N) (15 = 32 MiB of memory per PIN check)")
+    public static let appendSnoozeDays = integer("append_snooze_days", default: 14, range: 0...365,
+        "days without an offer after the user answers \"n\"")
+    public static let appendMaxOffers = integer("append_max_offers", default: 3, range: 0...100,
+        "unanswered offers after which no more are made; also the most offers in any 30 days")
+    public static let cancelThreshold = integer("cancel_threshold", default: 3, range: 1...100,
+        "PIN prompts cancelled in a row after which the passkey prompt is snoozed")
+    public static let cancelSnooze = duration("cancel_snooze", default: "1d", max: 365 * 86400,
+        "how long the passkey prompt steps aside after cancel_threshold cancels")
+    public static let rolloutPercent = integer("rollout_percent", default: 100, range: 0...100,
+        "share of users (by a stable hash of the user name) who are offered a passkey")
+    public static let minUID = integer("min_uid", default: 1000, range: 0...Int(Int32.max),
+        "accounts with a lower uid are never offered a passkey")
+}
+
+extension PolicyKey where Value == Bool {
+    public static let append = flag("append", default: true,
+        "offer to create a passkey for this host after a successful password login")
+    public static let debug = flag("debug", default: false,
+        "log each signal behind a decision (never secrets)")
+}
+
+extension PolicyKey where Value == [String] {
+    public static let appendSkipServices = list("append_skip_services",
+        default: ["sudo", "sudo-i", "su", "su-l", "runuser", "runuser-l", "polkit-1", "passwd", "chsh", "chfn",
+                  "cron", "systemd-user"],
+        "PAM services where an offer would interrupt a task; never offered there")
+    public static let noninteractiveServices = list("noninteractive_services",
+        default: ["cron", "atd", "systemd-user"],
+        "PAM services where the module always steps aside silently")
+}
+
+public enum PolicyKeys {
+    /// Every key, in the order of the sample file and the documentation.
+    public static let all: [AnyPolicyKey] = [
+        AnyPolicyKey(PolicyKey.rpID),
+        AnyPolicyKey(PolicyKey.hostName),
+        AnyPolicyKey(PolicyKey.hostIDFile),
+        AnyPolicyKey(PolicyKey.registryDir),
+        AnyPolicyKey(PolicyKey.stateDir),
+        AnyPolicyKey(PolicyKey.helper),
+        AnyPolicyKey(PolicyKey.helperTimeout),
+        AnyPolicyKey(PolicyKey.authenticator),
+        AnyPolicyKey(PolicyKey.tcti),
+        AnyPolicyKey(PolicyKey.pinMinLength),
+        AnyPolicyKey(PolicyKey.pinMaxAttempts),
+        AnyPolicyKey(PolicyKey.pinKDFCost),
+        AnyPolicyKey(PolicyKey.remoteSessions),
+        AnyPolicyKey(PolicyKey.noninteractiveServices),
+        AnyPolicyKey(PolicyKey.append),
+        AnyPolicyKey(PolicyKey.appendSkipServices),
+        AnyPolicyKey(PolicyKey.appendSnoozeDays),
+        AnyPolicyKey(PolicyKey.appendMaxOffers),
+        AnyPolicyKey(PolicyKey.minUID),
+        AnyPolicyKey(PolicyKey.rolloutPercent),
+        AnyPolicyKey(PolicyKey.cancelThreshold),
+        AnyPolicyKey(PolicyKey.cancelSnooze),
+        AnyPolicyKey(PolicyKey.debug),
+    ]
+
+    public static func named(_ name: String) -> AnyPolicyKey? { all.first { $0.name == name } }
+}

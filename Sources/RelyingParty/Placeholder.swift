@@ -1,0 +1,1 @@
+// RelyingParty: see Package.swift

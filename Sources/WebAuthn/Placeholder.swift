@@ -1,0 +1,1 @@
+// WebAuthn: see Package.swift

@@ -1,0 +1,23 @@
+"""pam_passkey.so is loaded into sshd, login and gdm: it must export only the PAM entry
+points and depend only on system libraries, never on a Swift toolchain's location."""
+import subprocess
+
+ALLOWED = {"libpam.so.0", "libcrypto.so.3", "libc.so.6", "libm.so.6", "libstdc++.so.6",
+           "libgcc_s.so.1", "ld-linux-x86-64.so.2", "linux-vdso.so.1", "libaudit.so.1",
+           "libcap-ng.so.0", "libdl.so.2", "libpthread.so.0", "libz.so.1"}
+
+
+def test_exports_only_pam_sm(build_dir):
+    out = subprocess.run(["nm", "-D", "--defined-only", build_dir / "pam_passkey.so"],
+                         check=True, capture_output=True, text=True).stdout
+    exported = {line.split()[-1] for line in out.splitlines()
+                if line.split()[1] in ("T", "D", "B", "W", "R", "V")}
+    assert exported == {"pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt"}
+
+
+def test_needs_only_system_libraries(build_dir):
+    for binary in ("pam_passkey.so", "pam_passkey_helper", "passkeyctl"):
+        out = subprocess.run(["ldd", build_dir / binary], check=True, capture_output=True, text=True).stdout
+        libs = {line.split()[0].split("/")[-1] for line in out.splitlines() if line.strip()}
+        assert libs <= ALLOWED, f"{binary} links {libs - ALLOWED}"
+        assert "swift" not in out, f"{binary} depends on the Swift toolchain:\n{out}"

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs what building and testing pam_passkey needs, from Debian's packages, when it is
+# missing; and a throwaway Python venv (.venv-test) for the independent WebAuthn verifier.
+# Safe to run again: does nothing when everything is present.
+set -eu
+cd "$(dirname "$0")/.."
+
+PACKAGES="libpam0g-dev libssl-dev pkg-config pamtester libpam-wrapper libpamtest0-dev \
+openssh-server openssh-client python3-paramiko python3-pexpect python3-venv python3-pip \
+swtpm swtpm-tools tpm2-tools libtss2-dev fido2-tools tmux man-db groff-base dpkg-dev \
+libclang-rt-14-dev procps"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: missing Debian packages:$missing" >&2
+        echo "install-deps: run as root, or: sudo apt-get install$missing" >&2
+        exit 1
+    fi
+    echo "install-deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Debian's python3, so the venv also sees python3-paramiko and python3-pexpect.
+VENV=.venv-test
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import fido2, pytest' 2>/dev/null; then
+    echo "install-deps: creating $VENV (fido2 from PyPI)"
+    rm -rf "$VENV"
+    /usr/bin/python3 -m venv --system-site-packages "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'fido2==1.1.3' 'pytest==8.3.3'
+fi
