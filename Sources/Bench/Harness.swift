@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A named measurement. `body` runs once per iteration; setup belongs outside it.
+struct Benchmark {
+    let group: String
+    let name: String
+    let iterations: Int
+    let body: () throws -> Void
+}
+
+/// Figures of one benchmark, in microseconds.
+struct Figures {
+    let name: String
+    let iterations: Int
+    let median: Double
+    let p99: Double
+    let mean: Double
+}
+
+func monotonicMicros() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
+}
+
+func measure(_ b: Benchmark) throws -> Figures {
+    // Warm up: first calls pay for lazy initialisation and cold caches.
+    for _ in 0..<min(10, max(1, b.iterations / 10)) { try b.body() }
+    var samples: [Double] = []
+    samples.reserveCapacity(b.iterations)
+    for _ in 0..<b.iterations {
+        let t0 = monotonicMicros()
+        try b.body()
+        samples.append(monotonicMicros() - t0)
+    }
+    samples.sort()
+    let p99 = samples[min(samples.count - 1, Int((Double(samples.count) * 0.99).rounded(.up)) - 1)]
+    return Figures(name: b.name, iterations: b.iterations, median: samples[samples.count / 2], p99: p99,
+                   mean: samples.reduce(0, +) / Double(samples.count))
+}
+
+func format(_ v: Double) -> String {
+    let s = String(Int((v * 10).rounded()))
+    let padded = s.count < 2 ? "0" + s : s
+    return String(padded.dropLast()) + "." + String(padded.last!)
+}
+
+func printTable(_ rows: [Figures]) {
+    func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+    func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+    print(pad("benchmark", 44) + lpad("iterations", 11) + lpad("median µs", 13) + lpad("p99 µs", 13))
+    for r in rows {
+        print(pad(r.name, 44) + lpad(String(r.iterations), 11) + lpad(format(r.median), 13) + lpad(format(r.p99), 13))
+    }
+}
