@@ -91,14 +91,13 @@ let package = Package(
                                          "HostState", "Intelligence", "HelperProtocol", "RelyingParty"],
                           path: "Sources/Bench"),
 
-        // Tests. Integration tests drive the built products (the .so, the helper, passkeyctl).
+        // Unit tests and tests of the helper process. The module is tested through real libpam,
+        // pamtester and sshd from Tests/Integration (pytest), against the built products.
         .testTarget(name: "WebAuthnTests", dependencies: ["WebAuthn", "Crypto"], exclude: ["Fixtures"]),
         .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto"]),
         .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
         .testTarget(name: "AuthenticatorTests",
                     dependencies: ["Authenticator", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),
-        .testTarget(name: "PAMTests",
-                    dependencies: ["CPAM", "Policy", "Registry", "HostState", "WebAuthn", "Crypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

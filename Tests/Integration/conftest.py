@@ -2,7 +2,11 @@
 import os
 import pathlib
 
+import sys
+
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -13,3 +17,28 @@ def build_dir() -> pathlib.Path:
     if not (d / "pam_passkey.so").exists():
         pytest.fail(f"{d}/pam_passkey.so is missing: run `make build` first")
     return d
+
+
+@pytest.fixture
+def syslog():
+    from syslogcapture import SyslogCapture
+    capture = SyslogCapture()
+    yield capture
+    capture.close()
+
+
+@pytest.fixture
+def make_account():
+    """make_account("alice") -> a real local account with a random password, removed after."""
+    from accounts import Account, require_root
+    require_root()
+    made = []
+
+    def make(prefix="u", password=None):
+        a = Account(prefix, password)
+        made.append(a)
+        return a
+
+    yield make
+    for a in made:
+        a.remove()

@@ -1,0 +1,39 @@
+import CPAM
+
+/// The arguments on a pam_passkey line of a PAM stack.
+///   conf=PATH   policy file (default /etc/security/pam_passkey.conf)
+///   append      this invocation is the append step (after the password module)
+///   debug       log every signal behind a decision (same as `debug = yes` in the policy)
+struct ModuleArguments: Equatable {
+    static let defaultPolicyPath = "/etc/security/pam_passkey.conf"
+
+    var policyPath = ModuleArguments.defaultPolicyPath
+    var isAppendStep = false
+    var debug = false
+    /// Arguments that were not understood: logged (LOG_ERR) and otherwise ignored.
+    var unknown: [String] = []
+
+    init(_ args: [String]) {
+        for arg in args {
+            if arg == "append" {
+                isAppendStep = true
+            } else if arg == "debug" {
+                debug = true
+            } else if arg.hasPrefix("conf="), arg.count > 5 {
+                policyPath = String(arg.dropFirst(5))
+            } else {
+                unknown.append(arg)
+            }
+        }
+    }
+
+    init(argc: Int32, argv: PAMArgv) {
+        var args: [String] = []
+        if let argv {
+            for i in 0..<Int(max(argc, 0)) {
+                if let p = argv[i], let s = String(validatingCString: p) { args.append(s) }
+            }
+        }
+        self.init(args)
+    }
+}

@@ -1,0 +1,128 @@
+import CPAM
+import Crypto
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The module's view of one `pam_handle_t`: items, the application's conversation function,
+/// module data that carries the login step's decision to the append step, and pam_syslog.
+/// Nothing here outlives the call into the module.
+struct PAMHandle {
+    let raw: OpaquePointer
+    let flags: Int32
+
+    var isSilent: Bool { flags & Int32(bitPattern: UInt32(PAM_SILENT)) != 0 }
+
+    // MARK: Items
+
+    /// The user name, asking the application for it if it has not been set yet.
+    func user() -> String? {
+        var p: UnsafePointer<CChar>? = nil
+        guard pam_get_user(raw, &p, nil) == PAM_SUCCESS, let p else { return nil }
+        return String(validatingCString: p)
+    }
+
+    func stringItem(_ type: Int32) -> String? {
+        var p: UnsafeRawPointer? = nil
+        guard pam_get_item(raw, type, &p) == PAM_SUCCESS, let p else { return nil }
+        return String(validatingCString: p.assumingMemoryBound(to: CChar.self))
+    }
+
+    var service: String? { stringItem(PAM_SERVICE) }
+    var remoteHost: String? { stringItem(PAM_RHOST).flatMap { $0.isEmpty ? nil : $0 } }
+    var tty: String? { stringItem(PAM_TTY) }
+
+    private var conversationFunction: pam_conv? {
+        var p: UnsafeRawPointer? = nil
+        guard pam_get_item(raw, PAM_CONV, &p) == PAM_SUCCESS, let p else { return nil }
+        let conv = p.assumingMemoryBound(to: pam_conv.self).pointee
+        return conv.conv == nil ? nil : conv
+    }
+
+    var hasConversation: Bool { conversationFunction != nil }
+
+    // MARK: Conversation
+
+    enum Style {
+        case secret, visible, info, error
+
+        var code: Int32 {
+            switch self {
+            case .secret: return PAM_PROMPT_ECHO_OFF
+            case .visible: return PAM_PROMPT_ECHO_ON
+            case .info: return PAM_TEXT_INFO
+            case .error: return PAM_ERROR_MSG
+            }
+        }
+    }
+
+    /// One message through the application's conversation function. For prompts, the answer
+    /// is copied into wiped memory and the application's buffer is cleared before it is
+    /// freed. Returns nil when there is no conversation or it failed.
+    func converse(_ style: Style, _ text: String) -> SecretBytes? {
+        guard let conv = conversationFunction, let fn = conv.conv else { return nil }
+        return text.withCString { cText -> SecretBytes? in
+            var message = pam_message(msg_style: style.code, msg: cText)
+            return withUnsafePointer(to: &message) { messagePointer -> SecretBytes? in
+                var messages: UnsafePointer<pam_message>? = messagePointer
+                var response: UnsafeMutablePointer<pam_response>? = nil
+                let rc = fn(1, &messages, &response, conv.appdata_ptr)
+                defer {
+                    if let response {
+                        if let r = response.pointee.resp {
+                            explicit_bzero(r, strlen(r))
+                            free(r)
+                        }
+                        free(response)
+                    }
+                }
+                guard rc == PAM_SUCCESS else { return nil }
+                switch style {
+                case .info, .error: return SecretBytes(count: 0)
+                case .secret, .visible:
+                    guard let r = response?.pointee.resp else { return nil }
+                    return SecretBytes(UnsafeRawBufferPointer(start: r, count: strlen(r)))
+                }
+            }
+        }
+    }
+
+    /// A message the user reads. Suppressed under PAM_SILENT.
+    func info(_ text: String) {
+        guard !isSilent else { return }
+        _ = converse(.info, text)
+    }
+
+    func error(_ text: String) {
+        guard !isSilent else { return }
+        _ = converse(.error, text)
+    }
+
+    // MARK: Module data
+
+    /// Stores a short text on the handle for a later call in the same transaction.
+    func setData(_ name: String, _ value: String) -> Bool {
+        guard let copy = strdup(value) else { return false }
+        let rc = pam_set_data(raw, name, copy) { _, data, _ in free(data) }
+        if rc != PAM_SUCCESS { free(copy) }
+        return rc == PAM_SUCCESS
+    }
+
+    func data(_ name: String) -> String? {
+        var p: UnsafeRawPointer? = nil
+        guard pam_get_data(raw, name, &p) == PAM_SUCCESS, let p else { return nil }
+        return String(validatingCString: p.assumingMemoryBound(to: CChar.self))
+    }
+
+    // MARK: Logging
+
+    /// One line to syslog (LOG_AUTHPRIV), prefixed by libpam with the module and service.
+    /// Callers never pass secrets.
+    func log(_ priority: Int32, _ text: String) {
+        text.withCString { cText in
+            withVaList([cText]) { args in
+                "%s".withCString { pam_vsyslog(raw, priority, $0, args) }
+            }
+        }
+    }
+}
