@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Registry", dependencies: ["Storage"]),
         .target(name: "HostState", dependencies: ["Storage", "Crypto"]),
         .target(name: "Intelligence", dependencies: ["Policy", "Registry", "HostState"]),
-        .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy"]),
+        .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol"]),
         .target(name: "HelperProtocol", dependencies: ["WebAuthn"]),
         .target(name: "RelyingParty",
                 dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol"]),

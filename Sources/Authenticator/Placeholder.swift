@@ -1,1 +1,0 @@
-// Authenticator: see Package.swift

@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// glibc ≥ 2.34 has it, but only under _GNU_SOURCE, which Swift's Glibc module does not set.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnActionsCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowFD: Int32) -> Int32
+
+public enum HelperLaunchError: Error, Equatable, CustomStringConvertible {
+    case notAbsolute(String)
+    case missing(String)
+    case unsafe(String, reason: String)
+    case spawnFailed(String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .notAbsolute(let p): return "helper path \"\(p)\" is not absolute; set helper = /usr/libexec/pam_passkey/pam_passkey_helper"
+        case .missing(let p): return "helper \(p) does not exist or is not executable; reinstall pam_passkey or fix `helper =` in the policy file"
+        case .unsafe(let p, let reason): return "helper \(p) refused: \(reason)"
+        case .spawnFailed(let p, let e): return "could not start helper \(p): \(String(cString: strerror(e)))"
+        }
+    }
+}
+
+/// A running helper process, connected by a socketpair on its stdin and stdout.
+///
+/// Rules for code inside someone else's process: posix_spawn (no fork of a threaded host),
+/// a fixed absolute path, a clean environment, every other descriptor closed, default signal
+/// dispositions and an empty mask in the child; we wait for *this* pid only (sshd replaces
+/// SIGCHLD handlers, some hosts ignore SIGCHLD altogether) and kill it when it overstays.
+public final class HelperProcess {
+    public let pid: pid_t
+    public let channel: FrameChannel
+    private var finished = false
+
+    /// Verifies the program is safe to run as root, then starts it.
+    public static func launch(path: String, arguments: [String]) throws(HelperLaunchError) -> HelperProcess {
+        try checkProgram(path)
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw .spawnFailed(path, errno: errno)
+        }
+        let (ours, theirs) = (fds[0], fds[1])
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, theirs, 0)
+        posix_spawn_file_actions_adddup2(&actions, theirs, 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        _ = spawnActionsCloseFrom(&actions, 3)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGALRM, SIGUSR1, SIGUSR2, SIGQUIT] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = [path] + arguments
+        let env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
+        var cArgs = argv.map { strdup($0) } + [nil]
+        var cEnv = env.map { strdup($0) } + [nil]
+        defer {
+            for p in cArgs { free(p) }
+            for p in cEnv { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attributes, &cArgs, &cEnv)
+        close(theirs)
+        guard rc == 0 else {
+            close(ours)
+            throw .spawnFailed(path, errno: rc)
+        }
+        return HelperProcess(pid: pid, channel: FrameChannel(socket: ours))
+    }
+
+    private init(pid: pid_t, channel: FrameChannel) {
+        self.pid = pid
+        self.channel = channel
+    }
+
+    /// The helper runs as root with whatever we pass it: refuse a program (or a directory on
+    /// its path) that someone other than root could have replaced.
+    static func checkProgram(_ path: String) throws(HelperLaunchError) {
+        guard path.hasPrefix("/") else { throw .notAbsolute(path) }
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw .missing(path) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw .unsafe(path, reason: "not a regular file (a symlink or other)") }
+        guard st.st_mode & 0o111 != 0 else { throw .missing(path) }
+        let trusted: uid_t = geteuid() == 0 ? 0 : geteuid()
+        guard st.st_uid == 0 || st.st_uid == trusted else { throw .unsafe(path, reason: "owned by uid \(st.st_uid), not root; chown root \(path)") }
+        guard st.st_mode & 0o022 == 0 else { throw .unsafe(path, reason: "writable by group or others; chmod go-w \(path)") }
+        var dir = path
+        while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
+            dir = String(dir[..<slash])
+            guard stat(dir, &st) == 0 else { throw .missing(path) }
+            let sticky = st.st_mode & S_ISVTX != 0
+            guard st.st_uid == 0 || st.st_uid == trusted else { throw .unsafe(path, reason: "directory \(dir) is not owned by root") }
+            guard st.st_mode & 0o022 == 0 || sticky else { throw .unsafe(path, reason: "directory \(dir) is writable by group or others; chmod go-w \(dir)") }
+        }
+    }
+
+    /// Closes the channel, gives the helper `graceMillis` to exit, then kills it. Always
+    /// reaps exactly this pid (or accepts that the host reaps children itself).
+    public func finish(graceMillis: Int = 500) {
+        guard !finished else { return }
+        finished = true
+        close(channel.readFD)
+        let deadline = monotonicMillis() + Int64(graceMillis)
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid || (r < 0 && errno == ECHILD) { return }
+            if r < 0 && errno != EINTR { break }
+            if monotonicMillis() >= deadline { break }
+            usleep(2000)
+        }
+        Glibc.kill(pid, SIGKILL)
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+
+    /// Kills the helper at once (timeout, protocol violation).
+    public func kill() {
+        guard !finished else { return }
+        Glibc.kill(pid, SIGKILL)
+        finish(graceMillis: 0)
+    }
+
+    deinit { finish(graceMillis: 0) }
+}

@@ -1,1 +1,0 @@
-// HelperProtocol: see Package.swift
