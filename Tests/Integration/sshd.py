@@ -1,0 +1,96 @@
+"""A real OpenSSH server on 127.0.0.1 with its own PAM service (keyboard-interactive,
+UsePAM), and a paramiko client that records every prompt the server sent."""
+import os
+import pathlib
+import secrets
+import socket
+import subprocess
+import time
+
+import paramiko
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sshd:
+    def __init__(self, workdir: pathlib.Path, pam_stack: str):
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        # The PAM service of sshd is its program name: a symlink named after our service.
+        self.service = "sshd-pkt-" + secrets.token_hex(3)
+        self.pam_file = pathlib.Path("/etc/pam.d") / self.service
+        self.pam_file.write_text(pam_stack)
+        self.port = free_port()
+        os.makedirs("/run/sshd", exist_ok=True)
+        hostkey = self.dir / "hostkey"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(hostkey)], check=True)
+        config = self.dir / "sshd_config"
+        config.write_text(f"""Port {self.port}
+ListenAddress 127.0.0.1
+HostKey {hostkey}
+PidFile {self.dir}/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication no
+AuthenticationMethods keyboard-interactive
+StrictModes no
+PermitRootLogin no
+LogLevel VERBOSE
+""")
+        program = self.dir / self.service
+        program.symlink_to("/usr/sbin/sshd")
+        self.log = open(self.dir / "sshd.log", "w")
+        self.proc = subprocess.Popen([str(program), "-D", "-e", "-f", str(config)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"sshd did not start: {(self.dir / 'sshd.log').read_text()}")
+
+    def login(self, user: str, answers):
+        """Keyboard-interactive login. Returns (succeeded, rounds): each round is
+        (instructions, [prompt texts]) as the client saw it."""
+        queue = list(answers)
+        rounds = []
+
+        def handler(title, instructions, prompt_list):
+            rounds.append((instructions, [p for p, _echo in prompt_list]))
+            return [queue.pop(0) if queue else "" for _ in prompt_list]
+
+        transport = paramiko.Transport(("127.0.0.1", self.port))
+        try:
+            transport.start_client(timeout=10)
+            try:
+                transport.auth_interactive(user, handler)
+                ok = transport.is_authenticated()
+            except paramiko.AuthenticationException:
+                ok = False
+        finally:
+            transport.close()
+        return ok, rounds
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        try:
+            self.pam_file.unlink()
+        except FileNotFoundError:
+            pass
