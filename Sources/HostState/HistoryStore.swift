@@ -28,6 +28,7 @@ public struct HistoryStore: Sendable {
 
     /// Lock, read, change, atomic write, unlock (as the registry). Throws `StorageError` or
     /// what `body` throws; nothing is written then.
+    @discardableResult
     public func update<R>(user: UserName, _ body: (inout UserHistory) throws -> R) throws -> R {
         try store.update(user, body)
     }

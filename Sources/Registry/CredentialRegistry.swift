@@ -9,6 +9,7 @@ public protocol CredentialRegistry {
     func record(for user: UserName) throws -> UserRecord
     /// Read-modify-write of one user's record, serialised against every other writer of that
     /// user. Nothing is stored when `body` throws; its error is rethrown.
+    @discardableResult
     func update<R>(user: UserName, _ body: (inout UserRecord) throws -> R) throws -> R
     /// Every user with a record (reports and administration, not login).
     func users() throws -> [UserName]
@@ -41,6 +42,7 @@ public struct FileRegistry: CredentialRegistry, Sendable {
         try store.read(user)
     }
 
+    @discardableResult
     public func update<R>(user: UserName, _ body: (inout UserRecord) throws -> R) throws -> R {
         try store.update(user, body)
     }

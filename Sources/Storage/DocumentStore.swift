@@ -57,6 +57,7 @@ public struct DocumentStore<Document: VersionedDocument>: Sendable {
     /// read (malformed, newer schema, unsafe) fails the update and stays untouched.
     ///
     /// Throws `StorageError`, or whatever `body` throws.
+    @discardableResult
     public func update<R>(_ user: UserName, _ body: (inout Document) throws -> R) throws -> R {
         let dir: SecureDirectory
         switch missingDirectory {

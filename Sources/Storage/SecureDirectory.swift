@@ -253,7 +253,11 @@ public final class SecureDirectory {
                 var next = openat(fd, name, flags)
                 if next < 0 && errno == ENOENT, let mode = createMode, isLast || createParents {
                     let m = isLast ? mode : 0o755
-                    if mkdirat(fd, name, m) != 0 && errno != EEXIST {
+                    if mkdirat(fd, name, m) == 0 {
+                        // Whatever the umask: the parent was checked, so nobody else can have
+                        // swapped the new directory for a link in between.
+                        fchmodat(fd, name, m, 0)
+                    } else if errno != EEXIST {
                         throw .system(path: current, operation: "mkdir", errno: errno)
                     }
                     next = openat(fd, name, flags)
