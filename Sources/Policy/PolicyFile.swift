@@ -26,14 +26,17 @@ extension Policy {
     /// link, owned by root, not writable by group or others, in directories that are the
     /// same, at most 64 KiB.
     ///
-    /// A file that does not exist means all defaults, with no warning: a fresh install runs
-    /// on the defaults, which are the safe choice. A file that exists but cannot be trusted
+    /// A file that does not exist (or whose directory does not) means all defaults, with no
+    /// warning: a fresh install runs on the defaults, which are the safe choice. A file that exists but cannot be trusted
     /// or read is an error. Unknown keys and bad values are warnings (with file and line);
     /// the default applies to them.
     public static func load(path: String) throws(PolicyLoadError) -> (Policy, [PolicyWarning]) {
         let content: [UInt8]?
         do {
             content = try SecureFile.read(path, maxBytes: maxFileBytes)
+        } catch .notFound {
+            // Its directory is missing (no /etc/security): no file either.
+            content = nil
         } catch {
             throw .unsafe(error)
         }

@@ -31,12 +31,12 @@ public final class SecureDirectory {
         try walk(path, createMode: nil, createParents: false)
     }
 
-    /// Opens the directory, creating what is missing: the last component with `mode` (set
-    /// exactly, whatever the umask, and also on a directory that already exists and is owned
-    /// by root), missing parents with 0755 when `parents` is set. Existing directories are
-    /// checked as `open` checks them and never chowned: a directory someone else owns is an
-    /// error to fix, not to paper over. For installers and tests: registries use 0755, host
-    /// state 0700.
+    /// Opens the directory, creating what is missing: the last component with `mode`, missing
+    /// parents (when `parents` is set) with 0755, both exactly, whatever the umask. Existing
+    /// directories are checked as `open` checks them and left as they are, never chmodded or
+    /// chowned: an unsafe directory is an error to look into, not to paper over (something
+    /// may have been planted while it was open). For installers and tests: registries use
+    /// 0755, host state 0700.
     @discardableResult
     public static func create(_ path: String, mode: mode_t, parents: Bool = true) throws(StorageError) -> SecureDirectory {
         try walk(path, createMode: mode & 0o7777, createParents: parents)
@@ -268,10 +268,6 @@ public final class SecureDirectory {
                 close(fd)
                 fd = next
                 guard fstat(fd, &st) == 0 else { throw .system(path: current, operation: "fstat", errno: errno) }
-                if isLast, let mode = createMode, st.st_mode & 0o7777 != mode, trustedOwners.contains(st.st_uid) {
-                    guard fchmod(fd, mode) == 0 else { throw .system(path: current, operation: "chmod", errno: errno) }
-                    st.st_mode = (st.st_mode & ~0o7777) | mode
-                }
                 try checkDirectory(st, current)
             }
         } catch {

@@ -10,6 +10,9 @@ final class PolicyLoadTests: TempDirTestCase {
         XCTAssertEqual(policy[.registryDir], "/var/lib/pam_passkey/registry")
         XCTAssertFalse(policy.isSet("pin_min_length"))
         XCTAssertTrue(policy.source.contains("does not exist"))
+        let (again, none) = try Policy.load(path: path("no-such-dir/pam_passkey.conf"))
+        XCTAssertEqual(none, [])
+        XCTAssertFalse(again.isSet("pin_min_length"))
     }
 
     func testValuesAreReadFromTheFile() throws {

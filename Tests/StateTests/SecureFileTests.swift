@@ -138,10 +138,15 @@ final class SecureFileTests: TempDirTestCase {
         XCTAssertEqual(mode(of: path("var/lib/registry")), 0o755)
         try SecureDirectory.create(path("var/lib/host"), mode: 0o700)
         XCTAssertEqual(mode(of: path("var/lib/host")), 0o700)
-        // An existing root-owned directory gets the mode asked for.
-        chmod(path("var/lib/host"), 0o755)
+        // An existing safe directory is left as it is; an unsafe one is refused, not repaired.
+        chmod(path("var/lib/host"), 0o750)
         try SecureDirectory.create(path("var/lib/host"), mode: 0o700)
-        XCTAssertEqual(mode(of: path("var/lib/host")), 0o700)
+        XCTAssertEqual(mode(of: path("var/lib/host")), 0o750)
+        chmod(path("var/lib/host"), 0o770)
+        assertRefused(.writableByOthers(path: path("var/lib/host"), mode: 0o770, kind: .directory)) {
+            try SecureDirectory.create(path("var/lib/host"), mode: 0o700)
+        }
+        XCTAssertEqual(mode(of: path("var/lib/host")), 0o770)
         // Someone else's directory is refused, not taken over.
         chown(path("var/lib/host"), otherUID, otherUID)
         assertRefused(.wrongOwner(path: path("var/lib/host"), uid: otherUID, allowed: [0])) {
