@@ -74,6 +74,8 @@ public struct DocumentStore<Document: VersionedDocument>: Sendable {
             guard document.user.utf8.elementsEqual(user.rawValue.utf8) else {
                 throw StorageError.userMismatch(path: filePath, expected: user.rawValue, found: document.user)
             }
+            // A user with nothing to store gets no file (as if never written).
+            if old == nil && document == .empty(for: user) { return result }
             let new = try Self.encode(document, path: filePath)
             if new == old { return result }
             // Never write what the next read would refuse.

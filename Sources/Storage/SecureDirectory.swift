@@ -172,8 +172,9 @@ public final class SecureDirectory {
             unlinkat(fd, temp, 0)
             throw error
         }
-        // The rename is durable only once the directory is; the new content is in place either way.
-        guard fsync(fd) == 0 else { throw .system(path: path, operation: "fsync", errno: errno) }
+        // The rename is durable only once the directory is; the new content is in place either
+        // way. EINVAL: a file system that cannot sync directories (it has nothing to add).
+        guard fsync(fd) == 0 || errno == EINVAL else { throw .system(path: path, operation: "fsync", errno: errno) }
     }
 
     // MARK: - Checks

@@ -26,6 +26,9 @@ final class RegistryTests: TempDirTestCase {
         XCTAssertEqual(record, UserRecord(user: alice))
         XCTAssertTrue(record.credentials.isEmpty)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("registry")), [])
+        // An update that leaves the record empty writes no file either.
+        try registry.update(user: alice) { _ in }
+        XCTAssertFalse(exists(registry.path(for: alice)))
     }
 
     func testUpdateRoundTripsEveryField() throws {
