@@ -19,6 +19,7 @@
 //   HelperProtocol/  the framed protocol between the module/CLI and the helper, and its client
 //   RelyingParty/    the ceremonies (login, append/enroll) shared by the module and the CLI
 //   FleetSim/        passkey-fleet-sim — the decision driven over a simulated fleet
+//   FleetSimulation/ the fleet model itself (a library, so tests can run it)
 //   Bench/           passkey-bench — benchmarks that print figures
 import PackageDescription
 
@@ -55,7 +56,8 @@ let package = Package(
         .target(name: "Policy", dependencies: ["Storage"]),
         .target(name: "Registry", dependencies: ["Storage"]),
         .target(name: "HostState", dependencies: ["Storage", "Crypto"]),
-        .target(name: "Intelligence", dependencies: ["Policy", "Registry", "HostState"]),
+        .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState"]),
+        .target(name: "FleetSimulation", dependencies: ["Intelligence", "Policy"]),
         .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol"]),
         .target(name: "HelperProtocol", dependencies: ["WebAuthn"]),
         .target(name: "RelyingParty",
@@ -84,7 +86,7 @@ let package = Package(
                           path: "Sources/CLI",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkey-fleet-sim",
-                          dependencies: ["Intelligence", "Policy", "Registry", "HostState"],
+                          dependencies: ["FleetSimulation", "Intelligence", "Policy"],
                           path: "Sources/FleetSim"),
         .executableTarget(name: "passkey-bench",
                           dependencies: ["CPAM", "Crypto", "WebAuthn", "Storage", "Policy", "Registry",
@@ -98,7 +100,7 @@ let package = Package(
         // Spawned by StateTests as concurrent (and SIGKILLed) writers.
         .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState"],
                           path: "Tests/StateWorker"),
-        .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
+        .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "FleetSimulation", "Policy"]),
         .testTarget(name: "AuthenticatorTests",
                     dependencies: ["Authenticator", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),
     ],

@@ -5,6 +5,7 @@
 let groups: [(String, () throws -> [Benchmark])] = [
     ("crypto", cryptoBenchmarks),
     ("registry", registryBenchmarks),
+    ("intelligence", intelligenceBenchmarks),
 ]
 
 let wanted = Set(CommandLine.arguments.dropFirst())

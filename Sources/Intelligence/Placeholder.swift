@@ -1,1 +1,0 @@
-// Intelligence: see Package.swift

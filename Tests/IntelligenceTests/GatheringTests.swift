@@ -1,0 +1,133 @@
+import Intelligence
+import Policy
+import XCTest
+
+/// Fakes at the seams, recording every question asked.
+final class Recorder: @unchecked Sendable {
+    var asked: [String] = []
+}
+
+struct FakeRegistry: CredentialSource {
+    struct Unreadable: Error, CustomStringConvertible { var description: String { "permission denied" } }
+    let recorder: Recorder
+    var records: [String: [CredentialSignal]] = [:]
+    var fails = false
+    func credentials(of user: String) throws -> [CredentialSignal] {
+        recorder.asked.append("registry \(user)")
+        if fails { throw Unreadable() }
+        return records[user] ?? []
+    }
+}
+
+struct FakeHistory: HistorySource {
+    struct Corrupt: Error, CustomStringConvertible { var description: String { "line 1: not JSON" } }
+    let recorder: Recorder
+    var fails = false
+    func history(of user: String) throws -> History {
+        recorder.asked.append("history \(user)")
+        if fails { throw Corrupt() }
+        return History()
+    }
+}
+
+struct FakeProbe: AuthenticatorProbe {
+    let recorder: Recorder
+    var answer: AuthenticatorSignal
+    func probe(user: String) -> AuthenticatorSignal {
+        recorder.asked.append("probe \(user)")
+        return answer
+    }
+}
+
+struct FakeAccounts: AccountLookup {
+    let recorder: Recorder
+    var uids: [String: UInt32]
+    func uid(of user: String) -> UInt32? {
+        recorder.asked.append("account \(user)")
+        return uids[user]
+    }
+}
+
+final class GatheringTests: XCTestCase {
+    func gatherer(_ r: Recorder, registryFails: Bool = false, historyFails: Bool = false) -> SignalGatherer {
+        SignalGatherer(
+            credentials: FakeRegistry(recorder: r, records: ["alice": [platform("B1", on: hostB)]], fails: registryFails),
+            history: FakeHistory(recorder: r, fails: historyFails),
+            authenticator: FakeProbe(recorder: r, answer: .healthy(holding: [HeldCredentialSignal(id: "B1")])),
+            accounts: FakeAccounts(recorder: r, uids: ["alice": 1000, "bob": 1001]),
+            host: hostB)
+    }
+
+    func testGathersEverythingForALocalLogin() throws {
+        let r = Recorder()
+        let s = try gatherer(r).gather(user: "alice", session: console, now: now, policy: Policy())
+        XCTAssertEqual(r.asked, ["account alice", "registry alice", "history alice", "probe alice"])
+        XCTAssertEqual(s.uid, 1000)
+        XCTAssertEqual(s.credentials.map(\.id), ["B1"])
+        XCTAssertEqual(s.host, hostB)
+        XCTAssertEqual(decideLogin(s, policy: Policy()), .passkey(credentialIDs: ["B1"]))
+    }
+
+    /// The same questions, in the same order, for a name with no account, one without
+    /// passkeys and one with: the work done does not tell them apart.
+    func testSameQuestionsForEveryName() throws {
+        var shapes: [[String]] = []
+        for user in ["alice", "bob", "nobody-here"] {
+            let r = Recorder()
+            _ = try gatherer(r).gather(user: user, session: console, now: now, policy: Policy())
+            shapes.append(r.asked.map { String($0.split(separator: " ")[0]) })
+        }
+        XCTAssertEqual(Set(shapes.map { $0.joined(separator: ",") }).count, 1, "\(shapes)")
+    }
+
+    func testRemoteSessionSkipsOnlyTheProbe() throws {
+        let r = Recorder()
+        let s = try gatherer(r).gather(user: "alice", session: ssh(from: "10.0.0.5"), now: now, policy: Policy())
+        XCTAssertEqual(r.asked, ["account alice", "registry alice", "history alice"])
+        XCTAssertEqual(s.authenticator, .notProbed)
+        XCTAssertEqual(decideLogin(s, policy: Policy()), .stepAside(.remoteSession(rhost: "10.0.0.5")))
+        XCTAssertEqual(decideAppend(s, policy: Policy()), .noOffer(.remoteSession(rhost: "10.0.0.5")))
+
+        // explain asks anyway; with remote_sessions = allow the session does not decide.
+        let r2 = Recorder()
+        _ = try gatherer(r2).gather(user: "alice", session: ssh(from: "10.0.0.5"), now: now, policy: Policy(), probeAlways: true)
+        XCTAssertTrue(r2.asked.contains("probe alice"))
+        let r3 = Recorder()
+        let allowed = try gatherer(r3).gather(user: "alice", session: ssh(from: "10.0.0.5"), now: now, policy: policy(["remote_sessions": "allow"]))
+        XCTAssertEqual(allowed.authenticator.state, .healthy)
+    }
+
+    /// A decision over an unprobed authenticator never prompts, even if the caller mixes up
+    /// policies between gathering and deciding.
+    func testNotProbedNeverPrompts() {
+        let s = Scenario(credentials: [platform("B1", on: hostB)], authenticator: .notProbed)
+        XCTAssertEqual(decideLogin(s.signals, policy: Policy()), .stepAside(.authenticatorUnavailable("the authenticator was not probed")))
+        XCTAssertEqual(decideAppend(Scenario(authenticator: .notProbed).signals, policy: Policy()),
+                       .noOffer(.authenticatorUnavailable("the authenticator was not probed")))
+    }
+
+    func testUnreadableRegistryIsATypedError() {
+        let r = Recorder()
+        XCTAssertThrowsError(try gatherer(r, registryFails: true).gather(user: "alice", session: console, now: now, policy: Policy())) { error in
+            XCTAssertEqual(error as? GatherError, .registryUnreadable(user: "alice", detail: "permission denied"))
+            XCTAssertTrue(String(describing: error).contains("registry_dir"), "names what to check: \(error)")
+        }
+        XCTAssertFalse(r.asked.contains("probe alice"), "no helper spawned after a failure")
+    }
+
+    func testUnreadableHistoryIsATypedError() {
+        let r = Recorder()
+        XCTAssertThrowsError(try gatherer(r, historyFails: true).gather(user: "alice", session: console, now: now, policy: Policy())) { error in
+            XCTAssertEqual(error as? GatherError, .historyUnreadable(user: "alice", detail: "line 1: not JSON"))
+        }
+    }
+
+    /// The real account database: tests run as root on a system with /etc/passwd.
+    func testSystemAccountLookup() {
+        let accounts = SystemAccountLookup()
+        XCTAssertEqual(accounts.uid(of: "root"), 0)
+        XCTAssertNil(accounts.uid(of: "no-such-user-pam-passkey-test"))
+        XCTAssertNil(accounts.uid(of: ""))
+        XCTAssertNil(accounts.uid(of: "ro\0ot"), "a NUL must not truncate the name to an existing one")
+    }
+}
