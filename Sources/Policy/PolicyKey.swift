@@ -12,6 +12,8 @@ public struct PolicyKey<Value: Sendable>: Sendable {
     /// Accepted values, for error messages and documentation (e.g. "yes or no", "1 to 100").
     public let accepted: String
     let read: @Sendable (String) -> Value?
+    /// Parsed once: decisions read keys on every login.
+    public let defaultValue: Value
 
     init(_ name: String, default defaultText: String, defaultNote: String? = nil, accepted: String,
          _ summary: String, read: @escaping @Sendable (String) -> Value?) {
@@ -21,11 +23,8 @@ public struct PolicyKey<Value: Sendable>: Sendable {
         self.summary = summary
         self.accepted = accepted
         self.read = read
-    }
-
-    public var defaultValue: Value {
         guard let v = read(defaultText) else { fatalError("policy key \(name): default \"\(defaultText)\" does not parse") }
-        return v
+        self.defaultValue = v
     }
 
     /// The value of `text`, or nil when it is not acceptable for this key.
