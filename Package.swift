@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "HostState", dependencies: ["Storage", "Crypto"]),
         .target(name: "Intelligence", dependencies: ["Policy", "Registry", "HostState"]),
         .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol"]),
-        .target(name: "HelperProtocol", dependencies: ["WebAuthn"]),
+        .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto"]),
         .target(name: "RelyingParty",
                 dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol"]),
 
