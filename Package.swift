@@ -95,6 +95,9 @@ let package = Package(
         // pamtester and sshd from Tests/Integration (pytest), against the built products.
         .testTarget(name: "WebAuthnTests", dependencies: ["WebAuthn", "Crypto"], exclude: ["Fixtures"]),
         .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto"]),
+        // Spawned by StateTests as concurrent (and SIGKILLed) writers.
+        .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState"],
+                          path: "Tests/StateWorker"),
         .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
         .testTarget(name: "AuthenticatorTests",
                     dependencies: ["Authenticator", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),

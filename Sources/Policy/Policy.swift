@@ -1,3 +1,5 @@
+import Storage
+
 /// The administrator's policy: the values read from the policy file, defaults for the rest.
 /// Read a value with its key: `policy[.pinMinLength]`.
 public struct Policy: Sendable {
@@ -58,19 +60,20 @@ extension Policy {
             let name = trimmed[..<eq].trimmingWhitespace()
             let value = trimmed[trimmed.index(after: eq)...].trimmingWhitespace()
             guard let key = PolicyKeys.named(String(name)) else {
-                warnings.append(.init(file: source, line: lineNumber, message: "unknown key \"\(name)\", ignored"))
+                warnings.append(.init(file: source, line: lineNumber, message: "unknown key \(escapedForLog(String(name))), ignored"))
                 continue
             }
-            if let earlier = seen[key.name] {
-                warnings.append(.init(file: source, line: lineNumber,
-                                      message: "\(key.name) is also set on line \(earlier); the later value is used"))
-            }
             if policy.set(key.name, text: String(value)) {
+                if let earlier = seen[key.name] {
+                    warnings.append(.init(file: source, line: lineNumber,
+                                          message: "\(key.name) is also set on line \(earlier); this later value is used"))
+                }
                 seen[key.name] = lineNumber
             } else {
                 let fallback = policy.isSet(key.name) ? "the earlier value" : "the default (\(key.defaultNote ?? key.defaultText))"
+                // Escaped: the value goes to syslog, and a control character in it must not forge a line.
                 warnings.append(.init(file: source, line: lineNumber,
-                                      message: "\(key.name) = \"\(value)\" is not \(key.accepted); using \(fallback)"))
+                                      message: "\(key.name) = \(escapedForLog(String(value))) is not \(key.accepted); using \(fallback)"))
             }
         }
         return (policy, warnings)

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Crypto
+import Storage
+
+/// Who this host is, as the registry records it.
+///
+/// `hostID` is a keyed hash of the content of `host_id_file` (/etc/machine-id): stable for the
+/// life of the installation, the same for every process on the host, and unlinkable to the
+/// machine id itself. The machine id is a secret-ish value (systemd asks that it not be
+/// exposed to the network) and the registry may be shared, so only the hash is ever written.
+public struct HostIdentity: Sendable, Equatable {
+    /// The HMAC key: fixed, so every pam_passkey derives the same id from the same machine;
+    /// versioned, so a future derivation cannot collide with this one.
+    public static let applicationKey = Array("pam_passkey host-id v1".utf8)
+    /// A machine id file is 33 bytes; anything this large was not meant to be one.
+    public static let maxFileBytes = 4096
+
+    /// 32 lowercase hex digits (128 bits of the HMAC: plenty against collisions in a fleet).
+    public let hostID: String
+    /// What users see ("your passkeys are on host-a").
+    public let hostName: String
+
+    public init(hostID: String, hostName: String) {
+        self.hostID = hostID
+        self.hostName = hostName
+    }
+
+    /// Reads `hostIDFile` (policy `host_id_file`) with the root-file checks, and takes the name
+    /// from `configuredName` (policy `host_name`) when it is not empty, else from the kernel.
+    public static func load(hostIDFile: String, configuredName: String) throws(HostIdentityError) -> HostIdentity {
+        let content: [UInt8]?
+        do {
+            content = try SecureFile.read(hostIDFile, maxBytes: maxFileBytes)
+        } catch .notFound {
+            throw .missing(path: hostIDFile)
+        } catch {
+            throw .unsafe(error)
+        }
+        guard let bytes = content else { throw .missing(path: hostIDFile) }
+        let trimmed = trimASCIIWhitespace(bytes)
+        if trimmed.isEmpty { throw .empty(path: hostIDFile) }
+        // systemd writes this during first boot, before the real id exists.
+        if trimmed.elementsEqual("uninitialized".utf8) { throw .uninitialized(path: hostIDFile) }
+        let id = hostID(machineID: trimmed)
+        let name = configuredName.isEmpty ? (systemHostName() ?? "host-" + id.prefix(8)) : configuredName
+        return HostIdentity(hostID: id, hostName: name)
+    }
+
+    /// The id derived from a machine id (already trimmed).
+    public static func hostID<C: Collection>(machineID: C) -> String where C.Element == UInt8 {
+        let mac = HMACSHA256.authenticate(key: applicationKey, data: Array(machineID))
+        return mac.prefix(16).map { byte in
+            let s = String(byte, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+    }
+
+    /// The kernel's host name (gethostname), or nil when it is unset.
+    public static func systemHostName() -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty || name == "(none)" ? nil : name
+    }
+
+    static func trimASCIIWhitespace(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+        let space: Set<UInt8> = [0x20, 0x09, 0x0a, 0x0d, 0x0b, 0x0c]
+        var s = bytes[...]
+        while let f = s.first, space.contains(f) { s = s.dropFirst() }
+        while let l = s.last, space.contains(l) { s = s.dropLast() }
+        return s
+    }
+}
+
+/// Why this host's identity could not be established. Without it the module cannot tell
+/// this host's credentials from others', so it steps aside.
+public enum HostIdentityError: Error, Equatable, Sendable, CustomStringConvertible {
+    case missing(path: String)
+    case empty(path: String)
+    case uninitialized(path: String)
+    /// The file exists but is refused (symlink, owner, mode, size) or unreadable.
+    case unsafe(StorageError)
+
+    static let fix = "fix: run systemd-machine-id-setup (or dbus-uuidgen --ensure=/etc/machine-id), or set "
+        + "host_id_file to a root-owned file with a stable value unique to this host"
+
+    public var description: String {
+        switch self {
+        case .missing(let p): return "host id file \(p) does not exist; \(Self.fix)"
+        case .empty(let p): return "host id file \(p) is empty; \(Self.fix)"
+        case .uninitialized(let p): return "host id file \(p) says \"uninitialized\" (first boot not finished); \(Self.fix)"
+        case .unsafe(let e): return "host id file: \(e)"
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// HostState: see Package.swift

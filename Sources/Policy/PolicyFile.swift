@@ -1,0 +1,62 @@
+import Storage
+
+/// Why the policy file could not be used at all. The module then steps aside (never
+/// succeeds): the administrator's intent is unknown, and guessing it could widen access.
+public enum PolicyLoadError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Refused by the root-file checks (symlink, owner, mode, size) or unreadable.
+    case unsafe(StorageError)
+    /// Not UTF-8 text, so not a `key = value` file.
+    case notText(path: String, byteOffset: Int)
+
+    public var description: String {
+        switch self {
+        case .unsafe(let e): return "policy file: \(e)"
+        case .notText(let p, let offset):
+            return "policy file \(p) is not UTF-8 text (invalid byte at offset \(offset)); fix: rewrite it as plain text"
+        }
+    }
+}
+
+extension Policy {
+    /// Far beyond any real policy (all keys with comments fit in a few KiB).
+    public static let maxFileBytes = 64 << 10
+
+    /// Reads and parses the policy file (`conf=` module argument, or
+    /// /etc/security/pam_passkey.conf), checked like every file read as root: no symbolic
+    /// link, owned by root, not writable by group or others, in directories that are the
+    /// same, at most 64 KiB.
+    ///
+    /// A file that does not exist (or whose directory does not) means all defaults, with no
+    /// warning: a fresh install runs on the defaults, which are the safe choice. A file that exists but cannot be trusted
+    /// or read is an error. Unknown keys and bad values are warnings (with file and line);
+    /// the default applies to them.
+    public static func load(path: String) throws(PolicyLoadError) -> (Policy, [PolicyWarning]) {
+        let content: [UInt8]?
+        do {
+            content = try SecureFile.read(path, maxBytes: maxFileBytes)
+        } catch .notFound {
+            // Its directory is missing (no /etc/security): no file either.
+            content = nil
+        } catch {
+            throw .unsafe(error)
+        }
+        guard let bytes = content else { return (Policy(source: "built-in defaults (\(path) does not exist)"), []) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .notText(path: path, byteOffset: firstInvalidUTF8Offset(bytes))
+        }
+        return parse(text, source: path)
+    }
+}
+
+private func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {
+    var parser = Unicode.UTF8.ForwardParser()
+    var input = bytes.makeIterator()
+    var offset = 0
+    while true {
+        switch parser.parseScalar(from: &input) {
+        case .valid(let scalar): offset += scalar.count
+        case .error: return offset
+        case .emptyInput: return offset
+        }
+    }
+}

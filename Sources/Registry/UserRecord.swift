@@ -1,0 +1,52 @@
+import Storage
+
+/// Everything the registry knows about one user: one JSON document, `REGISTRY/USER.json`.
+public struct UserRecord: VersionedDocument {
+    /// Version 1: this layout. A file with a higher number is refused, not rewritten.
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    public var user: String
+    public var credentials: [CredentialRecord]
+
+    public init(user: UserName, credentials: [CredentialRecord] = []) {
+        schemaVersion = Self.currentSchemaVersion
+        self.user = user.rawValue
+        self.credentials = credentials
+    }
+
+    public static func empty(for user: UserName) -> UserRecord { UserRecord(user: user) }
+
+    /// Credentials that may be used to sign in.
+    public var activeCredentials: [CredentialRecord] { credentials.filter(\.isActive) }
+
+    public func credential(id: String) -> CredentialRecord? { credentials.first { $0.id == id } }
+
+    /// Adds `credential` unless one with the same id is already there. Returns whether it was added.
+    @discardableResult
+    public mutating func add(_ new: CredentialRecord) -> Bool {
+        guard credential(id: new.id) == nil else { return false }
+        credentials.append(new)
+        return true
+    }
+
+    /// Changes the credential with `id` in place. Returns false when there is none.
+    @discardableResult
+    public mutating func modify(id: String, _ change: (inout CredentialRecord) -> Void) -> Bool {
+        guard let i = credentials.firstIndex(where: { $0.id == id }) else { return false }
+        change(&credentials[i])
+        return true
+    }
+
+    /// Marks the credential revoked (kept in the file, never used again). Returns false when
+    /// there is no such credential or it was already revoked.
+    @discardableResult
+    public mutating func revoke(id: String, at time: EpochSeconds, by who: String) -> Bool {
+        guard let c = credential(id: id), !c.revoked else { return false }
+        return modify(id: id) {
+            $0.revoked = true
+            $0.revokedAt = time
+            $0.revokedBy = who
+        }
+    }
+}

@@ -1,0 +1,280 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Glibc's module map hides O_PATH (it needs _GNU_SOURCE); the value is the same on every
+// Linux architecture Swift supports.
+let openPath: Int32 = 0o10000000
+
+/// A directory reached from `/` one component at a time with `O_NOFOLLOW`, each component
+/// checked before the next is opened: no symbolic link anywhere on the path, every directory
+/// owned by root and not writable by group or others (unless sticky and owned by root, as
+/// /tmp is). Files are then opened relative to this descriptor, so nothing can be swapped in
+/// between the check and the use.
+///
+/// When the process is not root (tests, a user's own tools), the process's own uid is trusted
+/// as an owner too; as root only root is.
+public final class SecureDirectory {
+    /// The path as given, without a trailing slash.
+    public let path: String
+    let fd: Int32
+
+    init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Opens an existing directory, refusing it (or any directory above it) when unsafe.
+    public static func open(_ path: String) throws(StorageError) -> SecureDirectory {
+        try walk(path, createMode: nil, createParents: false)
+    }
+
+    /// Opens the directory, creating what is missing: the last component with `mode`, missing
+    /// parents (when `parents` is set) with 0755, both exactly, whatever the umask. Existing
+    /// directories are checked as `open` checks them and left as they are, never chmodded or
+    /// chowned: an unsafe directory is an error to look into, not to paper over (something
+    /// may have been planted while it was open). For installers and tests: registries use
+    /// 0755, host state 0700.
+    @discardableResult
+    public static func create(_ path: String, mode: mode_t, parents: Bool = true) throws(StorageError) -> SecureDirectory {
+        try walk(path, createMode: mode & 0o7777, createParents: parents)
+    }
+
+    /// The path of an entry of this directory.
+    public func path(of name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
+
+    // MARK: - Reading
+
+    /// The content of the regular file `name`, or nil when there is none. Refused: a symbolic
+    /// link, anything but a regular file, a file not owned by root, a file writable by group
+    /// or others, a file larger than `maxBytes`.
+    public func read(_ name: String, maxBytes: Int) throws(StorageError) -> [UInt8]? {
+        let full = path(of: name)
+        try Self.checkName(name, full)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+        if file < 0 {
+            let code = errno
+            if code == ENOENT { return nil }
+            throw classifyOpenFailure(code, name: name, path: full, expected: .regularFile, operation: "open")
+        }
+        defer { close(file) }
+        var st = stat()
+        guard fstat(file, &st) == 0 else { throw .system(path: full, operation: "fstat", errno: errno) }
+        try Self.checkFile(st, full)
+        if Int(st.st_size) > maxBytes { throw .tooLarge(path: full, size: Int(st.st_size), limit: maxBytes) }
+
+        // Read one byte past the limit: the file may have grown since fstat.
+        var buffer = [UInt8](repeating: 0, count: maxBytes + 1)
+        var total = 0
+        while total < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(file, $0.baseAddress! + total, $0.count - total) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .system(path: full, operation: "read", errno: errno)
+            }
+            if n == 0 { break }
+            total += n
+        }
+        if total > maxBytes { throw .tooLarge(path: full, size: total, limit: maxBytes) }
+        buffer.removeSubrange(total...)
+        return buffer
+    }
+
+    /// The names in this directory, except `.`, `..` and dot-files (locks, temporary files).
+    /// Names that are not valid UTF-8 are returned repaired (with U+FFFD), which no
+    /// `UserName` accepts.
+    public func entries() throws(StorageError) -> [String] {
+        // A fresh open file description: a dup would share (and move) the offset of `fd`.
+        let listing = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard listing >= 0 else { throw .system(path: path, operation: "open", errno: errno) }
+        guard let dir = fdopendir(listing) else {
+            let code = errno
+            close(listing)
+            throw .system(path: path, operation: "fdopendir", errno: code)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw .system(path: path, operation: "readdir", errno: errno) }
+                break
+            }
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name.hasPrefix(".") { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    // MARK: - Writing
+
+    /// Replaces (or creates) `name` atomically: a temporary file in this directory is
+    /// written in full and fsynced, renamed over `name`, and the directory fsynced. A reader
+    /// sees the old content or the new, never a mix; after a crash the file is one or the
+    /// other. On any error the temporary file is removed and `name` is untouched.
+    ///
+    /// Without the lock of `name`, concurrent writers do not corrupt the file, but the last
+    /// rename wins; use `withLock` for read-modify-write.
+    public func replace(_ name: String, with bytes: [UInt8], mode: mode_t) throws(StorageError) {
+        try Self.checkName(name, path(of: name))
+        var attempt = 0
+        while true {
+            var ts = timespec()
+            clock_gettime(CLOCK_REALTIME, &ts)
+            let temp = ".\(name).\(getpid()).\(ts.tv_nsec).tmp"
+            do {
+                try write(bytes, to: name, through: temp, mode: mode, replaceStaleTemp: false)
+                return
+            } catch .system(_, "create", EEXIST) where attempt < 10 {
+                attempt += 1
+            }
+        }
+    }
+
+    /// `temp` is created exclusively; `replaceStaleTemp` is for callers holding the lock of
+    /// `name`, for whom an existing `temp` can only be left by a writer that died.
+    func write(_ bytes: [UInt8], to name: String, through temp: String, mode: mode_t,
+               replaceStaleTemp: Bool) throws(StorageError) {
+        let full = path(of: name)
+        let tempPath = path(of: temp)
+        var file = openat(fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0o7777)
+        if file < 0 && errno == EEXIST && replaceStaleTemp {
+            unlinkat(fd, temp, 0)
+            file = openat(fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0o7777)
+        }
+        guard file >= 0 else { throw .system(path: tempPath, operation: "create", errno: errno) }
+        var open = true
+        defer { if open { close(file) } }
+        do throws(StorageError) {
+            // The umask may have taken bits away; the mode is part of the contract.
+            guard fchmod(file, mode & 0o7777) == 0 else { throw .system(path: tempPath, operation: "fchmod", errno: errno) }
+            var written = 0
+            while written < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(file, $0.baseAddress! + written, $0.count - written) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw .system(path: tempPath, operation: "write", errno: errno)
+                }
+                written += n
+            }
+            guard fsync(file) == 0 else { throw .system(path: tempPath, operation: "fsync", errno: errno) }
+            open = false
+            // close can report a delayed write error (NFS): a file that failed must not be renamed.
+            guard close(file) == 0 else { throw .system(path: tempPath, operation: "close", errno: errno) }
+            guard renameat(fd, temp, fd, name) == 0 else { throw .system(path: full, operation: "rename", errno: errno) }
+        } catch {
+            unlinkat(fd, temp, 0)
+            throw error
+        }
+        // The rename is durable only once the directory is; the new content is in place either
+        // way. EINVAL: a file system that cannot sync directories (it has nothing to add).
+        guard fsync(fd) == 0 || errno == EINVAL else { throw .system(path: path, operation: "fsync", errno: errno) }
+    }
+
+    // MARK: - Checks
+
+    /// The uids trusted to own state: root, and the process itself when it is not root.
+    static var trustedOwners: [UInt32] {
+        let me = geteuid()
+        return me == 0 ? [0] : [0, me]
+    }
+
+    static func checkName(_ name: String, _ full: String) throws(StorageError) {
+        if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.utf8.contains(0) {
+            throw .invalidPath(path: full)
+        }
+    }
+
+    static func checkFile(_ st: stat, _ path: String) throws(StorageError) {
+        let kind = FileKind(mode: st.st_mode)
+        guard kind == .regularFile else { throw .wrongKind(path: path, found: kind, expected: .regularFile) }
+        guard trustedOwners.contains(st.st_uid) else { throw .wrongOwner(path: path, uid: st.st_uid, allowed: trustedOwners) }
+        guard st.st_mode & 0o022 == 0 else { throw .writableByOthers(path: path, mode: st.st_mode & 0o7777, kind: kind) }
+    }
+
+    static func checkDirectory(_ st: stat, _ path: String) throws(StorageError) {
+        let kind = FileKind(mode: st.st_mode)
+        guard kind == .directory else { throw .wrongKind(path: path, found: kind, expected: .directory) }
+        guard trustedOwners.contains(st.st_uid) else { throw .wrongOwner(path: path, uid: st.st_uid, allowed: trustedOwners) }
+        // A sticky directory owned by root (/tmp) lets others add entries but not replace ours.
+        let sticky = st.st_mode & 0o1000 != 0 && st.st_uid == 0
+        guard st.st_mode & 0o022 == 0 || sticky else {
+            throw .writableByOthers(path: path, mode: st.st_mode & 0o7777, kind: kind)
+        }
+    }
+
+    /// Turns a failed `openat(…, O_NOFOLLOW)` into the error that says what is there.
+    func classifyOpenFailure(_ code: Int32, name: String, path: String, expected: FileKind,
+                             operation: String) -> StorageError {
+        Self.classify(code, parent: fd, name: name, path: path, expected: expected, operation: operation)
+    }
+
+    static func classify(_ code: Int32, parent: Int32, name: String, path: String, expected: FileKind,
+                         operation: String) -> StorageError {
+        if code == ENOENT { return .notFound(path: path) }
+        if code == ELOOP || code == ENOTDIR {
+            var st = stat()
+            if fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+                let kind = FileKind(mode: st.st_mode)
+                if kind == .symbolicLink { return .symbolicLink(path: path) }
+                if kind != expected { return .wrongKind(path: path, found: kind, expected: expected) }
+            }
+        }
+        return .system(path: path, operation: operation, errno: code)
+    }
+
+    static func components(_ path: String) throws(StorageError) -> [String] {
+        guard path.hasPrefix("/"), !path.utf8.contains(0) else { throw .invalidPath(path: path) }
+        let parts = path.split(separator: "/").map(String.init).filter { $0 != "." }
+        if parts.contains("..") { throw .invalidPath(path: path) }
+        return parts
+    }
+
+    static func walk(_ path: String, createMode: mode_t?, createParents: Bool) throws(StorageError) -> SecureDirectory {
+        let parts = try components(path)
+        // Intermediate directories are opened O_PATH (no read permission needed, nothing
+        // read); the last one O_RDONLY, for fsync and listing.
+        var fd = Glibc.open("/", (parts.isEmpty ? O_RDONLY : openPath) | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system(path: "/", operation: "open", errno: errno) }
+        var current = ""
+        do throws(StorageError) {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw .system(path: "/", operation: "fstat", errno: errno) }
+            try checkDirectory(st, "/")
+            for (index, name) in parts.enumerated() {
+                current += "/" + name
+                let isLast = index == parts.count - 1
+                let flags = (isLast ? O_RDONLY : openPath) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+                var next = openat(fd, name, flags)
+                if next < 0 && errno == ENOENT, let mode = createMode, isLast || createParents {
+                    let m = isLast ? mode : 0o755
+                    if mkdirat(fd, name, m) == 0 {
+                        // Whatever the umask: the parent was checked, so nobody else can have
+                        // swapped the new directory for a link in between.
+                        fchmodat(fd, name, m, 0)
+                    } else if errno != EEXIST {
+                        throw .system(path: current, operation: "mkdir", errno: errno)
+                    }
+                    next = openat(fd, name, flags)
+                }
+                if next < 0 {
+                    throw classify(errno, parent: fd, name: name, path: current, expected: .directory, operation: "open")
+                }
+                close(fd)
+                fd = next
+                guard fstat(fd, &st) == 0 else { throw .system(path: current, operation: "fstat", errno: errno) }
+                try checkDirectory(st, current)
+            }
+        } catch {
+            close(fd)
+            throw error
+        }
+        return SecureDirectory(path: parts.isEmpty ? "/" : current, fd: fd)
+    }
+}

@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Single files read or written as root, by path: the directory is checked as
+/// `SecureDirectory` checks it, the file as `SecureDirectory.read` does.
+public enum SecureFile {
+    /// The content of the file at `path`, or nil when the file does not exist (its directory
+    /// must). See `SecureDirectory.read` for what is refused.
+    public static func read(_ path: String, maxBytes: Int) throws(StorageError) -> [UInt8]? {
+        let (dir, name) = try split(path)
+        return try SecureDirectory.open(dir).read(name, maxBytes: maxBytes)
+    }
+
+    /// Atomically replaces (or creates) the file at `path`; see `SecureDirectory.replace`.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(StorageError) {
+        let (dir, name) = try split(path)
+        try SecureDirectory.open(dir).replace(name, with: bytes, mode: mode)
+    }
+
+    static func split(_ path: String) throws(StorageError) -> (String, String) {
+        let parts = try SecureDirectory.components(path)
+        guard let name = parts.last else { throw .invalidPath(path: path) }
+        return ("/" + parts.dropLast().joined(separator: "/"), name)
+    }
+}

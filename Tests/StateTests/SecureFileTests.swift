@@ -1,0 +1,202 @@
+import Foundation
+import XCTest
+@testable import Storage
+
+final class SecureFileTests: TempDirTestCase {
+    func testReadsAFileAndReportsAMissingOneAsNil() throws {
+        writeRaw(path("f"), "hello")
+        XCTAssertEqual(try SecureFile.read(path("f"), maxBytes: 100), Array("hello".utf8))
+        XCTAssertNil(try SecureFile.read(path("missing"), maxBytes: 100))
+        assertRefused(.notFound(path: path("nodir"))) { try SecureFile.read(path("nodir/f"), maxBytes: 100) }
+    }
+
+    func testRefusesASymlinkedFile() throws {
+        writeRaw(path("real"), "x")
+        symlink(path("real"), path("link"))
+        assertRefused(.symbolicLink(path: path("link")), fix: "readlink -f") { try SecureFile.read(path("link"), maxBytes: 10) }
+        // Also when the link points nowhere, and when writing through the directory.
+        symlink(path("nowhere"), path("dangling"))
+        assertRefused(.symbolicLink(path: path("dangling"))) { try SecureFile.read(path("dangling"), maxBytes: 10) }
+    }
+
+    func testRefusesASymlinkedDirectoryAnywhereOnThePath() throws {
+        mkdirRaw(path("realdir"))
+        mkdirRaw(path("realdir/sub"))
+        writeRaw(path("realdir/sub/f"), "x")
+        symlink(path("realdir"), path("linkdir"))
+        assertRefused(.symbolicLink(path: path("linkdir"))) { try SecureFile.read(path("linkdir/sub/f"), maxBytes: 10) }
+        assertRefused(.symbolicLink(path: path("linkdir"))) { try SecureDirectory.open(path("linkdir")) }
+        assertRefused(.symbolicLink(path: path("linkdir"))) { try SecureFile.write([1], to: path("linkdir/g")) }
+        XCTAssertFalse(exists(path("realdir/g")))
+    }
+
+    func testRefusesAFileOwnedBySomeoneElse() throws {
+        writeRaw(path("f"), "x")
+        XCTAssertEqual(chown(path("f"), otherUID, otherUID), 0)
+        assertRefused(.wrongOwner(path: path("f"), uid: otherUID, allowed: [0]), fix: "chown root:root \(path("f"))") {
+            try SecureFile.read(path("f"), maxBytes: 10)
+        }
+    }
+
+    func testRefusesADirectoryOwnedBySomeoneElse() throws {
+        mkdirRaw(path("d"))
+        writeRaw(path("d/f"), "x")
+        XCTAssertEqual(chown(path("d"), otherUID, otherUID), 0)
+        assertRefused(.wrongOwner(path: path("d"), uid: otherUID, allowed: [0]), fix: "chown root:root") {
+            try SecureFile.read(path("d/f"), maxBytes: 10)
+        }
+    }
+
+    func testRefusesGroupOrWorldWritableFiles() throws {
+        for mode: mode_t in [0o664, 0o646, 0o666, 0o620] {
+            writeRaw(path("f"), "x", mode: mode)
+            assertRefused(.writableByOthers(path: path("f"), mode: UInt32(mode), kind: .regularFile),
+                          fix: "chmod go-w \(path("f"))") { try SecureFile.read(path("f"), maxBytes: 10) }
+        }
+        writeRaw(path("f"), "x", mode: 0o444)
+        XCTAssertEqual(try SecureFile.read(path("f"), maxBytes: 10), [UInt8(ascii: "x")])
+    }
+
+    func testRefusesGroupOrWorldWritableDirectoriesOnThePath() throws {
+        mkdirRaw(path("a"))
+        mkdirRaw(path("a/b"))
+        writeRaw(path("a/b/f"), "x")
+        for mode: mode_t in [0o775, 0o757, 0o777] {
+            chmod(path("a"), mode)
+            assertRefused(.writableByOthers(path: path("a"), mode: UInt32(mode), kind: .directory),
+                          fix: "chmod go-w \(path("a"))") { try SecureFile.read(path("a/b/f"), maxBytes: 10) }
+        }
+        chmod(path("a"), 0o755)
+        chmod(path("a/b"), 0o777)
+        assertRefused(.writableByOthers(path: path("a/b"), mode: 0o777, kind: .directory)) {
+            try SecureFile.read(path("a/b/f"), maxBytes: 10)
+        }
+        // Writable by all but sticky and owned by root, as /tmp: others cannot replace our entries.
+        chmod(path("a/b"), 0o1777)
+        XCTAssertEqual(try SecureFile.read(path("a/b/f"), maxBytes: 10), [UInt8(ascii: "x")])
+        chown(path("a/b"), otherUID, otherUID)
+        assertRefused(.wrongOwner(path: path("a/b"), uid: otherUID, allowed: [0])) {
+            try SecureFile.read(path("a/b/f"), maxBytes: 10)
+        }
+    }
+
+    func testRefusesWhatIsNotARegularFileWithoutBlocking() throws {
+        mkdirRaw(path("dir"))
+        assertRefused(.wrongKind(path: path("dir"), found: .directory, expected: .regularFile)) {
+            try SecureFile.read(path("dir"), maxBytes: 10)
+        }
+        // A FIFO would block a plain open() until a writer came: the check must not hang.
+        XCTAssertEqual(mkfifo(path("fifo"), 0o600), 0)
+        assertRefused(.wrongKind(path: path("fifo"), found: .fifo, expected: .regularFile)) {
+            try SecureFile.read(path("fifo"), maxBytes: 10)
+        }
+        writeRaw(path("file"), "x")
+        assertRefused(.wrongKind(path: path("file"), found: .regularFile, expected: .directory)) {
+            try SecureFile.read(path("file/f"), maxBytes: 10)
+        }
+    }
+
+    func testRefusesAFileOverTheSizeLimit() throws {
+        writeRaw(path("f"), [UInt8](repeating: 65, count: 101))
+        assertRefused(.tooLarge(path: path("f"), size: 101, limit: 100)) { try SecureFile.read(path("f"), maxBytes: 100) }
+        XCTAssertEqual(try SecureFile.read(path("f"), maxBytes: 101)?.count, 101)
+    }
+
+    func testRefusesRelativeAndDotDotPaths() {
+        assertRefused(.invalidPath(path: "relative/f")) { try SecureFile.read("relative/f", maxBytes: 1) }
+        assertRefused(.invalidPath(path: root + "/../etc/passwd")) { try SecureFile.read(root + "/../etc/passwd", maxBytes: 1) }
+    }
+
+    func testAtomicWriteSetsTheModeReplacesAndLeavesNoTemporaryFile() throws {
+        let old = umask(0o077)
+        defer { umask(old) }
+        try SecureFile.write(Array("one".utf8), to: path("f"), mode: 0o644)
+        XCTAssertEqual(mode(of: path("f")), 0o644, "the mode is exact whatever the umask")
+        try SecureFile.write(Array("two".utf8), to: path("f"), mode: 0o600)
+        XCTAssertEqual(readRaw(path("f")), Array("two".utf8))
+        XCTAssertEqual(mode(of: path("f")), 0o600)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root), ["f"])
+    }
+
+    func testFailedWriteLeavesTheOldFileAndNoTemporaryFile() throws {
+        try SecureFile.write(Array("old".utf8), to: path("f"))
+        mkdirRaw(path("target"))
+        writeRaw(path("target/x"), "x")
+        // rename() of a file over a non-empty directory fails after the temporary file is written.
+        assertRefused(.system(path: path("target"), operation: "rename", errno: EISDIR)) {
+            try SecureFile.write(Array("new".utf8), to: path("target"))
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root).sorted(), ["f", "target"])
+        XCTAssertEqual(readRaw(path("f")), Array("old".utf8))
+    }
+
+    func testCreateMakesDirectoriesWithExactModesAndRefusesForeignOnes() throws {
+        let old = umask(0o077)
+        defer { umask(old) }
+        try SecureDirectory.create(path("var/lib/registry"), mode: 0o755)
+        XCTAssertEqual(mode(of: path("var")), 0o755)
+        XCTAssertEqual(mode(of: path("var/lib/registry")), 0o755)
+        try SecureDirectory.create(path("var/lib/host"), mode: 0o700)
+        XCTAssertEqual(mode(of: path("var/lib/host")), 0o700)
+        // An existing safe directory is left as it is; an unsafe one is refused, not repaired.
+        chmod(path("var/lib/host"), 0o750)
+        try SecureDirectory.create(path("var/lib/host"), mode: 0o700)
+        XCTAssertEqual(mode(of: path("var/lib/host")), 0o750)
+        chmod(path("var/lib/host"), 0o770)
+        assertRefused(.writableByOthers(path: path("var/lib/host"), mode: 0o770, kind: .directory)) {
+            try SecureDirectory.create(path("var/lib/host"), mode: 0o700)
+        }
+        XCTAssertEqual(mode(of: path("var/lib/host")), 0o770)
+        // Someone else's directory is refused, not taken over.
+        chown(path("var/lib/host"), otherUID, otherUID)
+        assertRefused(.wrongOwner(path: path("var/lib/host"), uid: otherUID, allowed: [0])) {
+            try SecureDirectory.create(path("var/lib/host"), mode: 0o700)
+        }
+        assertRefused(.notFound(path: path("nope"))) { try SecureDirectory.create(path("nope/x"), mode: 0o700, parents: false) }
+    }
+
+    func testLockWaitIsBoundedAndTheLockIsReleased() throws {
+        let dir = try SecureDirectory.open(root)
+        let other = try SecureDirectory.open(root)
+        try dir.withLock("alice.json", timeout: .seconds(5)) { _ in
+            // A second open file description conflicts with this one, as another process would.
+            let start = Date()
+            assertRefused(.lockTimeout(path: path("alice.json"), milliseconds: 300), fix: "stayed locked") {
+                try other.withLock("alice.json", timeout: .milliseconds(300)) { _ in }
+            }
+            let waited = Date().timeIntervalSince(start)
+            XCTAssertGreaterThanOrEqual(waited, 0.3)
+        }
+        XCTAssertEqual(try other.withLock("alice.json", timeout: .milliseconds(300)) { _ in 7 }, 7)
+        XCTAssertEqual(mode(of: path(".alice.json.lock")), 0o600)
+    }
+
+    func testLockFileThatIsASymlinkIsRefused() throws {
+        writeRaw(path("elsewhere"), "")
+        symlink(path("elsewhere"), path(".alice.json.lock"))
+        let dir = try SecureDirectory.open(root)
+        assertRefused(.symbolicLink(path: path(".alice.json.lock"))) {
+            try dir.withLock("alice.json", timeout: .seconds(1)) { _ in }
+        }
+    }
+
+    func testLockedReplaceReusesAStaleTemporaryFile() throws {
+        let dir = try SecureDirectory.open(root)
+        // What a writer killed between create and rename leaves behind.
+        writeRaw(path(".alice.json.tmp"), "half a reco", mode: 0o600)
+        try dir.withLock("alice.json", timeout: .seconds(1)) { locked in
+            try locked.replace(with: Array("whole".utf8), mode: 0o600)
+        }
+        XCTAssertEqual(readRaw(path("alice.json")), Array("whole".utf8))
+        XCTAssertFalse(exists(path(".alice.json.tmp")))
+    }
+
+    func testEntriesSkipDotFiles() throws {
+        writeRaw(path("a.json"), "")
+        writeRaw(path(".a.json.lock"), "")
+        mkdirRaw(path("sub"))
+        let dir = try SecureDirectory.open(root)
+        XCTAssertEqual(try dir.entries().sorted(), ["a.json", "sub"])
+        XCTAssertEqual(try dir.entries().sorted(), ["a.json", "sub"], "listing twice gives the same")
+    }
+}
