@@ -73,7 +73,7 @@ enum Fixtures {
 /// Runs a program the tests depend on. CI installs every tool (`make deps`), so a missing one
 /// is a failure with the fix in its message, never a skip.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, file: StaticString = #filePath,
+func runTool(_ executable: String, _ arguments: [String], stdin: Data? = nil, file: StaticString = #filePath,
          line: UInt = #line) throws -> (status: Int32, output: String) {
     guard FileManager.default.isExecutableFile(atPath: executable) else {
         XCTFail("\(executable) is missing: run `make deps` (it installs fido2-tools and the .venv-test venv)", file: file, line: line)
