@@ -94,9 +94,9 @@ let package = Package(
         // Unit tests and tests of the helper process. The module is tested through real libpam,
         // pamtester and sshd from Tests/Integration (pytest), against the built products.
         .testTarget(name: "WebAuthnTests", dependencies: ["WebAuthn", "Crypto"], exclude: ["Fixtures"]),
-        .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto"]),
+        .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto", "WebAuthn"]),
         // Spawned by StateTests as concurrent (and SIGKILLed) writers.
-        .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState"],
+        .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState", "WebAuthn"],
                           path: "Tests/StateWorker"),
         .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
         .testTarget(name: "AuthenticatorTests",

@@ -76,7 +76,11 @@ public struct FileCredentialStore: SealedCredentialStore {
 
     public func credentials(of user: String) throws(HelperFailure) -> [SealedCredential] {
         let name = try userName(user)
-        do { return try keyrings.read(name).credentials } catch { throw HelperFailure(.unavailable, "keyring: \(error)") }
+        do {
+            // Nothing enrolled on this host yet.
+            do { _ = try SecureDirectory.open(authenticatorDirectory) } catch .notFound { return [] }
+            return try keyrings.read(name).credentials
+        } catch { throw HelperFailure(.unavailable, "keyring: \(error)") }
     }
 
     public func update<R>(user: String, _ body: (inout [SealedCredential]) throws(HelperFailure) -> R) throws(HelperFailure) -> R {

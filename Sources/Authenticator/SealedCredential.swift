@@ -1,4 +1,5 @@
 import Crypto
+import HelperProtocol
 import WebAuthn
 
 /// A software credential at rest: the private key sealed with AES-256-GCM under a key that

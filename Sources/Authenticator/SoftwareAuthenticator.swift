@@ -97,14 +97,12 @@ public struct SoftwareAuthenticator: HostAuthenticator {
             userHandle: Base64URL.encode(request.userHandle), created: now(), kdf: kdf, nonce: Base64URL.encode(nonce),
             sealedKey: Base64URL.encode(sealed), signCount: 0, failedAttempts: 0, lockedAt: nil)
 
-        let authData = AuthenticatorData(
-            rpIDHash: SHA256.hash(Array(request.rpID.utf8)),
-            flags: [.userPresent, .userVerified, .attestedCredentialData],
-            signCount: 0,
-            attestedCredentialData: AttestedCredentialData(aaguid: ProjectAAGUID.software, credentialID: credentialID,
-                                                           credentialPublicKey: COSEKey(publicKey: key.publicKey)))
         let attestation: AttestationObject
         do {
+            let authData = try AuthenticatorData(
+                rpID: request.rpID, flags: [.userPresent, .userVerified, .attestedCredentialData], signCount: 0,
+                attestedCredentialData: try AttestedCredentialData(aaguid: ProjectAAGUID.software, credentialID: credentialID,
+                                                                   credentialPublicKey: COSEKey(publicKey: key.publicKey)))
             attestation = try AttestationObject.packedSelf(authData: authData, clientDataHash: request.clientDataHash, key: key)
         } catch { throw HelperFailure(.internalError, "attestation failed: \(error)") }
 
@@ -210,11 +208,9 @@ public struct SoftwareAuthenticator: HostAuthenticator {
     }
 
     private func sign(with key: P256PrivateKey, credential: SealedCredential, request: GetAssertionRequest) throws(HelperFailure) -> Assertion {
-        let authData = AuthenticatorData(rpIDHash: SHA256.hash(Array(request.rpID.utf8)),
-                                         flags: [.userPresent, .userVerified],
-                                         signCount: credential.signCount, attestedCredentialData: nil)
-        let bytes = authData.bytes
         do {
+            let bytes = try AuthenticatorData(rpID: request.rpID, flags: [.userPresent, .userVerified],
+                                              signCount: credential.signCount).bytes
             let signature = try key.signature(for: bytes + request.clientDataHash)
             return Assertion(credentialID: credential.id, authenticatorData: bytes, signature: signature.derRepresentation,
                              userHandle: Base64URL.decode(credential.userHandle))

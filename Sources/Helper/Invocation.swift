@@ -2,6 +2,9 @@
 import Glibc
 #endif
 
+@_silgen_name("close_range")
+private func closeRange(_ first: UInt32, _ last: UInt32, _ flags: Int32) -> Int32
+
 /// Who started the helper and with what privileges.
 struct Invocation {
     let realUID: uid_t
@@ -21,15 +24,15 @@ struct Invocation {
         closeExtraDescriptors()
         umask(0o077)
         signal(SIGPIPE, SIG_IGN)
-        // Core dumps could hold key material.
+        // Core dumps could hold key material. (A setuid process is also made non-dumpable by
+        // the kernel.)
         var limit = rlimit(rlim_cur: 0, rlim_max: 0)
-        setrlimit(RLIMIT_CORE, &limit)
-        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)
     }
 
     private func closeExtraDescriptors() {
         // close_range(2) where the kernel has it; otherwise walk the table.
-        if syscall(436 /* SYS_close_range */, 3, UInt32.max, 0) == 0 { return }
+        if closeRange(3, UInt32.max, 0) == 0 { return }
         let maxFD = Int32(clamping: sysconf(Int32(_SC_OPEN_MAX)))
         for fd in 3..<max(3, min(maxFD, 65536)) { close(fd) }
     }

@@ -21,7 +21,8 @@ case .version:
     print("pam_passkey_helper, helper protocol \(HelperProtocolVersion.current)")
     exit(0)
 case .usage(let message):
-    fputs("\(message)\n", stderr)
+    let line = Array("\(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     exit(2)
 case .serve(let policyPath):
     let channel = FrameChannel(readFD: 0, writeFD: 1)

@@ -50,7 +50,7 @@ public struct FrameChannel {
 
     public func send(_ payload: [UInt8]) throws(ChannelError) {
         let frame = try Frame.encode(payload)
-        try frame.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(ChannelError) in try writeAll(b) }
+        try frame.withUnsafeBytes { b in Result { () throws(ChannelError) in try writeAll(b) } }.get()
     }
 
     /// Sends a frame whose payload is secret (a PIN answer); no unwiped copy is made.
@@ -58,8 +58,8 @@ public struct FrameChannel {
         guard payload.count <= Frame.maxPayload else { throw .frameTooLarge(payload.count) }
         let n = UInt32(payload.count)
         let header: [UInt8] = [UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
-        try header.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(ChannelError) in try writeAll(b) }
-        try payload.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(ChannelError) in try writeAll(b) }
+        try header.withUnsafeBytes { b in Result { () throws(ChannelError) in try writeAll(b) } }.get()
+        try payload.withUnsafeBytes { b in Result { () throws(ChannelError) in try writeAll(b) } }.get()
     }
 
     /// Receives one frame, waiting at most `timeoutSeconds` for all of it (nil = no limit).
@@ -68,9 +68,9 @@ public struct FrameChannel {
         let deadline = timeoutSeconds.map { monotonicMillis() + Int64($0) * 1000 }
         guard let length = try receiveHeader(deadline: deadline, timeoutSeconds: timeoutSeconds) else { return nil }
         var payload = [UInt8](repeating: 0, count: length)
-        try payload.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) throws(ChannelError) in
-            _ = try readExactly(b, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: false)
-        }
+        _ = try payload.withUnsafeMutableBytes { b in
+            Result { () throws(ChannelError) in try readExactly(b, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: false) }
+        }.get()
         return payload
     }
 
@@ -79,17 +79,17 @@ public struct FrameChannel {
         let deadline = timeoutSeconds.map { monotonicMillis() + Int64($0) * 1000 }
         guard let length = try receiveHeader(deadline: deadline, timeoutSeconds: timeoutSeconds) else { return nil }
         let payload = SecretBytes(count: length)
-        try payload.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) throws(ChannelError) in
-            _ = try readExactly(b, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: false)
-        }
+        _ = try payload.withUnsafeMutableBytes { b in
+            Result { () throws(ChannelError) in try readExactly(b, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: false) }
+        }.get()
         return payload
     }
 
     private func receiveHeader(deadline: Int64?, timeoutSeconds: Int?) throws(ChannelError) -> Int? {
         var header = [UInt8](repeating: 0, count: 4)
-        let got = try header.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) throws(ChannelError) -> Bool in
-            try readExactly(b, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: true)
-        }
+        let got = try header.withUnsafeMutableBytes { b in
+            Result { () throws(ChannelError) in try readExactly(b, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: true) }
+        }.get()
         guard got else { return nil }
         let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
         guard length <= Frame.maxPayload else { throw .frameTooLarge(length) }

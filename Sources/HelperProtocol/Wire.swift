@@ -287,7 +287,7 @@ public enum PINAnswer {
 
     /// The PIN (nil = cancel). Refuses anything but the two exact forms above.
     public static func decode(_ frame: SecretBytes) throws(WireError) -> SecretBytes? {
-        try frame.withUnsafeBytes { (f: UnsafeRawBufferPointer) throws(WireError) -> SecretBytes? in
+        try frame.withUnsafeBytes { f in Result { () throws(WireError) -> SecretBytes? in
             let cancel: [UInt8] = [0xA1, 0x66] + Array("cancel".utf8) + [0xF5]
             if f.count == cancel.count, f.elementsEqual(cancel) { return nil }
             let prefix: [UInt8] = [0xA1, 0x63] + Array("pin".utf8)
@@ -305,6 +305,6 @@ public enum PINAnswer {
             }
             guard i + length == f.count else { throw WireError("PIN length does not match the frame") }
             return SecretBytes(UnsafeRawBufferPointer(rebasing: f[i..<(i + length)]))
-        }
+        } }.get()
     }
 }

@@ -38,7 +38,7 @@ extension RelyingParty {
                 return ui.secret(Wording.pinPrompt(user: user.rawValue, hostName: host.hostName))
             }
         } catch {
-            return .unavailable(error.description)
+            return .unavailable("\(error)")
         }
 
         switch reply {
@@ -74,7 +74,7 @@ extension RelyingParty {
                 credentialPublicKey: key, storedSignCount: record.signCount,
                 expecting: AssertionExpectations(challenge: challenge, origin: origin, rpID: rpID, requireUserVerification: true))
         } catch {
-            return .rejected(error.description)
+            return .rejected("\(error)")
         }
         // The proof is only accepted once the new counter and the use are on disk: a counter
         // we could not record would blind the clone check next time.

@@ -38,7 +38,7 @@ extension RelyingParty {
                 }
             }
         } catch {
-            return .failed(error.description)
+            return .failed("\(error)")
         }
 
         let created: CreatedCredential
