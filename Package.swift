@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState"]),
         .target(name: "FleetSimulation", dependencies: ["Intelligence", "Policy"]),
         .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol"]),
-        .target(name: "HelperProtocol", dependencies: ["WebAuthn"]),
+        .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto"]),
         .target(name: "RelyingParty",
                 dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol"]),
 
@@ -96,9 +96,9 @@ let package = Package(
         // Unit tests and tests of the helper process. The module is tested through real libpam,
         // pamtester and sshd from Tests/Integration (pytest), against the built products.
         .testTarget(name: "WebAuthnTests", dependencies: ["WebAuthn", "Crypto"], exclude: ["Fixtures"]),
-        .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto"]),
+        .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto", "WebAuthn"]),
         // Spawned by StateTests as concurrent (and SIGKILLed) writers.
-        .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState"],
+        .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState", "WebAuthn"],
                           path: "Tests/StateWorker"),
         .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "FleetSimulation", "Policy"]),
         .testTarget(name: "AuthenticatorTests",

@@ -1,34 +1,12 @@
+import HelperProtocol
+
 /// What makes a PIN acceptable when a passkey is created. The PIN protects a key that never
 /// leaves this host and the number of guesses is limited (pin_max_attempts), so the rules
 /// only keep out the PINs an attacker tries first.
-public enum PINProblem: String, Equatable, Sendable, CaseIterable {
-    case tooShort = "too_short"
-    case tooLong = "too_long"
-    case allSame = "all_same"
-    case sequence = "sequence"
-    case notText = "not_text"
-    case mismatch = "mismatch"
-
-    /// What the user is told before being asked again.
-    public func message(minLength: Int) -> String {
-        switch self {
-        case .tooShort: return "That PIN is too short: use at least \(minLength) characters."
-        case .tooLong: return "That PIN is too long: use at most \(PINRules.maxBytes) characters."
-        case .allSame: return "That PIN repeats one character: choose one that is harder to guess."
-        case .sequence: return "That PIN is a simple sequence: choose one that is harder to guess."
-        case .notText: return "That PIN contains control characters: use digits or letters."
-        case .mismatch: return "The PINs did not match."
-        }
-    }
-}
-
 public enum PINRules {
-    /// CTAP2's limit on a PIN, in bytes of UTF-8.
-    public static let maxBytes = 63
-
     /// Checks a new PIN (UTF-8 bytes). Returns the first problem found, or nil.
     public static func problem(with pin: [UInt8], minLength: Int) -> PINProblem? {
-        guard pin.count <= maxBytes else { return .tooLong }
+        guard pin.count <= PINProblem.maxBytes else { return .tooLong }
         guard pin.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else { return .notText }
         // Count characters, not bytes, against the minimum.
         let characters = pin.filter { $0 & 0xC0 != 0x80 }.count

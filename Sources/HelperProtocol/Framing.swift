@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Crypto
 
 /// The helper protocol's framing: a 4-byte big-endian length, then that many bytes of
 /// payload (a CBOR map, see Messages.swift). Frames are bounded so a confused or hostile
@@ -48,15 +49,59 @@ public struct FrameChannel {
     public init(socket fd: Int32) { self.init(readFD: fd, writeFD: fd) }
 
     public func send(_ payload: [UInt8]) throws(ChannelError) {
-        let bytes = try Frame.encode(payload)
+        let frame = try Frame.encode(payload)
+        try frame.withUnsafeBytes { b in Result { () throws(ChannelError) in try writeAll(b) } }.get()
+    }
+
+    /// Sends a frame whose payload is secret (a PIN answer); no unwiped copy is made.
+    public func send(secret payload: SecretBytes) throws(ChannelError) {
+        guard payload.count <= Frame.maxPayload else { throw .frameTooLarge(payload.count) }
+        let n = UInt32(payload.count)
+        let header: [UInt8] = [UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+        try header.withUnsafeBytes { b in Result { () throws(ChannelError) in try writeAll(b) } }.get()
+        try payload.withUnsafeBytes { b in Result { () throws(ChannelError) in try writeAll(b) } }.get()
+    }
+
+    /// Receives one frame, waiting at most `timeoutSeconds` for all of it (nil = no limit).
+    /// Returns nil when the peer closed the connection cleanly before a new frame began.
+    public func receive(timeoutSeconds: Int?) throws(ChannelError) -> [UInt8]? {
+        let deadline = timeoutSeconds.map { monotonicMillis() + Int64($0) * 1000 }
+        guard let length = try receiveHeader(deadline: deadline, timeoutSeconds: timeoutSeconds) else { return nil }
+        var payload = [UInt8](repeating: 0, count: length)
+        _ = try payload.withUnsafeMutableBytes { b in
+            Result { () throws(ChannelError) in try readExactly(b, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: false) }
+        }.get()
+        return payload
+    }
+
+    /// Receives a frame whose payload is secret, straight into wiped memory.
+    public func receiveSecret(timeoutSeconds: Int?) throws(ChannelError) -> SecretBytes? {
+        let deadline = timeoutSeconds.map { monotonicMillis() + Int64($0) * 1000 }
+        guard let length = try receiveHeader(deadline: deadline, timeoutSeconds: timeoutSeconds) else { return nil }
+        let payload = SecretBytes(count: length)
+        _ = try payload.withUnsafeMutableBytes { b in
+            Result { () throws(ChannelError) in try readExactly(b, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: false) }
+        }.get()
+        return payload
+    }
+
+    private func receiveHeader(deadline: Int64?, timeoutSeconds: Int?) throws(ChannelError) -> Int? {
+        var header = [UInt8](repeating: 0, count: 4)
+        let got = try header.withUnsafeMutableBytes { b in
+            Result { () throws(ChannelError) in try readExactly(b, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: true) }
+        }.get()
+        guard got else { return nil }
+        let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
+        guard length <= Frame.maxPayload else { throw .frameTooLarge(length) }
+        return length
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(ChannelError) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { buf -> Int in
-                let p = buf.baseAddress! + offset
-                let r = Glibc.send(writeFD, p, buf.count - offset, Int32(MSG_NOSIGNAL))
-                if r < 0 && errno == ENOTSOCK { return Glibc.write(writeFD, p, buf.count - offset) }
-                return r
-            }
+            let p = bytes.baseAddress! + offset
+            var n = Glibc.send(writeFD, p, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            if n < 0 && errno == ENOTSOCK { n = Glibc.write(writeFD, p, bytes.count - offset) }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 if errno == EPIPE || errno == ECONNRESET { throw .closed }
@@ -66,22 +111,7 @@ public struct FrameChannel {
         }
     }
 
-    /// Receives one frame, waiting at most `timeoutSeconds` for all of it (nil = no limit).
-    /// Returns nil when the peer closed the connection cleanly before a new frame began.
-    public func receive(timeoutSeconds: Int?) throws(ChannelError) -> [UInt8]? {
-        let deadline = timeoutSeconds.map { monotonicMillis() + Int64($0) * 1000 }
-        var header = [UInt8](repeating: 0, count: 4)
-        guard try readFully(&header, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: true) else { return nil }
-        let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
-        guard length <= Frame.maxPayload else { throw .frameTooLarge(length) }
-        var payload = [UInt8](repeating: 0, count: length)
-        if length > 0 {
-            _ = try readFully(&payload, deadline: deadline, timeoutSeconds: timeoutSeconds, eofAllowed: false)
-        }
-        return payload
-    }
-
-    private func readFully(_ buffer: inout [UInt8], deadline: Int64?, timeoutSeconds: Int?, eofAllowed: Bool) throws(ChannelError) -> Bool {
+    private func readExactly(_ buffer: UnsafeMutableRawBufferPointer, deadline: Int64?, timeoutSeconds: Int?, eofAllowed: Bool) throws(ChannelError) -> Bool {
         var offset = 0
         while offset < buffer.count {
             if let deadline {
@@ -95,10 +125,10 @@ public struct FrameChannel {
                 }
                 if r == 0 { throw .timedOut(seconds: timeoutSeconds ?? 0) }
             }
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(readFD, $0.baseAddress! + offset, $0.count - offset) }
+            let n = Glibc.read(readFD, buffer.baseAddress! + offset, buffer.count - offset)
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
-                if errno == ECONNRESET { throw offset == 0 && eofAllowed ? .closed : .truncated }
+                if errno == ECONNRESET { if offset == 0 && eofAllowed { throw .closed } else { throw .truncated } }
                 throw .io("read from helper channel", errno: errno)
             }
             if n == 0 {

@@ -1,3 +1,4 @@
+import WebAuthn
 import Foundation
 import XCTest
 @testable import Registry

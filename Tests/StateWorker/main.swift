@@ -8,6 +8,7 @@
 // Each waits for one byte on stdin after printing "ready", so a test can start them together
 // (or know when to start the clock before killing one).
 #if canImport(Glibc)
+import WebAuthn
 import Glibc
 #endif
 import FoundationEssentials

@@ -1,0 +1,242 @@
+import Crypto
+import HelperProtocol
+import WebAuthn
+
+/// Persistence of sealed software credentials: one keyring per user. The file
+/// implementation is `FileCredentialStore`; `update` holds the user's lock and writes
+/// atomically, synced, before it returns.
+public protocol SealedCredentialStore {
+    /// This host's secret; created (and synced) on first use when `create` is true.
+    func hostSecret(create: Bool) throws(HelperFailure) -> SecretBytes?
+    func credentials(of user: String) throws(HelperFailure) -> [SealedCredential]
+    /// Read-modify-write of the user's keyring under its lock, so concurrent logins cannot
+    /// both read the same wrong-PIN count.
+    func update<R>(user: String, _ body: (inout [SealedCredential]) throws(HelperFailure) -> R) throws(HelperFailure) -> R
+    /// A description of a problem that makes the store unusable, or nil.
+    func problem() -> String?
+}
+
+/// The software host authenticator: a P-256 key per credential, sealed at rest under the PIN
+/// and a per-host secret, with a persistent wrong-PIN counter.
+public struct SoftwareAuthenticator: HostAuthenticator {
+    public struct Settings: Sendable {
+        public var pinMinLength: Int
+        public var pinMaxAttempts: Int
+        public var kdfCost: Scrypt.Cost
+        /// Wrong PINs accepted within one request before it gives up (the lock counter is
+        /// separate and persistent).
+        public var triesPerRequest: Int = 3
+        /// Attempts at choosing an acceptable new PIN before giving up.
+        public var newPINTries: Int = 3
+
+        public init(pinMinLength: Int, pinMaxAttempts: Int, kdfCost: Scrypt.Cost) {
+            self.pinMinLength = pinMinLength
+            self.pinMaxAttempts = pinMaxAttempts
+            self.kdfCost = kdfCost
+        }
+    }
+
+    public let store: SealedCredentialStore
+    public let settings: Settings
+    let now: () -> Int64
+
+    public init(store: SealedCredentialStore, settings: Settings, now: @escaping () -> Int64) {
+        self.store = store
+        self.settings = settings
+        self.now = now
+    }
+
+    public func health() -> AuthenticatorHealth {
+        AuthenticatorHealth(backend: "software", aaguid: ProjectAAGUID.software, problem: store.problem())
+    }
+
+    public func credentials(user: String, rpID: String) throws(HelperFailure) -> [HeldCredential] {
+        try store.credentials(of: user).filter { $0.rpID == rpID }.map(held)
+    }
+
+    private func held(_ c: SealedCredential) -> HeldCredential {
+        HeldCredential(id: c.id, rpID: c.rpID, created: c.created, locked: isLocked(c),
+                       attemptsLeft: max(0, settings.pinMaxAttempts - c.failedAttempts))
+    }
+
+    private func isLocked(_ c: SealedCredential) -> Bool {
+        c.lockedAt != nil || c.failedAttempts >= settings.pinMaxAttempts
+    }
+
+    // MARK: makeCredential
+
+    public func makeCredential(_ request: MakeCredentialRequest, pins: PINPrompter) throws(HelperFailure) -> CreatedCredential {
+        guard request.clientDataHash.count == 32 else { throw HelperFailure(.badRequest, "clientDataHash must be 32 bytes") }
+        guard !request.rpID.isEmpty else { throw HelperFailure(.badRequest, "rpID is empty") }
+        if let old = request.replacing {
+            guard try store.credentials(of: request.user).contains(where: { $0.id == old }) else {
+                throw HelperFailure(.noCredential, "the credential to replace is not held here")
+            }
+        }
+        let pin = try chooseNewPIN(pins: pins)
+        guard let hostSecret = try store.hostSecret(create: true) else {
+            throw HelperFailure(.unavailable, "host secret could not be created")
+        }
+
+        let key: P256PrivateKey
+        do { key = try P256PrivateKey() } catch { throw HelperFailure(.internalError, "key generation failed: \(error)") }
+        let credentialID = SecureRandom.bytes(32)
+        let idText = Base64URL.encode(credentialID)
+        let kdf = SealedCredential.KDFParameters(algorithm: "scrypt", log2N: settings.kdfCost.log2N, r: settings.kdfCost.r,
+                                                 p: settings.kdfCost.p, salt: Base64URL.encode(SecureRandom.bytes(16)))
+        let wrapKey = try KeyWrap.wrappingKey(pin: pin, hostSecret: hostSecret, kdf: kdf)
+        let nonce = SecureRandom.bytes(AESGCM.nonceByteCount)
+        let sealed: [UInt8]
+        do {
+            sealed = try AESGCM.seal(try key.derRepresentation, key: wrapKey, nonce: nonce,
+                                     authenticating: KeyWrap.associatedData(credentialID: idText, rpID: request.rpID, user: request.user))
+        } catch { throw HelperFailure(.internalError, "sealing the key failed: \(error)") }
+
+        let record = SealedCredential(
+            version: SealedCredential.currentVersion, credentialID: idText, rpID: request.rpID, user: request.user,
+            userHandle: Base64URL.encode(request.userHandle), created: now(), kdf: kdf, nonce: Base64URL.encode(nonce),
+            sealedKey: Base64URL.encode(sealed), signCount: 0, failedAttempts: 0, lockedAt: nil)
+
+        let attestation: AttestationObject
+        do {
+            let authData = try AuthenticatorData(
+                rpID: request.rpID, flags: [.userPresent, .userVerified, .attestedCredentialData], signCount: 0,
+                attestedCredentialData: try AttestedCredentialData(aaguid: ProjectAAGUID.software, credentialID: credentialID,
+                                                                   credentialPublicKey: COSEKey(publicKey: key.publicKey)))
+            attestation = try AttestationObject.packedSelf(authData: authData, clientDataHash: request.clientDataHash, key: key)
+        } catch { throw HelperFailure(.internalError, "attestation failed: \(error)") }
+
+        try store.update(user: request.user) { (keyring: inout [SealedCredential]) throws(HelperFailure) in
+            keyring.append(record)
+            if let old = request.replacing { keyring.removeAll { $0.id == old } }
+        }
+        return CreatedCredential(credentialID: credentialID, attestationObject: attestation.encoded)
+    }
+
+    private func chooseNewPIN(pins: PINPrompter) throws(HelperFailure) -> SecretBytes {
+        var problem: PINProblem? = nil
+        for _ in 0..<settings.newPINTries {
+            guard let pin = try pins.answer(.new(minLength: settings.pinMinLength, problem: problem?.rawValue)), !pin.isEmpty else {
+                throw HelperFailure(.cancelled, "no PIN chosen")
+            }
+            var bytes = pin.copyBytes()
+            problem = PINRules.problem(with: bytes, minLength: settings.pinMinLength)
+            wipe(&bytes)
+            if problem != nil { continue }
+            guard let again = try pins.answer(.confirm), !again.isEmpty else {
+                throw HelperFailure(.cancelled, "PIN not confirmed")
+            }
+            if again.isEqual(to: pin) { return pin }
+            problem = .mismatch
+        }
+        throw HelperFailure(.cancelled, "no acceptable PIN after \(settings.newPINTries) tries (last problem: \(problem?.rawValue ?? "none"))")
+    }
+
+    // MARK: getAssertion
+
+    public func getAssertion(_ request: GetAssertionRequest, pins: PINPrompter) throws(HelperFailure) -> Assertion {
+        guard request.clientDataHash.count == 32 else { throw HelperFailure(.badRequest, "clientDataHash must be 32 bytes") }
+        let mine = try store.credentials(of: request.user).filter { $0.rpID == request.rpID }
+        guard let chosen = request.allowCredentials.lazy.compactMap({ id in mine.first { $0.id == id } }).first else {
+            throw HelperFailure(.noCredential, "none of the allowed credentials is held by this host's authenticator")
+        }
+        guard let hostSecret = try store.hostSecret(create: false) else {
+            throw HelperFailure(.unavailable, "this host's authenticator secret is missing; its credentials cannot be used and must be replaced")
+        }
+        var current = chosen
+        var retry = false
+        for _ in 0..<settings.triesPerRequest {
+            guard !isLocked(current) else { throw lockedFailure }
+            let attemptsLeft = max(0, settings.pinMaxAttempts - current.failedAttempts)
+            guard let pin = try pins.answer(.existing(credentialID: current.id, attemptsLeft: attemptsLeft, retry: retry)), !pin.isEmpty else {
+                throw HelperFailure(.cancelled, "PIN prompt cancelled")
+            }
+            // Count the attempt before checking it, under the lock, synced: killing the helper
+            // from here on never gives a free guess.
+            current = try modify(chosen, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
+                guard !isLocked(c) else { throw lockedFailure }
+                c.failedAttempts += 1
+            }
+            if let key = try unseal(current, pin: pin, hostSecret: hostSecret) {
+                // Right PIN: reset the counter and advance the signature counter, synced
+                // before anything is signed.
+                let used = try modify(chosen, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
+                    c.failedAttempts = 0
+                    c.signCount &+= 1
+                }
+                return try sign(with: key, credential: used, request: request)
+            }
+            if current.failedAttempts >= settings.pinMaxAttempts {
+                _ = try modify(chosen, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
+                    if c.lockedAt == nil { c.lockedAt = now() }
+                }
+                throw lockedFailure
+            }
+            retry = true
+        }
+        throw HelperFailure(.wrongPIN, "wrong PIN", attemptsLeft: max(0, settings.pinMaxAttempts - current.failedAttempts))
+    }
+
+    private var lockedFailure: HelperFailure {
+        HelperFailure(.locked, "too many wrong PINs; the passkey is locked until it is replaced or unlocked", attemptsLeft: 0)
+    }
+
+    /// Changes one credential in the user's keyring under the lock; returns it as written.
+    private func modify(_ credential: SealedCredential, of user: String,
+                        _ change: (inout SealedCredential) throws(HelperFailure) -> Void) throws(HelperFailure) -> SealedCredential {
+        try store.update(user: user) { (keyring: inout [SealedCredential]) throws(HelperFailure) -> SealedCredential in
+            guard let i = keyring.firstIndex(where: { $0.credentialID == credential.credentialID }) else {
+                throw HelperFailure(.noCredential, "the credential was removed")
+            }
+            try change(&keyring[i])
+            return keyring[i]
+        }
+    }
+
+    /// nil when the PIN is wrong (the AEAD tag does not verify).
+    private func unseal(_ c: SealedCredential, pin: SecretBytes, hostSecret: SecretBytes) throws(HelperFailure) -> P256PrivateKey? {
+        guard let nonce = Base64URL.decode(c.nonce), let sealed = Base64URL.decode(c.sealedKey) else {
+            throw HelperFailure(.unavailable, "credential file is damaged (bad encoding)")
+        }
+        let wrapKey = try KeyWrap.wrappingKey(pin: pin, hostSecret: hostSecret, kdf: c.kdf)
+        guard let der = try? AESGCM.open(sealed, key: wrapKey, nonce: nonce,
+                                         authenticating: KeyWrap.associatedData(credentialID: c.credentialID, rpID: c.rpID, user: c.user))
+        else { return nil }
+        do { return try P256PrivateKey(derRepresentation: der) } catch {
+            throw HelperFailure(.unavailable, "credential key does not decode: \(error)")
+        }
+    }
+
+    private func sign(with key: P256PrivateKey, credential: SealedCredential, request: GetAssertionRequest) throws(HelperFailure) -> Assertion {
+        do {
+            let bytes = try AuthenticatorData(rpID: request.rpID, flags: [.userPresent, .userVerified],
+                                              signCount: credential.signCount).bytes
+            let signature = try key.signature(for: bytes + request.clientDataHash)
+            return Assertion(credentialID: credential.id, authenticatorData: bytes, signature: signature.derRepresentation,
+                             userHandle: Base64URL.decode(credential.userHandle))
+        } catch { throw HelperFailure(.internalError, "signing failed: \(error)") }
+    }
+
+    // MARK: administration
+
+    public func deleteCredential(user: String, credentialID: [UInt8]) throws(HelperFailure) {
+        try store.update(user: user) { (keyring: inout [SealedCredential]) throws(HelperFailure) in
+            guard keyring.contains(where: { $0.id == credentialID }) else {
+                throw HelperFailure(.noCredential, "no such credential held here")
+            }
+            keyring.removeAll { $0.id == credentialID }
+        }
+    }
+
+    public func unlock(user: String, credentialID: [UInt8]?) throws(HelperFailure) {
+        try store.update(user: user) { (keyring: inout [SealedCredential]) throws(HelperFailure) in
+            var found = false
+            for i in keyring.indices where credentialID == nil || keyring[i].id == credentialID! {
+                found = true
+                keyring[i].failedAttempts = 0
+                keyring[i].lockedAt = nil
+            }
+            guard found else { throw HelperFailure(.noCredential, "no such credential held here") }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+import Crypto
+import WebAuthn
+
+/// CBOR forms of the messages. Short text keys; every frame is a map. Anything that does
+/// not decode exactly as expected is a `WireError`, and the exchange ends.
+///
+///   request (caller → helper)   {"v": 1, "op": …, operation fields}
+///   question (helper → caller)  {"ask": "pin" | "new_pin" | "confirm_pin", …}
+///   answer (caller → helper)    {"pin": bytes} or {"cancel": true}   (encoded by hand, wiped)
+///   reply (helper → caller)     {"reply": …, fields}
+public struct WireError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "malformed helper message: \(message)" }
+}
+
+// MARK: - Field access
+
+private struct Fields {
+    let map: [CBOR: CBOR]
+
+    init(_ payload: [UInt8]) throws(WireError) {
+        let value: CBOR
+        do { value = try CBOR.decode(payload) } catch { throw WireError("\(error)") }
+        guard case .map(let m) = value else { throw WireError("not a map") }
+        map = m
+    }
+
+    func text(_ key: String) throws(WireError) -> String {
+        guard let v = map[.textString(key)]?.textValue else { throw WireError("\"\(key)\" missing or not text") }
+        return v
+    }
+
+    func bytes(_ key: String, count: Int? = nil) throws(WireError) -> [UInt8] {
+        guard let v = map[.textString(key)]?.bytesValue else { throw WireError("\"\(key)\" missing or not bytes") }
+        if let count, v.count != count { throw WireError("\"\(key)\" must be \(count) bytes") }
+        return v
+    }
+
+    func optionalBytes(_ key: String) throws(WireError) -> [UInt8]? {
+        guard let v = map[.textString(key)] else { return nil }
+        guard let b = v.bytesValue else { throw WireError("\"\(key)\" is not bytes") }
+        return b
+    }
+
+    func int(_ key: String) throws(WireError) -> Int64 {
+        guard let v = map[.textString(key)]?.intValue else { throw WireError("\"\(key)\" missing or not an integer") }
+        return v
+    }
+
+    func bool(_ key: String) throws(WireError) -> Bool {
+        guard let v = map[.textString(key)]?.boolValue else { throw WireError("\"\(key)\" missing or not a boolean") }
+        return v
+    }
+
+    func optionalText(_ key: String) throws(WireError) -> String? {
+        guard let v = map[.textString(key)] else { return nil }
+        guard let t = v.textValue else { throw WireError("\"\(key)\" is not text") }
+        return t
+    }
+
+    func byteArray(_ key: String, max: Int) throws(WireError) -> [[UInt8]] {
+        guard let a = map[.textString(key)]?.arrayValue else { throw WireError("\"\(key)\" missing or not an array") }
+        guard a.count <= max else { throw WireError("\"\(key)\" has more than \(max) entries") }
+        var out: [[UInt8]] = []
+        for item in a {
+            guard let b = item.bytesValue else { throw WireError("\"\(key)\" holds a non-bytes entry") }
+            out.append(b)
+        }
+        return out
+    }
+}
+
+private func map(_ pairs: [(String, CBOR?)]) -> [UInt8] {
+    var m: [CBOR: CBOR] = [:]
+    for (k, v) in pairs { if let v { m[.textString(k)] = v } }
+    return CBOR.map(m).encoded()
+}
+
+/// Bounds on names and ids, so a hostile peer cannot make us carry megabytes around.
+enum Limits {
+    static let userName = 256
+    static let rpID = 256
+    static let credentialID = 1023
+    static let allowList = 64
+}
+
+private func checkUser(_ u: String) throws(WireError) -> String {
+    guard !u.isEmpty, u.utf8.count <= Limits.userName else { throw WireError("user name empty or too long") }
+    return u
+}
+
+private func checkRP(_ r: String) throws(WireError) -> String {
+    guard !r.isEmpty, r.utf8.count <= Limits.rpID else { throw WireError("rp id empty or too long") }
+    return r
+}
+
+private func checkID(_ id: [UInt8]) throws(WireError) -> [UInt8] {
+    guard !id.isEmpty, id.count <= Limits.credentialID else { throw WireError("credential id empty or longer than \(Limits.credentialID) bytes") }
+    return id
+}
+
+// MARK: - Requests
+
+extension HelperRequest {
+    public func encoded() -> [UInt8] {
+        let v: (String, CBOR?) = ("v", .int(Int64(HelperProtocolVersion.current)))
+        switch self {
+        case .status:
+            return map([v, ("op", "status")])
+        case .probe(let user, let rp):
+            return map([v, ("op", "probe"), ("user", .text(user)), ("rp", .text(rp))])
+        case .makeCredential(let r):
+            return map([v, ("op", "make"), ("user", .text(r.user)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
+                        ("uh", .bytes(r.userHandle)), ("replace", r.replacing.map(CBOR.bytes))])
+        case .getAssertion(let r):
+            return map([v, ("op", "get"), ("user", .text(r.user)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
+                        ("allow", .array(r.allowCredentials.map(CBOR.bytes)))])
+        case .deleteCredential(let user, let id):
+            return map([v, ("op", "delete"), ("user", .text(user)), ("cred", .bytes(id))])
+        case .unlock(let user, let id):
+            return map([v, ("op", "unlock"), ("user", .text(user)), ("cred", id.map(CBOR.bytes))])
+        }
+    }
+
+    public init(decoding payload: [UInt8]) throws(WireError) {
+        let f = try Fields(payload)
+        let version = try f.int("v")
+        guard version == HelperProtocolVersion.current else {
+            throw WireError("protocol version \(version) is not supported (this helper speaks \(HelperProtocolVersion.current))")
+        }
+        switch try f.text("op") {
+        case "status":
+            self = .status
+        case "probe":
+            self = .probe(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")))
+        case "make":
+            let replacing = try f.optionalBytes("replace")
+            if let replacing { _ = try checkID(replacing) }
+            let handle = try f.bytes("uh")
+            guard handle.count <= 64 else { throw WireError("user handle longer than 64 bytes") }
+            self = .makeCredential(MakeCredentialRequest(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")),
+                                                         clientDataHash: try f.bytes("cdh", count: 32), userHandle: handle,
+                                                         replacing: replacing))
+        case "get":
+            var allow: [[UInt8]] = []
+            for id in try f.byteArray("allow", max: Limits.allowList) { allow.append(try checkID(id)) }
+            self = .getAssertion(GetAssertionRequest(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")),
+                                                     clientDataHash: try f.bytes("cdh", count: 32), allowCredentials: allow))
+        case "delete":
+            self = .deleteCredential(user: try checkUser(f.text("user")), credentialID: try checkID(f.bytes("cred")))
+        case "unlock":
+            let id = try f.optionalBytes("cred")
+            if let id { _ = try checkID(id) }
+            self = .unlock(user: try checkUser(f.text("user")), credentialID: id)
+        case let op:
+            throw WireError("unknown operation \"\(op.prefix(32))\"")
+        }
+    }
+}
+
+// MARK: - Helper → caller: questions and replies
+
+/// Everything the helper sends: a question (more frames follow) or the final reply.
+public enum HelperMessage: Equatable, Sendable {
+    case question(PINQuestion)
+    case reply(HelperReply)
+
+    public func encoded() -> [UInt8] {
+        switch self {
+        case .question(.existing(let id, let left, let retry)):
+            return map([("ask", "pin"), ("cred", .bytes(id)), ("left", .int(Int64(left))), ("retry", .bool(retry))])
+        case .question(.new(let minLength, let problem)):
+            return map([("ask", "new_pin"), ("min", .int(Int64(minLength))), ("problem", problem.map(CBOR.text))])
+        case .question(.confirm):
+            return map([("ask", "confirm_pin")])
+        case .reply(let reply):
+            return reply.encodedFields()
+        }
+    }
+
+    public init(decoding payload: [UInt8]) throws(WireError) {
+        let f = try Fields(payload)
+        if let ask = f.map[.textString("ask")] {
+            switch ask.textValue {
+            case "pin":
+                self = .question(.existing(credentialID: try checkID(f.bytes("cred")), attemptsLeft: Int(clamping: try f.int("left")),
+                                           retry: try f.bool("retry")))
+            case "new_pin":
+                self = .question(.new(minLength: Int(clamping: try f.int("min")), problem: try f.optionalText("problem")))
+            case "confirm_pin":
+                self = .question(.confirm)
+            default:
+                throw WireError("unknown question")
+            }
+            return
+        }
+        self = .reply(try HelperReply(fields: f))
+    }
+}
+
+extension HelperReply {
+    fileprivate func encodedFields() -> [UInt8] {
+        switch self {
+        case .status(let h):
+            return map([("reply", "status")] + health(h))
+        case .probe(let h, let creds):
+            let list: [CBOR] = creds.map { c in
+                .map([.text("id"): .bytes(c.id), .text("rp"): .text(c.rpID), .text("created"): .int(c.created),
+                      .text("locked"): .bool(c.locked), .text("left"): .int(Int64(c.attemptsLeft))])
+            }
+            return map([("reply", "probe"), ("creds", .array(list))] + health(h))
+        case .created(let c):
+            return map([("reply", "created"), ("cred", .bytes(c.credentialID)), ("att", .bytes(c.attestationObject))])
+        case .assertion(let a):
+            return map([("reply", "assertion"), ("cred", .bytes(a.credentialID)), ("ad", .bytes(a.authenticatorData)),
+                        ("sig", .bytes(a.signature)), ("uh", a.userHandle.map(CBOR.bytes))])
+        case .done:
+            return map([("reply", "done")])
+        case .failure(let e):
+            return map([("reply", "failure"), ("code", .text(e.code.rawValue)), ("message", .text(e.message)),
+                        ("left", e.attemptsLeft.map { .int(Int64($0)) })])
+        }
+    }
+
+    private func health(_ h: AuthenticatorHealth) -> [(String, CBOR?)] {
+        [("backend", .text(h.backend)), ("aaguid", .bytes(h.aaguid)), ("problem", h.problem.map(CBOR.text))]
+    }
+
+    fileprivate init(fields f: Fields) throws(WireError) {
+        func health() throws(WireError) -> AuthenticatorHealth {
+            AuthenticatorHealth(backend: try f.text("backend"), aaguid: try f.bytes("aaguid"), problem: try f.optionalText("problem"))
+        }
+        switch try f.text("reply") {
+        case "status":
+            self = .status(try health())
+        case "probe":
+            guard let list = f.map[.textString("creds")]?.arrayValue, list.count <= 256 else { throw WireError("\"creds\" missing or too long") }
+            var creds: [HeldCredential] = []
+            for item in list {
+                guard case .map(let m) = item else { throw WireError("credential entry is not a map") }
+                let c = Fields(map: m)
+                creds.append(HeldCredential(id: try checkID(c.bytes("id")), rpID: try c.text("rp"), created: try c.int("created"),
+                                            locked: try c.bool("locked"), attemptsLeft: Int(clamping: try c.int("left"))))
+            }
+            self = .probe(try health(), creds)
+        case "created":
+            self = .created(CreatedCredential(credentialID: try checkID(f.bytes("cred")), attestationObject: try f.bytes("att")))
+        case "assertion":
+            self = .assertion(Assertion(credentialID: try checkID(f.bytes("cred")), authenticatorData: try f.bytes("ad"),
+                                        signature: try f.bytes("sig"), userHandle: try f.optionalBytes("uh")))
+        case "done":
+            self = .done
+        case "failure":
+            guard let code = HelperFailure.Code(rawValue: try f.text("code")) else { throw WireError("unknown failure code") }
+            let left = f.map[.textString("left")]?.intValue.map { Int(clamping: $0) }
+            self = .failure(HelperFailure(code, String(try f.text("message").prefix(512)), attemptsLeft: left))
+        case let other:
+            throw WireError("unknown reply \"\(other.prefix(32))\"")
+        }
+    }
+}
+
+extension Fields {
+    init(map: [CBOR: CBOR]) { self.map = map }
+}
+
+// MARK: - Caller → helper: PIN answers, encoded by hand so no copy of the PIN outlives the frame
+
+public enum PINAnswer {
+    /// `{"pin": h'…'}` or `{"cancel": true}` as a wiped buffer.
+    public static func encode(_ pin: SecretBytes?) -> SecretBytes {
+        guard let pin, !pin.isEmpty else {
+            return SecretBytes([0xA1, 0x66] + Array("cancel".utf8) + [0xF5])
+        }
+        precondition(pin.count < 256, "PIN answers are bounded by the conversation (512 bytes) and PIN rules")
+        let header: [UInt8] = [0xA1, 0x63] + Array("pin".utf8) + (pin.count < 24 ? [0x40 | UInt8(pin.count)] : [0x58, UInt8(pin.count)])
+        let out = SecretBytes(count: header.count + pin.count)
+        out.withUnsafeMutableBytes { o in
+            for (i, b) in header.enumerated() { o[i] = b }
+            pin.withUnsafeBytes { p in
+                for i in 0..<p.count { o[header.count + i] = p[i] }
+            }
+        }
+        return out
+    }
+
+    /// The PIN (nil = cancel). Refuses anything but the two exact forms above.
+    public static func decode(_ frame: SecretBytes) throws(WireError) -> SecretBytes? {
+        try frame.withUnsafeBytes { f in Result { () throws(WireError) -> SecretBytes? in
+            let cancel: [UInt8] = [0xA1, 0x66] + Array("cancel".utf8) + [0xF5]
+            if f.count == cancel.count, f.elementsEqual(cancel) { return nil }
+            let prefix: [UInt8] = [0xA1, 0x63] + Array("pin".utf8)
+            guard f.count > prefix.count + 1, f.prefix(prefix.count).elementsEqual(prefix) else { throw WireError("answer is neither a PIN nor a cancel") }
+            var i = prefix.count
+            let major = f[i]
+            let length: Int
+            if major >= 0x40 && major < 0x58 {
+                length = Int(major - 0x40); i += 1
+            } else if major == 0x58, f.count > i + 1 {
+                length = Int(f[i + 1]); i += 2
+                guard length >= 24 else { throw WireError("PIN length not minimally encoded") }
+            } else {
+                throw WireError("PIN is not a short byte string")
+            }
+            guard i + length == f.count else { throw WireError("PIN length does not match the frame") }
+            return SecretBytes(UnsafeRawBufferPointer(rebasing: f[i..<(i + length)]))
+        } }.get()
+    }
+}

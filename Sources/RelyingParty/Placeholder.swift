@@ -1,1 +1,0 @@
-// RelyingParty: see Package.swift

@@ -1,0 +1,105 @@
+import Crypto
+import HelperProtocol
+import Registry
+import Storage
+import WebAuthn
+
+public enum RegistrationOutcome: Equatable, Sendable {
+    /// Registered; `computers` is how many hosts now have an active passkey of this user.
+    case created(CredentialRecord, computers: Int)
+    /// The user gave no PIN (or gave up choosing one).
+    case cancelled
+    case failed(String)
+}
+
+extension RelyingParty {
+    /// Creates a passkey for `user` on this host through the helper (the user chooses a PIN),
+    /// verifies its attestation as any relying party would, and registers it. With
+    /// `replacing`, the old credential (locked or broken) is revoked once the new one exists,
+    /// and its key deleted from the authenticator when `oldKeyHeld` (the probe said so).
+    public func register(user: UserName, replacing: CredentialRecord? = nil, oldKeyHeld: Bool = false,
+                         label: String = "", ui: UserInterface) -> RegistrationOutcome {
+        let challenge = SecureRandom.bytes(32)
+        let clientDataJSON = CollectedClientData.make(type: CollectedClientData.createType, challenge: challenge, origin: origin)
+        let heldOld: [UInt8]? = oldKeyHeld ? replacing.flatMap { Base64URL.decode($0.id) } : nil
+        let request = MakeCredentialRequest(user: user.rawValue, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
+                                            userHandle: userHandle(for: user), replacing: heldOld)
+        let reply: HelperReply
+        do {
+            reply = try helper.perform(.makeCredential(request)) { question in
+                switch question {
+                case .new(let min, let problem):
+                    if let message = Wording.pinProblem(problem, minLength: min) { ui.error(message) }
+                    return ui.secret(Wording.choosePIN(minLength: min))
+                case .confirm:
+                    return ui.secret(Wording.confirmPIN)
+                case .existing:
+                    return nil
+                }
+            }
+        } catch {
+            return .failed("\(error)")
+        }
+
+        let created: CreatedCredential
+        switch reply {
+        case .created(let c): created = c
+        case .failure(let f) where f.code == .cancelled: return .cancelled
+        case .failure(let f): return .failed("helper: \(f)")
+        default: return .failed("helper sent an unexpected reply to makeCredential")
+        }
+
+        let verified: VerifiedRegistration
+        do {
+            verified = try RegistrationVerifier.verify(
+                attestationObject: created.attestationObject, clientDataJSON: clientDataJSON,
+                expecting: RegistrationExpectations(challenge: challenge, origin: origin, rpID: rpID, requireUserVerification: true))
+        } catch {
+            forget(created.credentialID, user: user)
+            return .failed("the new credential does not verify: \(error)")
+        }
+        guard verified.credentialID == created.credentialID else {
+            forget(created.credentialID, user: user)
+            return .failed("the attestation names a different credential id than the helper reported")
+        }
+
+        let time = now()
+        let record = CredentialRecord(
+            id: Base64URL.encode(verified.credentialID),
+            publicKey: Base64URL.encode(verified.credentialPublicKey.encoded),
+            algorithm: Int(verified.credentialPublicKey.algorithm),
+            kind: .platform, hostID: host.hostID, hostName: host.hostName,
+            aaguid: formatAAGUID(verified.aaguid),
+            backupEligible: verified.flags.contains(.backupEligible), backedUp: verified.flags.contains(.backedUp),
+            transports: ["internal"], signCount: verified.signCount,
+            created: HostEvent(time: time, host: host.hostName), label: label,
+            attestationObject: Base64URL.encode(created.attestationObject),
+            clientDataJSON: Base64URL.encode(clientDataJSON))
+        do {
+            let computers = try registry.update(user: user) { (userRecord: inout UserRecord) -> Int in
+                _ = userRecord.add(record)
+                if let old = replacing {
+                    _ = userRecord.revoke(id: old.id, at: time, by: "replaced on \(host.hostName)")
+                }
+                return Set(userRecord.activeCredentials.map(\.hostID)).count
+            }
+            return .created(record, computers: computers)
+        } catch {
+            forget(created.credentialID, user: user)
+            return .failed("the passkey was created but could not be registered: \(error)")
+        }
+    }
+
+    /// Best effort: a key the registry does not know would only confuse the next probe.
+    private func forget(_ credentialID: [UInt8], user: UserName) {
+        _ = try? helper.perform(.deleteCredential(user: user.rawValue, credentialID: credentialID), answer: { _ in nil })
+    }
+}
+
+/// 8-4-4-4-12 lower-case hex.
+public func formatAAGUID(_ bytes: [UInt8]) -> String {
+    let hex = bytes.map { b in String(b >> 4, radix: 16) + String(b & 0xF, radix: 16) }.joined()
+    guard hex.count == 32 else { return hex }
+    let c = Array(hex)
+    return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+}

@@ -1,0 +1,47 @@
+import Crypto
+import HelperProtocol
+import HostState
+import Policy
+import Registry
+import Storage
+
+/// Everything a ceremony needs: the policy, who this host is, the registry, and how to reach
+/// the host authenticator. The module and passkeyctl build one each.
+public struct RelyingParty {
+    public var policy: Policy
+    public var host: HostIdentity
+    public var registry: any CredentialRegistry
+    public var helper: HelperClient
+    public var now: () -> EpochSeconds
+
+    public init(policy: Policy, host: HostIdentity, registry: any CredentialRegistry, helper: HelperClient,
+                now: @escaping () -> EpochSeconds = currentEpochSeconds) {
+        self.policy = policy
+        self.host = host
+        self.registry = registry
+        self.helper = helper
+        self.now = now
+    }
+
+    public var rpID: String { policy[.rpID] }
+
+    /// clientDataJSON needs an origin; a login is not a web page, so the relying party id
+    /// under a scheme of our own.
+    public var origin: String { "pam://\(rpID)" }
+
+    /// The WebAuthn user handle: opaque, stable for a user across hosts, not the name itself.
+    public func userHandle(for user: UserName) -> [UInt8] {
+        Array(SHA256.hash(Array("pam_passkey user handle v1\0\(rpID)\0\(user.rawValue)".utf8)).prefix(16))
+    }
+
+    /// Reads what the host authenticator holds for `user` (the probe behind the decision).
+    public func probe(user: UserName) throws(HelperClientError) -> (AuthenticatorHealth, [HeldCredential]) {
+        switch try helper.perform(.probe(user: user.rawValue, rpID: rpID), answer: { _ in nil }) {
+        case .probe(let health, let held): return (health, held)
+        case .failure(let f):
+            return (AuthenticatorHealth(backend: "unknown", aaguid: [], problem: "\(f.code.rawValue): \(f.message)"), [])
+        default:
+            throw .malformed(WireError("unexpected reply to probe"))
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// What a registration adds to authenticatorData: which authenticator model (AAGUID), the
+/// credential's id, and its public key.
+public struct AttestedCredentialData: Hashable, Sendable {
+    /// Credential ids longer than this are refused (WebAuthn §7.1, registration step 23).
+    public static let maximumCredentialIDLength = 1023
+
+    public let aaguid: [UInt8]
+    public let credentialID: [UInt8]
+    public let credentialPublicKey: COSEKey
+
+    public init(aaguid: [UInt8], credentialID: [UInt8], credentialPublicKey: COSEKey) throws(AuthenticatorDataError) {
+        guard aaguid.count == 16 else { throw .aaguidLength(aaguid.count) }
+        guard credentialID.count <= Self.maximumCredentialIDLength else { throw .credentialIDTooLong(credentialID.count) }
+        self.aaguid = aaguid
+        self.credentialID = credentialID
+        self.credentialPublicKey = credentialPublicKey
+    }
+
+    /// `aaguid ‖ length (2 bytes, big-endian) ‖ credentialID ‖ COSE_Key`.
+    var encoded: [UInt8] {
+        aaguid + [UInt8(credentialID.count >> 8), UInt8(credentialID.count & 0xFF)] + credentialID + credentialPublicKey.encoded
+    }
+}

@@ -1,1 +1,0 @@
-// WebAuthn: see Package.swift
