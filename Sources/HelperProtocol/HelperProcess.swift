@@ -107,29 +107,38 @@ public final class HelperProcess {
     }
 
     /// Closes the channel, gives the helper `graceMillis` to exit, then kills it. Always
-    /// reaps exactly this pid (or accepts that the host reaps children itself).
-    public func finish(graceMillis: Int = 500) {
-        guard !finished else { return }
+    /// reaps exactly this pid (or accepts that the host reaps children itself). Returns the
+    /// wait status when this call reaped the helper.
+    @discardableResult
+    public func finish(graceMillis: Int = 500) -> Int32? {
+        guard !finished else { return nil }
         finished = true
         close(channel.readFD)
         let deadline = monotonicMillis() + Int64(graceMillis)
         var status: Int32 = 0
         while true {
             let r = waitpid(pid, &status, WNOHANG)
-            if r == pid || (r < 0 && errno == ECHILD) { return }
+            if r == pid { return status }
+            if r < 0 && errno == ECHILD { return nil }
             if r < 0 && errno != EINTR { break }
             if monotonicMillis() >= deadline { break }
             usleep(2000)
         }
         Glibc.kill(pid, SIGKILL)
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        while true {
+            let r = waitpid(pid, &status, 0)
+            if r == pid { return status }
+            if r < 0 && errno == EINTR { continue }
+            return nil
+        }
     }
 
     /// Kills the helper at once (timeout, protocol violation).
-    public func kill() {
-        guard !finished else { return }
+    @discardableResult
+    public func kill() -> Int32? {
+        guard !finished else { return nil }
         Glibc.kill(pid, SIGKILL)
-        finish(graceMillis: 0)
+        return finish(graceMillis: 0)
     }
 
     deinit { finish(graceMillis: 0) }
