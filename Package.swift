@@ -91,7 +91,9 @@ let package = Package(
         .executableTarget(name: "passkey-bench",
                           dependencies: ["CPAM", "Crypto", "WebAuthn", "Storage", "Policy", "Registry",
                                          "HostState", "Intelligence", "HelperProtocol", "RelyingParty"],
-                          path: "Sources/Bench"),
+                          path: "Sources/Bench",
+                          // libxcrypt: the yescrypt figure the PIN KDF cost is compared with.
+                          linkerSettings: [.linkedLibrary("crypt")]),
 
         // Unit tests and tests of the helper process. The module is tested through real libpam,
         // pamtester and sshd from Tests/Integration (pytest), against the built products.

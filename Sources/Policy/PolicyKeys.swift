@@ -49,8 +49,8 @@ extension PolicyKey where Value == Int {
         "shortest PIN accepted when a passkey is created")
     public static let pinMaxAttempts = integer("pin_max_attempts", default: 5, range: 1...20,
         "wrong PINs in a row that lock a passkey until it is replaced or unlocked")
-    public static let pinKDFCost = integer("pin_kdf_cost", default: 15, range: 10...22,
-        "software authenticator: scrypt cost as log2(N) (15 = 32 MiB of memory per PIN check)")
+    public static let pinKDFCost = integer("pin_kdf_cost", default: 13, range: 10...22,
+        "software authenticator: scrypt cost as log2(N); 13 = 8 MiB and about one yescrypt password check")
     public static let appendSnoozeDays = integer("append_snooze_days", default: 14, range: 0...365,
         "days without an offer after the user answers \"n\"")
     public static let appendMaxOffers = integer("append_max_offers", default: 3, range: 0...100,
