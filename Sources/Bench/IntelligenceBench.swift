@@ -1,4 +1,6 @@
+import HostState
 import Intelligence
+import Registry
 import Policy
 
 /// One decision as the module makes it: decideLogin, then decideAppend, for a user with a

@@ -1,3 +1,4 @@
+import Registry
 import Storage
 
 /// What happened for one user on this host: the signals the decision uses (cancels in a row,
@@ -6,20 +7,12 @@ import Storage
 public struct UserHistory: VersionedDocument {
     /// Version 1: this layout. A file with a higher number is refused, not rewritten.
     public static let currentSchemaVersion = 1
-    /// Offers kept, newest last. `append_max_offers` is at most 100, so the decision never
-    /// needs older ones, and the file stays small however long the host lives.
-    public static let maxOffersKept = 100
 
     public var schemaVersion: Int
     public var user: String
-    public var lastPasskeyLogin: EpochSeconds?
+    /// What the decision reads (cancels, "never", last passkey login).
+    public var host: HostHistory
     public var lastPasswordLogin: EpochSeconds?
-    /// Empty PIN answers ("use my password") in a row, reset by a passkey login.
-    public var consecutiveCancels: Int
-    public var lastCancel: EpochSeconds?
-    public var offers: [AppendOffer]
-    /// The user answered "never": no more offers on this host.
-    public var never: Bool
     /// Set when the helper reports this host's credential locked by wrong PINs.
     public var lockout: LockoutNote?
     public var counters: HistoryCounters
@@ -27,25 +20,22 @@ public struct UserHistory: VersionedDocument {
     public init(user: UserName) {
         schemaVersion = Self.currentSchemaVersion
         self.user = user.rawValue
-        consecutiveCancels = 0
-        offers = []
-        never = false
+        host = HostHistory()
         counters = HistoryCounters()
     }
 
     public static func empty(for user: UserName) -> UserHistory { UserHistory(user: user) }
 
-    // MARK: - Events
+    // MARK: - Events (the decision's part is HostHistory's; the rest is for the report)
 
     public mutating func recordPasskeyLogin(at time: EpochSeconds) {
-        lastPasskeyLogin = time
-        consecutiveCancels = 0
+        host.recordPasskeyLogin(at: time)
         lockout = nil
         counters.passkeyLogins += 1
     }
 
     /// A password login after the module stepped aside; `fallbackReason` is the decision's
-    /// reason (counted per reason for the report), nil when the module was not involved.
+    /// reason code (counted per reason for the report), nil when the module was not involved.
     public mutating func recordPasswordLogin(at time: EpochSeconds, fallbackReason: String?) {
         lastPasswordLogin = time
         if let reason = fallbackReason { counters.fallbacks[reason, default: 0] += 1 }
@@ -53,20 +43,19 @@ public struct UserHistory: VersionedDocument {
 
     /// An empty answer to the PIN prompt.
     public mutating func recordCancel(at time: EpochSeconds) {
-        consecutiveCancels += 1
-        lastCancel = time
+        host.recordCancel(at: time)
     }
 
-    public mutating func recordOffer(_ offer: AppendOffer) {
-        offers.append(offer)
-        if offers.count > Self.maxOffersKept { offers.removeFirst(offers.count - Self.maxOffersKept) }
+    /// An offer made on this host and its answer. (The fleet-wide offer log, which the limits
+    /// read, is the registry's `OfferLog`.)
+    public mutating func recordOffer(answer: OfferAnswer, at time: EpochSeconds) {
         counters.offers += 1
-        switch offer.answer {
+        switch answer {
         case .accepted: counters.accepted += 1
         case .declined: counters.declined += 1
         case .never:
             counters.never += 1
-            never = true
+            host.recordNever(at: time)
         case .unanswered: break
         }
     }
@@ -75,43 +64,6 @@ public struct UserHistory: VersionedDocument {
         lockout = LockoutNote(credentialID: credentialID, time: time)
         counters.pinLockouts += 1
     }
-
-    // MARK: - Questions the decision asks
-
-    /// Offers since the user last gave an answer (accepted, declined or never).
-    public var unansweredOffersInARow: Int {
-        offers.reversed().prefix { $0.answer == .unanswered }.count
-    }
-
-    /// The most recent offer with this answer.
-    public func lastOffer(answered answer: OfferAnswer) -> AppendOffer? {
-        offers.last { $0.answer == answer }
-    }
-
-    /// Offers made at or after `time`.
-    public func offers(since time: EpochSeconds) -> Int {
-        offers.filter { $0.time >= time }.count
-    }
-}
-
-/// One "Create a passkey for this computer?" and what came of it.
-public struct AppendOffer: Codable, Sendable, Equatable {
-    public var time: EpochSeconds
-    public var answer: OfferAnswer
-    /// The PAM service it was made in (login, sshd, gdm-password, …).
-    public var service: String
-
-    public init(time: EpochSeconds, answer: OfferAnswer, service: String) {
-        self.time = time
-        self.answer = answer
-        self.service = service
-    }
-}
-
-public enum OfferAnswer: String, Codable, Sendable, CaseIterable {
-    case accepted, declined, never
-    /// The conversation ended (or failed) without an answer.
-    case unanswered
 }
 
 public struct LockoutNote: Codable, Sendable, Equatable {

@@ -8,6 +8,9 @@ public struct UserRecord: VersionedDocument {
     public var schemaVersion: Int
     public var user: String
     public var credentials: [CredentialRecord]
+    /// Append offers made to this user on any host sharing this registry (absent in records
+    /// written before any offer).
+    public var offers: OfferLog?
 
     public init(user: UserName, credentials: [CredentialRecord] = []) {
         schemaVersion = Self.currentSchemaVersion

@@ -1,4 +1,6 @@
+import HostState
 import Intelligence
+import Registry
 import Policy
 import XCTest
 

@@ -1,5 +1,7 @@
 import Foundation
+import HostState
 import Intelligence
+import Registry
 import Policy
 import XCTest
 

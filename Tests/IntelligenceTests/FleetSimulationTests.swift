@@ -1,5 +1,7 @@
 @testable import FleetSimulation
+import HostState
 import Intelligence
+import Registry
 import Policy
 import XCTest
 

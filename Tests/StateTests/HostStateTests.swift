@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HostState
+import Registry
 @testable import Storage
 
 final class HostIdentityTests: TempDirTestCase {
@@ -87,7 +88,7 @@ final class HistoryTests: TempDirTestCase {
         try store.update(user: alice) { $0.recordPasskeyLogin(at: 100) }
         XCTAssertEqual(mode(of: path("host/history")), 0o700)
         XCTAssertEqual(mode(of: path("host/history/alice.json")), 0o600)
-        XCTAssertEqual(try store.history(for: alice).lastPasskeyLogin, 100)
+        XCTAssertEqual(try store.history(for: alice).host.lastPasskeyLogin, 100)
     }
 
     func testAMissingStateDirectoryIsAnError() {
@@ -101,45 +102,32 @@ final class HistoryTests: TempDirTestCase {
             h.recordCancel(at: 10)
             h.recordCancel(at: 11)
             h.recordPasswordLogin(at: 12, fallbackReason: "cancelled")
-            h.recordOffer(AppendOffer(time: 12, answer: .declined, service: "login"))
-            h.recordOffer(AppendOffer(time: 13, answer: .unanswered, service: "sshd"))
-            h.recordOffer(AppendOffer(time: 14, answer: .unanswered, service: "login"))
+            h.recordOffer(answer: .declined, at: 12)
+            h.recordOffer(answer: .unanswered, at: 13)
+            h.recordOffer(answer: .unanswered, at: 14)
             h.recordLockout(credentialID: "Y3JlZA", at: 15)
             h.recordPasswordLogin(at: 16, fallbackReason: "locked")
             h.recordPasswordLogin(at: 17, fallbackReason: "locked")
         }
         var h = try store.history(for: alice)
-        XCTAssertEqual(h.consecutiveCancels, 2)
-        XCTAssertEqual(h.lastCancel, 11)
+        XCTAssertEqual(h.host.consecutiveCancels, 2)
+        XCTAssertEqual(h.host.lastCancel, 11)
         XCTAssertEqual(h.lastPasswordLogin, 17)
-        XCTAssertEqual(h.unansweredOffersInARow, 2)
-        XCTAssertEqual(h.lastOffer(answered: .declined)?.time, 12)
-        XCTAssertEqual(h.offers(since: 13), 2)
         XCTAssertEqual(h.lockout, LockoutNote(credentialID: "Y3JlZA", time: 15))
         XCTAssertEqual(h.counters.fallbacks, ["cancelled": 1, "locked": 2])
         XCTAssertEqual([h.counters.offers, h.counters.declined, h.counters.accepted, h.counters.pinLockouts], [3, 1, 0, 1])
-        XCTAssertFalse(h.never)
+        XCTAssertNil(h.host.neverSince)
 
         try store.update(user: alice) { h in
             h.recordPasskeyLogin(at: 20)
-            h.recordOffer(AppendOffer(time: 21, answer: .never, service: "login"))
+            h.recordOffer(answer: .never, at: 21)
         }
         h = try store.history(for: alice)
-        XCTAssertEqual(h.consecutiveCancels, 0, "a passkey login ends a run of cancels")
+        XCTAssertEqual(h.host.consecutiveCancels, 0, "a passkey login ends a run of cancels")
+        XCTAssertEqual(h.host.lastPasskeyLogin, 20)
         XCTAssertNil(h.lockout)
-        XCTAssertTrue(h.never)
-        XCTAssertEqual(h.unansweredOffersInARow, 0)
+        XCTAssertEqual(h.host.neverSince, 21)
         XCTAssertEqual([h.counters.passkeyLogins, h.counters.never], [1, 1])
-    }
-
-    func testOffersAreBoundedButCountersAreNot() throws {
-        try store.update(user: alice) { h in
-            for t in 0..<250 { h.recordOffer(AppendOffer(time: EpochSeconds(t), answer: .unanswered, service: "login")) }
-        }
-        let h = try store.history(for: alice)
-        XCTAssertEqual(h.offers.count, UserHistory.maxOffersKept)
-        XCTAssertEqual(h.offers.first?.time, 150)
-        XCTAssertEqual(h.counters.offers, 250)
     }
 
     func testMalformedOrNewerHistoryIsRefusedAndLeftAlone() throws {
