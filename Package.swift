@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol"]),
         .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto"]),
         .target(name: "RelyingParty",
-                dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol"]),
+                dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Intelligence", "Storage"]),
 
         // pam_passkey.so: only pam_sm_* exported, Swift runtime linked in.
         .target(name: "PAMModule",

@@ -6,14 +6,24 @@ import CPAM
 
 public typealias PAMArgv = UnsafeMutablePointer<UnsafePointer<CChar>?>?
 
+/// Without `append`: the login step (passkey login, or step aside). With `append`: nothing
+/// here — the offer waits for pam_setcred, which applications call only after the whole
+/// auth stack succeeded.
 @_cdecl("pam_sm_authenticate")
 public func pam_sm_authenticate(_ pamh: OpaquePointer?, _ flags: Int32, _ argc: Int32, _ argv: PAMArgv) -> Int32 {
-    PAM_IGNORE
+    guard let pamh else { return PAM_SERVICE_ERR }
+    let call = ModuleCall(handle: PAMHandle(raw: pamh, flags: flags), arguments: ModuleArguments(argc: argc, argv: argv))
+    return call.arguments.isAppendStep ? PAM_IGNORE : LoginStep(call: call).run()
 }
 
+/// With `append`: after a password login, offer to create (or replace) this host's passkey.
+/// Never fails the login: always PAM_IGNORE.
 @_cdecl("pam_sm_setcred")
 public func pam_sm_setcred(_ pamh: OpaquePointer?, _ flags: Int32, _ argc: Int32, _ argv: PAMArgv) -> Int32 {
-    PAM_IGNORE
+    guard let pamh else { return PAM_IGNORE }
+    let call = ModuleCall(handle: PAMHandle(raw: pamh, flags: flags), arguments: ModuleArguments(argc: argc, argv: argv))
+    if call.arguments.isAppendStep { AppendStep(call: call).run() }
+    return PAM_IGNORE
 }
 
 @_cdecl("pam_sm_acct_mgmt")

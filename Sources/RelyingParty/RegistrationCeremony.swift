@@ -14,16 +14,17 @@ public enum RegistrationOutcome: Equatable, Sendable {
 
 extension RelyingParty {
     /// Creates a passkey for `user` on this host through the helper (the user chooses a PIN),
-    /// verifies its attestation as any relying party would, and registers it. With
-    /// `replacing`, the old credential (locked or broken) is revoked once the new one exists,
-    /// and its key deleted from the authenticator when `oldKeyHeld` (the probe said so).
-    public func register(user: UserName, replacing: CredentialRecord? = nil, oldKeyHeld: Bool = false,
+    /// verifies its attestation as any relying party would, and registers it. The heal path
+    /// passes `replacing` (this host's locked or lost credentials): they are revoked once the
+    /// new one is registered, and the keys the authenticator still holds (`heldIDs`, from the
+    /// probe) are deleted from it.
+    public func register(user: UserName, replacing: [CredentialRecord] = [], heldIDs: Set<String> = [],
                          label: String = "", ui: UserInterface) -> RegistrationOutcome {
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.createType, challenge: challenge, origin: origin)
-        let heldOld: [UInt8]? = oldKeyHeld ? replacing.flatMap { Base64URL.decode($0.id) } : nil
+        let heldOld = replacing.filter { heldIDs.contains($0.id) }.compactMap { Base64URL.decode($0.id) }
         let request = MakeCredentialRequest(user: user.rawValue, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
-                                            userHandle: userHandle(for: user), replacing: heldOld)
+                                            userHandle: userHandle(for: user), replacing: heldOld.first)
         let reply: HelperReply
         do {
             reply = try helper.perform(.makeCredential(request)) { question in
@@ -78,11 +79,13 @@ extension RelyingParty {
         do {
             let computers = try registry.update(user: user) { (userRecord: inout UserRecord) -> Int in
                 _ = userRecord.add(record)
-                if let old = replacing {
+                for old in replacing {
                     _ = userRecord.revoke(id: old.id, at: time, by: "replaced on \(host.hostName)")
                 }
                 return Set(userRecord.activeCredentials.map(\.hostID)).count
             }
+            // The helper deleted the first held key itself; any further ones go now.
+            for id in heldOld.dropFirst() { forget(id, user: user) }
             return .created(record, computers: computers)
         } catch {
             forget(created.credentialID, user: user)

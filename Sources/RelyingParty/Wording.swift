@@ -1,4 +1,5 @@
 import HelperProtocol
+import Registry
 
 /// Every sentence a user sees from pam_passkey, in one place. An empty answer to any PIN
 /// prompt means "use my password instead".
@@ -14,8 +15,8 @@ public enum Wording {
 
     public static let locked = "Too many wrong PINs: the passkey for this computer is locked. Use your password."
 
-    public static let offerCreate = "Create a passkey for this computer? Next time you can sign in with a PIN. [Y/n/never] "
-    public static let offerReplace = "Your passkey for this computer is locked. Replace it with a new one? [Y/n/never] "
+    // The offer questions are `Intelligence.AppendOffer.prompt`, beside the decision that
+    // chooses them.
 
     public static func choosePIN(minLength: Int) -> String { "Choose a PIN (at least \(minLength) digits): " }
     public static let confirmPIN = "Confirm PIN: "
@@ -33,17 +34,15 @@ public enum Wording {
     public static let notCreated = "No passkey was created; your password still works."
     public static let neverAgain = "You will not be asked again on this computer."
 
-    /// The user's answer to an offer.
-    public enum OfferAnswer: String, Sendable { case yes, no, never }
-
     /// Empty (just Enter) means yes, as the [Y/n/never] default says. Anything unrecognised
-    /// is "no": never create a credential on an answer we did not understand.
+    /// is "no": never create a credential on an answer we did not understand. No answer at
+    /// all (the conversation failed) is "unanswered".
     public static func parseOfferAnswer(_ text: String?) -> OfferAnswer {
-        guard let text else { return .no }
+        guard let text else { return .unanswered }
         switch text.trimmingCharacters(in: " \t").lowercased() {
-        case "", "y", "yes": return .yes
+        case "", "y", "yes": return .accepted
         case "never": return .never
-        default: return .no
+        default: return .declined
         }
     }
 }

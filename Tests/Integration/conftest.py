@@ -42,3 +42,10 @@ def make_account():
     yield make
     for a in made:
         a.remove()
+
+
+@pytest.fixture
+def fleet(tmp_path, build_dir):
+    """Hosts sharing one registry: fleet.host("host-a", key=value...)."""
+    from fleet import Fleet
+    return Fleet(tmp_path, build_dir)

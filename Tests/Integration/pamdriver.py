@@ -42,6 +42,8 @@ libpam.pam_start_confdir.argtypes = [c_char_p, c_char_p, POINTER(PamConv), c_cha
 libpam.pam_authenticate.argtypes = [c_void_p, c_int]
 libpam.pam_end.argtypes = [c_void_p, c_int]
 libpam.pam_set_item.argtypes = [c_void_p, c_int, c_void_p]
+libpam.pam_setcred.argtypes = [c_void_p, c_int]
+PAM_ESTABLISH_CRED = 0x0002
 libpam.pam_strerror.argtypes = [c_void_p, c_int]
 libpam.pam_strerror.restype = c_char_p
 
@@ -50,6 +52,7 @@ libpam.pam_strerror.restype = c_char_p
 class Result:
     status: int
     transcript: list = field(default_factory=list)
+    unused: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,11 +71,14 @@ class Result:
         return "\n".join(lines)
 
 
-def authenticate(service, user, confdir, answers=(), rhost=None, tty="pts/0", flags=0, conversation=True):
-    """One pam_start_confdir … pam_authenticate … pam_end transaction. `answers` are given to
-    prompts in order; a prompt with no answer left fails the conversation (PAM_CONV_ERR), as
-    an application whose user walked away would. Returns the status and the transcript:
-    ("secret", text) for echo-off prompts, ("prompt", text), ("info", text), ("error", text)."""
+def authenticate(service, user, confdir, answers=(), rhost=None, tty="pts/0", flags=0, conversation=True,
+                 setcred=True):
+    """One pam_start_confdir … pam_authenticate … pam_end transaction, with pam_setcred after
+    a successful authentication as login, su and gdm do. `answers` are given to prompts in
+    order; a prompt with no answer left fails the conversation (PAM_CONV_ERR), as an
+    application whose user walked away would. Returns the status of pam_authenticate and the
+    transcript: ("secret", text) for echo-off prompts, ("prompt", text), ("info", text),
+    ("error", text). Answers left over are in `Result.unused`."""
     queue = list(answers)
     transcript = []
 
@@ -110,5 +116,9 @@ def authenticate(service, user, confdir, answers=(), rhost=None, tty="pts/0", fl
             keep.append(buf)
             libpam.pam_set_item(handle, item, ctypes.cast(buf, c_void_p))
     status = libpam.pam_authenticate(handle, flags)
+    if status == PAM_SUCCESS and setcred:
+        libpam.pam_setcred(handle, PAM_ESTABLISH_CRED | (flags & PAM_SILENT))
     libpam.pam_end(handle, status)
-    return Result(status, transcript)
+    result = Result(status, transcript)
+    result.unused = queue
+    return result

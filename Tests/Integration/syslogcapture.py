@@ -3,6 +3,7 @@ datagram socket /dev/log itself for the duration of a test and reads what arrive
 import os
 import socket
 import stat
+import threading
 
 
 class SyslogCapture:
@@ -23,26 +24,43 @@ class SyslogCapture:
                 probe.close()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.PATH)
-        self.sock.setblocking(False)
+        os.chmod(self.PATH, 0o666)
+        self.sock.settimeout(0.05)
         self.lines = []
+        self.lock = threading.Lock()
+        self.running = True
+        # Drain continuously: syslog(3) blocks when a datagram socket's queue is full (10
+        # messages by default), and the module logs from inside this very process.
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
 
-    def read(self) -> list:
-        """Every message received so far (the syslog header stripped to 'tag: text')."""
-        while True:
+    def _drain(self):
+        while self.running:
             try:
                 data = self.sock.recv(65536)
-            except BlockingIOError:
-                break
+            except (socket.timeout, BlockingIOError):
+                continue
+            except OSError:
+                return
             text = data.decode(errors="replace")
             # <PRI>Mon DD HH:MM:SS tag[pid]: message
             if text.startswith("<") and ">" in text:
                 text = text[text.index(">") + 1:]
                 parts = text.split(" ", 3)
                 text = parts[3] if len(parts) == 4 else text
-            self.lines.append(text)
-        return list(self.lines)
+            with self.lock:
+                self.lines.append(text)
+
+    def read(self) -> list:
+        """Every message received so far (the syslog header stripped to 'tag: text')."""
+        import time
+        time.sleep(0.1)
+        with self.lock:
+            return list(self.lines)
 
     def close(self):
+        self.running = False
+        self.reader.join(1)
         self.sock.close()
         try:
             os.unlink(self.PATH)

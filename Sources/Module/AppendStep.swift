@@ -1,0 +1,98 @@
+import CPAM
+import HostState
+import Intelligence
+import Registry
+import RelyingParty
+import Storage
+
+/// The `append` line, at pam_setcred: the whole auth stack has succeeded, and if the login
+/// step stepped aside in this transaction the user signed in some other way (the password).
+/// Offer a passkey for this host when the decision says so. Whatever happens, the login that
+/// already succeeded is not touched: every failure here is logged and ignored.
+struct AppendStep {
+    let call: ModuleCall
+    var handle: PAMHandle { call.handle }
+
+    func run() {
+        // Not after a credential deletion, and only once per transaction.
+        guard handle.flags & Int32(bitPattern: UInt32(PAM_DELETE_CRED)) == 0 else { return }
+        guard let note = handle.data(LoginNote.key) else { return }   // login step did not run here
+        guard let stepAsideCode = LoginNote.reason(of: note) else { return }  // passkey login, or already done
+        _ = handle.setData(LoginNote.key, LoginNote.appendDone)
+        guard let userText = handle.user(), let user = try? UserName(validating: userText) else { return }
+        guard let site = call.loadSite() else { return }
+
+        let session = call.session()
+        let signals: Signals
+        do {
+            signals = try site.signals(for: user, session: session)
+        } catch {
+            call.logDecision(user: userText, step: "append", name: "no_offer", code: "state_unreadable",
+                             summary: error.description, priority: LOG_ERR)
+            return
+        }
+        recordHistory(site, user) { $0.recordPasswordLogin(at: signals.now, fallbackReason: stepAsideCode) }
+        let decision = decideAppend(signals, policy: site.policy)
+        call.logDecision(user: userText, step: "append", name: decision.name, code: decision.code, summary: decision.summary,
+                         priority: LOG_INFO)
+        guard case .offer(let offer) = decision else { return }
+
+        let ui = PAMUserInterface(handle: handle)
+        let answer = Wording.parseOfferAnswer(ui.ask(offer.prompt))
+        recordOffer(site, user, answer: answer, service: session.service, at: signals.now)
+        switch answer {
+        case .accepted:
+            create(offer, user: user, signals: signals, site: site, ui: ui)
+        case .never:
+            ui.info(Wording.neverAgain)
+        case .declined, .unanswered:
+            break
+        }
+    }
+
+    private func create(_ offer: AppendOffer, user: UserName, signals: Signals, site: Site, ui: PAMUserInterface) {
+        var replacing: [CredentialRecord] = []
+        if case .replace(let ids, _) = offer {
+            let all = (try? site.registry.record(for: user).credentials) ?? []
+            replacing = all.filter { ids.contains($0.id) }
+        }
+        let held = Set(signals.authenticator.held.map(\.id))
+        switch site.relyingParty.register(user: user, replacing: replacing, heldIDs: held, ui: ui) {
+        case .created(let record, let computers):
+            ui.info(Wording.created(computers: computers))
+            call.logDecision(user: user.rawValue, step: "append", name: "created", code: offer.code,
+                             summary: "passkey \(record.id.prefix(12)) created for \(record.hostName); active on \(computers) host(s)")
+        case .cancelled:
+            ui.info(Wording.notCreated)
+            call.logDecision(user: user.rawValue, step: "append", name: "not_created", code: "cancelled",
+                             summary: "the user did not choose a PIN")
+        case .failed(let why):
+            ui.error(Wording.notCreated)
+            call.logDecision(user: user.rawValue, step: "append", name: "not_created", code: "failed", summary: why,
+                             priority: LOG_ERR)
+        }
+    }
+
+    /// The answer goes to the registry's offer log (the limits hold fleet-wide) and to this
+    /// host's history ("never" is per host; the report's counters).
+    private func recordOffer(_ site: Site, _ user: UserName, answer: OfferAnswer, service: String, at time: Int64) {
+        do {
+            try site.registry.update(user: user) { record in
+                var log = record.offers ?? OfferLog()
+                log.record(answer: answer, service: service, hostName: site.host.hostName, at: time)
+                record.offers = log
+            }
+        } catch {
+            handle.log(LOG_ERR, "could not record the offer in the registry for \(user): \(error)")
+        }
+        recordHistory(site, user) { $0.recordOffer(answer: answer, at: time) }
+    }
+
+    private func recordHistory(_ site: Site, _ user: UserName, _ change: (inout UserHistory) -> Void) {
+        do {
+            try site.history.update(user: user) { change(&$0) }
+        } catch {
+            handle.log(LOG_ERR, "could not update this host's history for \(user): \(error)")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import CPAM
+import HostState
+import Intelligence
+import Registry
+import RelyingParty
+import Storage
+
+/// The first pam_passkey line: decide, then either run the passkey ceremony or step aside
+/// for the password module. Return codes (DESIGN.md): passkey verified → PAM_SUCCESS; step
+/// aside → PAM_IGNORE; wrong PIN, lock, failed verification → PAM_AUTH_ERR; registry,
+/// history or helper unusable → PAM_AUTHINFO_UNAVAIL. Only a verified, recorded assertion
+/// returns PAM_SUCCESS.
+struct LoginStep {
+    let call: ModuleCall
+    var handle: PAMHandle { call.handle }
+
+    func run() -> Int32 {
+        guard let userText = handle.user() else {
+            handle.log(LOG_ERR, "login: no user name from the application; stepping aside")
+            return PAM_IGNORE
+        }
+        guard let user = try? UserName(validating: userText) else {
+            // Not a possible account name: behave exactly as for a user without passkeys.
+            note(.noCredentials)
+            call.logDecision(user: userText, step: "login", name: "step_aside", code: "invalid_user_name",
+                             summary: "the user name cannot name a registry record")
+            return PAM_IGNORE
+        }
+        guard let site = call.loadSite() else {
+            note(code: "policy_unusable")
+            return PAM_IGNORE
+        }
+        let session = call.session()
+        let signals: Signals
+        do {
+            signals = try site.signals(for: user, session: session)
+        } catch {
+            note(code: "state_unreadable")
+            call.logDecision(user: userText, step: "login", name: "step_aside", code: "state_unreadable",
+                             summary: error.description, priority: LOG_ERR)
+            return PAM_AUTHINFO_UNAVAIL
+        }
+        let decision = decideLogin(signals, policy: site.policy)
+        call.logDecision(user: userText, step: "login", name: decision.name, code: decision.code, summary: decision.summary,
+                         priority: LOG_INFO)
+        if call.debug || site.policy[.debug] { handle.log(LOG_DEBUG, explain(signals, policy: site.policy).summary) }
+
+        switch decision {
+        case .stepAside(let reason):
+            if let message = decision.userMessage(session: session) { handle.info(message) }
+            note(reason)
+            return reason.isFault ? PAM_AUTHINFO_UNAVAIL : PAM_IGNORE
+        case .passkey(let ids):
+            return passkeyLogin(user: user, ids: ids, site: site)
+        }
+    }
+
+    private func passkeyLogin(user: UserName, ids: [CredentialID], site: Site) -> Int32 {
+        let records: [CredentialRecord]
+        do {
+            let all = try site.registry.record(for: user).credentials
+            records = ids.compactMap { id in all.first { $0.id == id && $0.isActive } }
+        } catch {
+            note(code: "registry_unreadable")
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "registry_unreadable",
+                             summary: "\(error)", priority: LOG_ERR)
+            return PAM_AUTHINFO_UNAVAIL
+        }
+        let outcome = site.relyingParty.login(user: user, credentials: records, ui: PAMUserInterface(handle: handle))
+        let now = site.relyingParty.now()
+        switch outcome {
+        case .success(let id):
+            _ = handle.setData(LoginNote.key, LoginNote.passkey)
+            recordHistory(site, user) { $0.recordPasskeyLogin(at: now) }
+            call.logDecision(user: user.rawValue, step: "login", name: "success", code: "passkey_verified",
+                             summary: "signed in with passkey \(id.prefix(12))")
+            return PAM_SUCCESS
+        case .cancelled:
+            note(code: "cancelled")
+            recordHistory(site, user) { $0.recordCancel(at: now) }
+            call.logDecision(user: user.rawValue, step: "login", name: "step_aside", code: "cancelled",
+                             summary: "the user left the PIN empty to use the password")
+            return PAM_IGNORE
+        case .wrongPIN(let left):
+            note(code: "wrong_pin")
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "wrong_pin",
+                             summary: "wrong PIN; \(left) attempts left before the passkey locks")
+            return PAM_AUTH_ERR
+        case .locked(let id):
+            note(code: "credential_locked")
+            if let id { recordHistory(site, user) { $0.recordLockout(credentialID: id, at: now) } }
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "credential_locked",
+                             summary: "too many wrong PINs: this host's passkey is locked")
+            return PAM_AUTH_ERR
+        case .rejected(let why):
+            note(code: "assertion_rejected")
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "assertion_rejected",
+                             summary: why, priority: LOG_WARNING)
+            return PAM_AUTH_ERR
+        case .unavailable(let why):
+            note(code: "authenticator_failed")
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "authenticator_failed",
+                             summary: why, priority: LOG_ERR)
+            return PAM_AUTHINFO_UNAVAIL
+        }
+    }
+
+    private func note(_ reason: StepAsideReason) { note(code: reason.code) }
+
+    private func note(code: String) { _ = handle.setData(LoginNote.key, LoginNote.steppedAside(code)) }
+
+    /// History feeds later decisions; failing to write it never changes this login's result.
+    private func recordHistory(_ site: Site, _ user: UserName, _ change: (inout UserHistory) -> Void) {
+        do {
+            try site.history.update(user: user) { change(&$0) }
+        } catch {
+            handle.log(LOG_ERR, "could not update this host's history for \(user): \(error)")
+        }
+    }
+}

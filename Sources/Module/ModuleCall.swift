@@ -1,0 +1,61 @@
+import CPAM
+import Intelligence
+import RelyingParty
+import Storage
+
+/// One call into the module: the handle, the arguments, and the site built from the policy.
+struct ModuleCall {
+    let handle: PAMHandle
+    let arguments: ModuleArguments
+
+    init(handle: PAMHandle, arguments: ModuleArguments) {
+        self.handle = handle
+        self.arguments = arguments
+        for unknown in arguments.unknown {
+            handle.log(LOG_ERR, "unknown module argument \"\(escapedForLog(unknown))\" ignored")
+        }
+    }
+
+    /// The policy and everything built from it; nil (logged) when the policy file or the host
+    /// identity is unusable — the module then steps aside and the password decides.
+    func loadSite() -> Site? {
+        do {
+            let site = try Site.load(policyPath: arguments.policyPath)
+            for w in site.warnings { handle.log(LOG_WARNING, "\(w)") }
+            return site
+        } catch {
+            handle.log(LOG_ERR, error.description)
+            return nil
+        }
+    }
+
+    var debug: Bool { arguments.debug }
+
+    func session() -> SessionSignal {
+        SessionSignal(service: handle.service ?? "", rhost: handle.remoteHost, tty: handle.tty,
+                      hasConversation: handle.hasConversation, silent: handle.isSilent)
+    }
+
+    /// The single line per decision: who, where, what, why. Never a secret.
+    func logDecision(user: String, step: String, name: String, code: String, summary: String, priority: Int32 = LOG_NOTICE) {
+        let s = session()
+        handle.log(priority, "\(step) user=\(escapedForLog(user)) service=\(escapedForLog(s.service)) rhost=\(escapedForLog(s.rhost ?? "-")) decision=\(name) reason=\(code): \(summary)")
+    }
+}
+
+/// What the login step leaves on the handle for the append step of the same transaction.
+enum LoginNote {
+    static let key = "pam_passkey_login"
+
+    /// The login step ended with a passkey login: nothing to offer.
+    static let passkey = "passkey"
+    /// The append step already ran in this transaction.
+    static let appendDone = "append_done"
+
+    /// The login step stepped aside (or the passkey failed) with this reason code.
+    static func steppedAside(_ code: String) -> String { "stepped_aside:\(code)" }
+
+    static func reason(of note: String) -> String? {
+        note.hasPrefix("stepped_aside:") ? String(note.dropFirst("stepped_aside:".count)) : nil
+    }
+}

@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HelperProtocol
+import HostState
+import Intelligence
+import Policy
+import Registry
+import Storage
+import WebAuthn
+
+/// This host as configured: the policy and everything built from it. The module builds one
+/// per PAM call (nothing is cached between calls inside someone else's process); passkeyctl
+/// builds one per command.
+public struct Site {
+    public let policyPath: String
+    public let policy: Policy
+    public let warnings: [PolicyWarning]
+    public let host: HostIdentity
+    public let registry: FileRegistry
+    public let history: HistoryStore
+    public let relyingParty: RelyingParty
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case policy(PolicyLoadError)
+        case hostIdentity(HostIdentityError)
+
+        public var description: String {
+            switch self {
+            case .policy(let e): return "policy file unusable, stepping aside: \(e)"
+            case .hostIdentity(let e): return "host identity unavailable: \(e)"
+            }
+        }
+    }
+
+    public static func load(policyPath: String) throws(LoadError) -> Site {
+        let policy: Policy
+        let warnings: [PolicyWarning]
+        do { (policy, warnings) = try Policy.load(path: policyPath) } catch { throw .policy(error) }
+        let host: HostIdentity
+        do { host = try HostIdentity.load(hostIDFile: policy[.hostIDFile], configuredName: policy[.hostName]) } catch {
+            throw .hostIdentity(error)
+        }
+        let registry = FileRegistry(directory: policy[.registryDir])
+        // A setuid helper run for a non-root caller reads the system policy itself and refuses
+        // --conf; root passes the policy it was given.
+        let helperArguments = geteuid() == 0 ? ["--conf", policyPath] : []
+        let helper = HelperClient(program: policy[.helper], arguments: helperArguments, timeoutSeconds: policy[.helperTimeout])
+        return Site(policyPath: policyPath, policy: policy, warnings: warnings, host: host, registry: registry,
+                    history: HistoryStore(stateDirectory: policy[.stateDir]),
+                    relyingParty: RelyingParty(policy: policy, host: host, registry: registry, helper: helper))
+    }
+
+    /// The decision's inputs for `user` in `session`, from this site's registry, history and
+    /// authenticator.
+    public func gatherer(for user: UserName) -> SignalGatherer {
+        let stored = StoredState(registry: registry, history: history)
+        return SignalGatherer(credentials: stored, history: stored, authenticator: HelperProbe(relyingParty: relyingParty),
+                              accounts: SystemAccountLookup(), host: HostSignal(id: host.hostID, name: host.hostName))
+    }
+
+    public func signals(for user: UserName, session: SessionSignal, probeAlways: Bool = false) throws(GatherError) -> Signals {
+        try gatherer(for: user).gather(user: user.rawValue, session: session, now: relyingParty.now(), policy: policy,
+                                       probeAlways: probeAlways)
+    }
+}
+
+/// The registry and the host history as the decision's `CredentialSource` and
+/// `HistorySource`.
+struct StoredState: CredentialSource, HistorySource {
+    let registry: FileRegistry
+    let history: HistoryStore
+
+    func credentials(of user: String) throws -> [CredentialSignal] {
+        // A name that cannot be a file name cannot have a record: exactly like an unknown user.
+        guard let name = try? UserName(validating: user) else { return [] }
+        return try registry.record(for: name).credentials.map(CredentialSignal.init(record:))
+    }
+
+    func history(of user: String) throws -> History {
+        guard let name = try? UserName(validating: user) else { return History() }
+        let offers = try registry.record(for: name).offers ?? OfferLog()
+        return History(host: try history.history(for: name).host, offers: offers)
+    }
+}
+
+extension CredentialSignal {
+    public init(record r: CredentialRecord) {
+        self.init(id: r.id, kind: r.kind == .platform ? .platform : .roaming,
+                  hostID: r.kind == .platform ? r.hostID : nil, hostName: r.kind == .platform ? r.hostName : nil,
+                  backupEligible: r.backupEligible, backedUp: r.backedUp, aaguid: r.aaguid, transports: r.transports,
+                  revoked: r.revoked, signCount: r.signCount, created: r.created.time, lastUsed: r.lastUsed?.time)
+    }
+}
+
+/// The helper's probe as the decision's `AuthenticatorProbe`.
+struct HelperProbe: AuthenticatorProbe {
+    let relyingParty: RelyingParty
+
+    func probe(user: String) -> AuthenticatorSignal {
+        guard let name = try? UserName(validating: user) else { return .healthy(holding: []) }
+        do {
+            let (health, held) = try relyingParty.probe(user: name)
+            if let problem = health.problem {
+                return problem.hasPrefix("unavailable") || problem.contains("not available") ? .unavailable(problem) : .broken(problem)
+            }
+            return .healthy(holding: held.map { HeldCredentialSignal(id: Base64URL.encode($0.id), locked: $0.locked) })
+        } catch {
+            switch error {
+            case .launch(let e): return .unavailable(e.description)
+            default: return .broken(error.description)
+            }
+        }
+    }
+}
