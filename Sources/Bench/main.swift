@@ -4,6 +4,7 @@
 /// Every benchmark group; each lives in its own file beside this one.
 let groups: [(String, () throws -> [Benchmark])] = [
     ("crypto", cryptoBenchmarks),
+    ("webauthn", webAuthnBenchmarks),
 ]
 
 let wanted = Set(CommandLine.arguments.dropFirst())
