@@ -34,6 +34,9 @@ func webAuthnBenchmarks() throws -> [Benchmark] {
             _ = try RegistrationVerifier.verify(attestationObject: attestationObject, clientDataJSON: regClientData,
                                                 expecting: registrationExpectations)
         },
+        Benchmark(group: "webauthn", name: "COSE key to libcrypto key", iterations: 2000) {
+            _ = try coseKey.publicKey()
+        },
         Benchmark(group: "webauthn", name: "clientDataJSON parse", iterations: 20000) {
             _ = try CollectedClientData(json: getClientData)
         },
