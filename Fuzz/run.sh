@@ -1,8 +1,32 @@
 #!/bin/sh
-# Builds each libFuzzer target under Fuzz/targets/ and runs it time-boxed over its committed
-# seed corpus. FUZZ_SECONDS (default 20) per target. Any crash fails the run.
+# Builds every libFuzzer target under Fuzz/targets/ and runs each one time-boxed over a copy
+# of its committed seed corpus (Fuzz/corpus-work/TARGET, so what the fuzzer finds never
+# grows the committed corpus). FUZZ_SECONDS per target, default 15. Any crash, sanitizer
+# report or leak fails the run; the input that caused it is kept in Fuzz/build/crashes/.
 set -eu
 cd "$(dirname "$0")"
+seconds=${FUZZ_SECONDS:-15}
 targets=$(ls targets 2>/dev/null | sed -n 's/\.swift$//p')
 if [ -z "$targets" ]; then echo "fuzz: no targets yet"; exit 0; fi
+
 for t in $targets; do ./build.sh "$t"; done
+
+failed=""
+for t in $targets; do
+    work=corpus-work/$t
+    crashes=build/crashes/$t
+    rm -rf "$work"
+    mkdir -p "$work" "$crashes"
+    [ -d "corpus/$t" ] && cp corpus/"$t"/* "$work"/
+    log=build/$t.log
+    if ./build/"$t" -max_total_time="$seconds" -max_len=4096 -timeout=10 -artifact_prefix="$crashes/" \
+        -print_final_stats=1 "$work" >"$log" 2>&1; then
+        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+        echo "fuzz: $t: no crash in ${seconds}s, ${runs:-?} inputs, corpus $(ls "$work" | wc -l) entries"
+    else
+        tail -n 40 "$log"
+        echo "fuzz: $t: FAILED (log: Fuzz/$log, input: Fuzz/$crashes/)"
+        failed="$failed $t"
+    fi
+done
+if [ -n "$failed" ]; then echo "fuzz: failed:$failed"; exit 1; fi

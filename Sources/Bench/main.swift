@@ -7,6 +7,7 @@ let groups: [(String, () throws -> [Benchmark])] = [
     ("registry", registryBenchmarks),
     ("intelligence", intelligenceBenchmarks),
     ("helper", helperBenchmarks),
+    ("webauthn", webAuthnBenchmarks),
 ]
 
 let wanted = Set(CommandLine.arguments.dropFirst())

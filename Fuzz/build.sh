@@ -1,0 +1,45 @@
+#!/bin/sh
+# Builds one libFuzzer target, Fuzz/build/TARGET, from Sources/Crypto and Sources/WebAuthn
+# plus the harness Fuzz/targets/TARGET.swift, all instrumented with -sanitize=fuzzer,address.
+# SwiftPM cannot build sanitizer-instrumented fuzz targets, so the modules are compiled here
+# in dependency order with swiftc, each into a static library; a module is rebuilt only when
+# one of its sources (or a module it imports) is newer than its library.
+#   usage: Fuzz/build.sh TARGET        (SWIFTC overrides the compiler)
+set -eu
+cd "$(dirname "$0")/.."
+target=${1:?usage: Fuzz/build.sh TARGET}
+harness=Fuzz/targets/$target.swift
+[ -f "$harness" ] || { echo "fuzz: no harness $harness" >&2; exit 2; }
+
+SWIFTC=${SWIFTC:-swiftc}
+out=Fuzz/build
+mkdir -p "$out"
+# -O: the fuzzer should try many inputs a second; Swift's bounds and overflow traps stay on.
+flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/COpenSSL -I $out"
+
+# module NAME [DEPENDENCY...]: Sources/NAME/*.swift -> $out/libNAME.a + NAME.swiftmodule
+module() {
+    name=$1; shift
+    lib=$out/lib$name.a
+    stale=
+    if [ ! -f "$lib" ]; then
+        stale=yes
+    elif [ -n "$(find "Sources/$name" Fuzz/build.sh -newer "$lib" -print -quit)" ]; then
+        stale=yes
+    else
+        for dep in "$@"; do [ "$out/lib$dep.a" -nt "$lib" ] && stale=yes; done
+    fi
+    [ -z "$stale" ] && return 0
+    echo "fuzz: compiling module $name"
+    # shellcheck disable=SC2086
+    "$SWIFTC" $flags -parse-as-library -module-name "$name" -emit-module -emit-module-path "$out/$name.swiftmodule" \
+        -emit-library -static -o "$lib" Sources/"$name"/*.swift
+}
+
+module Crypto
+module WebAuthn Crypto
+
+echo "fuzz: linking $target"
+# shellcheck disable=SC2086
+"$SWIFTC" $flags -parse-as-library -use-ld=lld -module-name "fuzz_$target" "$harness" \
+    "$out/libWebAuthn.a" "$out/libCrypto.a" -lcrypto -o "$out/$target"
