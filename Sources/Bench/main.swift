@@ -6,6 +6,7 @@ let groups: [(String, () throws -> [Benchmark])] = [
     ("crypto", cryptoBenchmarks),
     ("registry", registryBenchmarks),
     ("intelligence", intelligenceBenchmarks),
+    ("tpm", tpmBenchmarks),
 ]
 
 let wanted = Set(CommandLine.arguments.dropFirst())
