@@ -1,6 +1,7 @@
 @testable import Authenticator
 import Crypto
 import Foundation
+import HelperProtocol
 import WebAuthn
 import XCTest
 
@@ -79,4 +80,50 @@ final class TPMKeyTests: XCTestCase {
         XCTAssertTrue(try outcome(noDA)?.contains("not a pam_passkey credential key") ?? false)
         XCTAssertEqual(try tpm.handles("handles-transient"), [])
     }
+
+    /// libtss2's pcap TCTI records every command and response between us and the TPM — what
+    /// someone probing the bus would see. The PIN-derived authValue is in none of them: TPM2_Create
+    /// gets it encrypted (salted session, parameter encryption) and TPM2_Sign only an HMAC.
+    func testThePINDerivedAuthValueNeverCrossesTheTPMInterfaceInTheClear() throws {
+        let capture = directory + "/bus.pcap"
+        setenv("TCTI_PCAP_FILE", capture, 1)
+        defer { unsetenv("TCTI_PCAP_FILE") }
+        let state = directory + "/state"
+        mkdir(state, 0o700)
+        let authenticator = TPMAuthenticator(
+            store: TPMCredentialStore(stateDirectory: state),
+            settings: .init(tcti: "pcap:" + tpm.tcti, pinMinLength: 6, pinMaxAttempts: 5), now: { 1_700_000_000 })
+        let pin = FixedPIN(text: "482913")
+        let created = try authenticator.makeCredential(
+            MakeCredentialRequest(user: "alice", rpID: "rp.example", clientDataHash: SHA256.hash([1]), userHandle: [1]), pins: pin)
+        let clientDataHash = SHA256.hash([2])
+        let assertion = try authenticator.getAssertion(
+            GetAssertionRequest(user: "alice", rpID: "rp.example", clientDataHash: clientDataHash, allowCredentials: [created.credentialID]),
+            pins: pin)
+
+        let record = try XCTUnwrap(try TPMCredentialStore(stateDirectory: state).credentials(of: "alice").first)
+        let authValue = TPMAuthValue.derive(pin: SecretBytes(Array("482913".utf8)), salt: try XCTUnwrap(Base64URL.decode(record.authSalt)))
+        let bus = try Data(contentsOf: URL(fileURLWithPath: capture))
+        // The capture is real: it holds TPM2_Create's command and the digest TPM2_Sign signed.
+        XCTAssertTrue(containsCommand(bus, code: 0x0000_0153), "no TPM2_Create in the capture")
+        XCTAssertNotNil(bus.range(of: Data(SHA256.hash(assertion.authenticatorData + clientDataHash))))
+        XCTAssertNil(bus.range(of: Data(authValue.copyBytes())), "the authValue crossed the TPM interface in the clear")
+        XCTAssertNil(bus.range(of: Data("482913".utf8)))
+    }
+
+    /// A TPM command header: tag 0x8001/0x8002, a 32-bit size, then the command code.
+    func containsCommand(_ bytes: Data, code: UInt32) -> Bool {
+        let b = [UInt8](bytes)
+        let cc: [UInt8] = [UInt8(code >> 24), UInt8(code >> 16 & 0xFF), UInt8(code >> 8 & 0xFF), UInt8(code & 0xFF)]
+        guard b.count >= 10 else { return false }
+        for i in 0..<(b.count - 10) where b[i] == 0x80 && (b[i + 1] == 0x01 || b[i + 1] == 0x02) && Array(b[(i + 6)..<(i + 10)]) == cc {
+            return true
+        }
+        return false
+    }
+}
+
+struct FixedPIN: PINPrompter {
+    let text: String
+    func answer(_ question: PINQuestion) throws(HelperFailure) -> SecretBytes? { SecretBytes(Array(text.utf8)) }
 }
