@@ -48,6 +48,7 @@ let package = Package(
         // C libraries from Debian's packages.
         .systemLibrary(name: "CPAM", pkgConfig: "pam", providers: [.apt(["libpam0g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CTSS2", pkgConfig: "tss2-esys", providers: [.apt(["libtss2-dev"])]),
 
         // Libraries (FoundationEssentials only: they run inside sshd, login, gdm).
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
@@ -58,7 +59,7 @@ let package = Package(
         .target(name: "HostState", dependencies: ["Storage", "Crypto", "Registry"]),
         .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState"]),
         .target(name: "FleetSimulation", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
-        .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol"]),
+        .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2"]),
         .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto"]),
         .target(name: "RelyingParty",
                 dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Intelligence", "Storage"]),
@@ -90,7 +91,7 @@ let package = Package(
                           path: "Sources/FleetSim"),
         .executableTarget(name: "passkey-bench",
                           dependencies: ["CPAM", "Crypto", "WebAuthn", "Storage", "Policy", "Registry",
-                                         "HostState", "Intelligence", "HelperProtocol", "RelyingParty"],
+                                         "HostState", "Intelligence", "HelperProtocol", "RelyingParty", "Authenticator"],
                           path: "Sources/Bench",
                           // libxcrypt: the yescrypt figure the PIN KDF cost is compared with.
                           linkerSettings: [.linkedLibrary("crypt")]),

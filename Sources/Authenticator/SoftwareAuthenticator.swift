@@ -38,6 +38,8 @@ public struct SoftwareAuthenticator: HostAuthenticator {
 
     public let store: SealedCredentialStore
     public let settings: Settings
+    /// Why this backend serves (reported by `health()`), e.g. what `authenticator = auto` found.
+    public var selection: String?
     let now: () -> Int64
 
     public init(store: SealedCredentialStore, settings: Settings, now: @escaping () -> Int64) {
@@ -47,7 +49,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
     }
 
     public func health() -> AuthenticatorHealth {
-        AuthenticatorHealth(backend: "software", aaguid: ProjectAAGUID.software, problem: store.problem())
+        AuthenticatorHealth(backend: "software", aaguid: ProjectAAGUID.software, problem: store.problem(), detail: selection)
     }
 
     public func credentials(user: String, rpID: String) throws(HelperFailure) -> [HeldCredential] {
@@ -114,22 +116,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
     }
 
     private func chooseNewPIN(pins: PINPrompter) throws(HelperFailure) -> SecretBytes {
-        var problem: PINProblem? = nil
-        for _ in 0..<settings.newPINTries {
-            guard let pin = try pins.answer(.new(minLength: settings.pinMinLength, problem: problem?.rawValue)), !pin.isEmpty else {
-                throw HelperFailure(.cancelled, "no PIN chosen")
-            }
-            var bytes = pin.copyBytes()
-            problem = PINRules.problem(with: bytes, minLength: settings.pinMinLength)
-            wipe(&bytes)
-            if problem != nil { continue }
-            guard let again = try pins.answer(.confirm), !again.isEmpty else {
-                throw HelperFailure(.cancelled, "PIN not confirmed")
-            }
-            if again.isEqual(to: pin) { return pin }
-            problem = .mismatch
-        }
-        throw HelperFailure(.cancelled, "no acceptable PIN after \(settings.newPINTries) tries (last problem: \(problem?.rawValue ?? "none"))")
+        try NewPINDialog.choose(pins: pins, minLength: settings.pinMinLength, tries: settings.newPINTries)
     }
 
     // MARK: getAssertion

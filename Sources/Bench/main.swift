@@ -8,6 +8,7 @@ let groups: [(String, () throws -> [Benchmark])] = [
     ("intelligence", intelligenceBenchmarks),
     ("helper", helperBenchmarks),
     ("webauthn", webAuthnBenchmarks),
+    ("tpm", tpmBenchmarks),
 ]
 
 let wanted = Set(CommandLine.arguments.dropFirst())

@@ -5,7 +5,15 @@ import Policy
 import Storage
 
 /// Picks the backend the policy asks for.
+///
+/// `auto` takes the TPM at `tcti` when one answers, and software otherwise — except on a
+/// host that already keeps TPM credentials: a TPM that stops answering there is reported as a
+/// broken TPM authenticator (the decision steps aside and offers nothing), not silently
+/// replaced by software, which would then offer to replace every TPM passkey with a weaker one.
 enum AuthenticatorFactory {
+    /// How long `auto` waits for a TPM to answer.
+    static let autoProbeTimeoutMilliseconds: Int32 = 1500
+
     static func make(policyPath: String) throws(HelperFailure) -> HostAuthenticator {
         let policy: Policy
         do {
@@ -13,15 +21,40 @@ enum AuthenticatorFactory {
         } catch {
             throw HelperFailure(.unavailable, "policy file: \(error)")
         }
+        let tcti = policy[.tcti]
+        switch policy[.authenticator] {
+        case .software:
+            return software(policy, selection: "authenticator = software")
+        case .tpm:
+            return tpm(policy, selection: "authenticator = tpm, TCTI \"\(tcti)\"")
+        case .auto:
+            switch TPMAuthenticator.presence(tcti: tcti, timeoutMilliseconds: autoProbeTimeoutMilliseconds) {
+            case .answering:
+                return tpm(policy, selection: "authenticator = auto: a TPM answers at TCTI \"\(tcti)\"")
+            case .absent(let why):
+                let store = TPMCredentialStore(stateDirectory: policy[.stateDir])
+                if store.hasState {
+                    return tpm(policy, selection: "authenticator = auto: this host keeps its passkeys in the TPM at TCTI \"\(tcti)\", which does not answer")
+                }
+                return software(policy, selection: "authenticator = auto: no TPM (\(why))")
+            }
+        }
+    }
+
+    private static func software(_ policy: Policy, selection: String) -> HostAuthenticator {
         let settings = SoftwareAuthenticator.Settings(
             pinMinLength: policy[.pinMinLength], pinMaxAttempts: policy[.pinMaxAttempts],
             kdfCost: Scrypt.Cost(log2N: policy[.pinKDFCost]))
-        switch policy[.authenticator] {
-        case .software, .auto:
-            return SoftwareAuthenticator(store: FileCredentialStore(stateDirectory: policy[.stateDir]), settings: settings,
-                                         now: currentEpochSeconds)
-        case .tpm:
-            throw HelperFailure(.unavailable, "authenticator = tpm is not available in this build; use software or auto")
-        }
+        var authenticator = SoftwareAuthenticator(store: FileCredentialStore(stateDirectory: policy[.stateDir]), settings: settings,
+                                                  now: currentEpochSeconds)
+        authenticator.selection = selection
+        return authenticator
+    }
+
+    private static func tpm(_ policy: Policy, selection: String) -> HostAuthenticator {
+        let settings = TPMAuthenticator.Settings(tcti: policy[.tcti], pinMinLength: policy[.pinMinLength],
+                                                 pinMaxAttempts: policy[.pinMaxAttempts])
+        return TPMAuthenticator(store: TPMCredentialStore(stateDirectory: policy[.stateDir]), settings: settings,
+                                selection: selection, now: currentEpochSeconds)
     }
 }

@@ -31,13 +31,16 @@ public struct AuthenticatorHealth: Equatable, Sendable {
     public var aaguid: [UInt8]
     /// nil when healthy; otherwise what is wrong, for administrators.
     public var problem: String?
+    /// Why this backend serves (e.g. what `authenticator = auto` found), for administrators.
+    public var detail: String?
 
     public var isHealthy: Bool { problem == nil }
 
-    public init(backend: String, aaguid: [UInt8], problem: String?) {
+    public init(backend: String, aaguid: [UInt8], problem: String?, detail: String? = nil) {
         self.backend = backend
         self.aaguid = aaguid
         self.problem = problem
+        self.detail = detail
     }
 }
 

@@ -224,12 +224,14 @@ extension HelperReply {
     }
 
     private func health(_ h: AuthenticatorHealth) -> [(String, CBOR?)] {
-        [("backend", .text(h.backend)), ("aaguid", .bytes(h.aaguid)), ("problem", h.problem.map(CBOR.text))]
+        [("backend", .text(h.backend)), ("aaguid", .bytes(h.aaguid)), ("problem", h.problem.map(CBOR.text)),
+         ("detail", h.detail.map(CBOR.text))]
     }
 
     fileprivate init(fields f: Fields) throws(WireError) {
         func health() throws(WireError) -> AuthenticatorHealth {
-            AuthenticatorHealth(backend: try f.text("backend"), aaguid: try f.bytes("aaguid"), problem: try f.optionalText("problem"))
+            AuthenticatorHealth(backend: try f.text("backend"), aaguid: try f.bytes("aaguid"), problem: try f.optionalText("problem"),
+                                detail: try f.optionalText("detail"))
         }
         switch try f.text("reply") {
         case "status":

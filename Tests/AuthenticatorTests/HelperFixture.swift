@@ -58,6 +58,7 @@ class HelperTestCase: XCTestCase {
         let credentialID: [UInt8]
         let key: COSEKey
         let signCount: UInt32
+        let registration: VerifiedRegistration
     }
 
     /// Creates a credential for `user` with `pin`; verifies the attestation like a relying party.
@@ -74,14 +75,17 @@ class HelperTestCase: XCTestCase {
             attestationObject: created.attestationObject, clientDataJSON: clientData,
             expecting: RegistrationExpectations(challenge: challenge, origin: "pam://\(rpID)", rpID: rpID, requireUserVerification: true))
         XCTAssertEqual(verified.credentialID, created.credentialID, file: file, line: line)
-        return Enrolled(credentialID: created.credentialID, key: verified.credentialPublicKey, signCount: verified.signCount)
+        return Enrolled(credentialID: created.credentialID, key: verified.credentialPublicKey, signCount: verified.signCount,
+                        registration: verified)
     }
 
     /// One getAssertion through the helper; verifies a returned assertion.
-    func signIn(_ user: String, _ enrolled: Enrolled, answers: Answers, storedSignCount: UInt32 = 0) throws -> (HelperReply, VerifiedAssertion?) {
+    func signIn(_ user: String, _ enrolled: Enrolled, answers: Answers, storedSignCount: UInt32 = 0,
+                client: HelperClient? = nil) throws -> (HelperReply, VerifiedAssertion?) {
         let challenge = SecureRandom.bytes(32)
         let clientData = CollectedClientData.make(type: CollectedClientData.getType, challenge: challenge, origin: "pam://\(rpID)")
-        let reply = try client().perform(.getAssertion(GetAssertionRequest(
+        lastClientData = clientData
+        let reply = try (client ?? self.client()).perform(.getAssertion(GetAssertionRequest(
             user: user, rpID: rpID, clientDataHash: SHA256.hash(clientData), allowCredentials: [enrolled.credentialID])),
             answer: answers.answer)
         guard case .assertion(let a) = reply else { return (reply, nil) }
@@ -92,8 +96,11 @@ class HelperTestCase: XCTestCase {
         return (reply, verified)
     }
 
-    func held(_ user: String) throws -> [HeldCredential] {
-        let reply = try client().perform(.probe(user: user, rpID: rpID), answer: { _ in nil })
+    /// clientDataJSON of the last `signIn`, for verifiers outside this code.
+    var lastClientData: [UInt8] = []
+
+    func held(_ user: String, client: HelperClient? = nil) throws -> [HeldCredential] {
+        let reply = try (client ?? self.client()).perform(.probe(user: user, rpID: rpID), answer: { _ in nil })
         guard case .probe(let health, let creds) = reply else {
             XCTFail("probe: \(reply)")
             return []

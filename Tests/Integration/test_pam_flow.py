@@ -46,3 +46,175 @@ def test_second_device_story(fleet, make_account, syslog):
     assert any("decision=passkey" in l and f"user=\"{alice.name}\"" in l for l in lines), lines
     assert any("decision=step_aside reason=credentials_elsewhere" in l for l in lines), lines
     assert not any(PIN_A in l or PIN_B in l or alice.password in l for l in lines)
+
+
+def enrol_by_password(host, user, pin):
+    """A first password login on `host` that accepts the offer and chooses `pin`."""
+    r = host.login(user, [user.password, "y", pin, pin])
+    assert r.ok and r.transcript[-1][0] == "info" and r.transcript[-1][1].startswith("Passkey created."), r
+    return r
+
+
+def wrong(n):
+    return [f"{n}0{n}1{n}2"]
+
+
+def test_lockout_then_password_then_heal_replaces_the_passkey(fleet, make_account):
+    alice = make_account("alice")
+    a, b = fleet.host("host-a"), fleet.host("host-b")
+    enrol_by_password(a, alice, PIN_A)
+    r = b.login(alice, [alice.password, "y", PIN_B, PIN_B])
+    assert r.ok, r
+    old_b = [c["id"] for c in fleet.credentials(alice) if c["hostName"] == "host-b"]
+
+    # Three wrong PINs in one login (pin_max_attempts = 5): then the password.
+    r = b.login(alice, ["111111", "222222", "333333", alice.password])
+    assert r.ok, r
+    assert r.transcript == [pin_prompt(alice, "host-b"),
+                            ("error", "Wrong PIN. 4 attempts left before this passkey is locked."), pin_prompt(alice, "host-b"),
+                            ("error", "Wrong PIN. 3 attempts left before this passkey is locked."), pin_prompt(alice, "host-b"),
+                            PASSWORD], r
+
+    # Two more: locked. The password still works, and the heal offer replaces the passkey.
+    new_pin = "739154"
+    r = b.login(alice, ["444444", "555555", alice.password, "y", new_pin, new_pin])
+    assert r.ok, r
+    assert r.transcript == [pin_prompt(alice, "host-b"),
+                            ("error", "Wrong PIN. 1 attempt left before this passkey is locked."), pin_prompt(alice, "host-b"),
+                            ("error", "Too many wrong PINs: the passkey for this computer is locked. Use your password."),
+                            PASSWORD,
+                            ("prompt", "Replace your locked passkey for this computer with a new one (new PIN)? [Y/n/never] "),
+                            choose_pin(), CONFIRM_PIN,
+                            ("info", "Passkey created. You now have passkeys on 2 computers.")], r
+    all_creds = fleet.credentials(alice, active_only=False)
+    assert [c["revoked"] for c in all_creds if c["id"] in old_b] == [True]
+    active_b = [c for c in fleet.credentials(alice) if c["hostName"] == "host-b"]
+    assert len(active_b) == 1 and active_b[0]["id"] not in old_b
+
+    # The old PIN is gone with the old key; the new one signs in. A is untouched.
+    r = b.login(alice, [new_pin])
+    assert r.ok and r.transcript == [pin_prompt(alice, "host-b")], r
+    r = a.login(alice, [PIN_A])
+    assert r.ok and r.transcript == [pin_prompt(alice, "host-a")], r
+
+
+def test_no_then_never(fleet, make_account):
+    bob = make_account("bob")
+    a = fleet.host("host-a")
+    c = fleet.host("host-c", append_snooze_days=0)
+
+    r = a.login(bob, [bob.password, "n"])
+    assert r.ok and r.transcript == [PASSWORD, offer_create()], r
+    # Within append_snooze_days (14 by default, and the log is shared): no offer, anywhere
+    # that keeps the default.
+    r = a.login(bob, [bob.password])
+    assert r.ok and r.transcript == [PASSWORD], r
+    assert fleet.credentials(bob) == []
+
+    # On a host whose policy has no snooze, the offer comes back; "never" ends it there.
+    r = c.login(bob, [bob.password, "never"])
+    assert r.ok and r.transcript == [PASSWORD, offer_create(), ("info", "You will not be asked again on this computer.")], r
+    r = c.login(bob, [bob.password])
+    assert r.ok and r.transcript == [PASSWORD], r
+    assert fleet.credentials(bob) == []
+
+
+def test_remote_session_gets_the_password_and_no_offer(fleet, make_account):
+    alice = make_account("alice")
+    a = fleet.host("host-a")
+    enrol_by_password(a, alice, PIN_A)
+    r = a.login(alice, [alice.password], rhost="203.0.113.5")
+    assert r.ok and r.transcript == [PASSWORD], r
+    r = a.login(alice, ["not-the-password"], rhost="203.0.113.5")
+    assert not r.ok and r.transcript == [PASSWORD], r
+    # A user without a passkey gets no offer over a remote session either.
+    carol = make_account("carol")
+    r = a.login(carol, [carol.password], rhost="2001:db8::7")
+    assert r.ok and r.transcript == [PASSWORD], r
+    # Loopback counts as local.
+    r = a.login(alice, [PIN_A], rhost="127.0.0.1")
+    assert r.ok and r.transcript == [pin_prompt(alice, "host-a")], r
+
+
+def test_wrong_password_gets_no_offer_and_no_access(fleet, make_account):
+    dave = make_account("dave")
+    a = fleet.host("host-a")
+    r = a.login(dave, ["wrong-password", "y", PIN_A, PIN_A])
+    assert not r.ok and r.transcript == [PASSWORD], r
+    assert fleet.credentials(dave) == []
+
+
+def test_unknown_user_looks_like_a_user_without_passkeys(fleet, make_account, syslog):
+    erin = make_account("erin")
+    a, b = fleet.host("host-a"), fleet.host("host-b")
+    known = b.login(erin, ["wrong-password"])
+    unknown = b.login("pktnosuchuser", ["wrong-password"])
+    assert known.transcript == unknown.transcript == [PASSWORD]
+    assert not known.ok and not unknown.ok
+    lines = [l for l in syslog.read() if "pam_passkey(login:auth)" in l]
+    reasons = [l.split("decision=", 1)[1] for l in lines]
+    assert reasons == ["step_aside reason=no_credentials: the user has no active passkey"] * 2, lines
+
+
+def test_silent_and_no_conversation(fleet, make_account):
+    alice = make_account("alice")
+    a, b = fleet.host("host-a"), fleet.host("host-b")
+    enrol_by_password(a, alice, PIN_A)
+    # PAM_SILENT: no "your passkey is on host-a" line, and no offer.
+    r = b.login(alice, [alice.password], flags=pamdriver.PAM_SILENT)
+    assert r.ok and r.transcript == [PASSWORD], r
+    # No conversation at all: the module steps aside, and nothing can grant access.
+    r = a.login(alice, [], conversation=False)
+    assert not r.ok and r.transcript == []
+
+
+def test_faults_leave_the_password_working_and_grant_nothing_without_it(fleet, make_account, syslog, tmp_path):
+    alice = make_account("alice")
+    a = fleet.host("host-a")
+    enrol_by_password(a, alice, PIN_A)
+    import os
+    import time
+
+    # The registry directory became writable by others: refused, the password decides.
+    os.chmod(fleet.registry, 0o777)
+    try:
+        r = a.login(alice, [alice.password])
+        assert r.ok and r.transcript == [PASSWORD], r
+        r = a.login(alice, ["wrong"])
+        assert not r.ok, r
+    finally:
+        os.chmod(fleet.registry, 0o755)
+    assert any("reason=state_unreadable" in l and "chmod go-w" in l for l in syslog.read()), syslog.read()
+
+    # The helper is missing.
+    a.set_policy(helper="/usr/libexec/pam_passkey_missing/pam_passkey_helper")
+    r = a.login(alice, [alice.password])
+    assert r.ok and PASSWORD in r.transcript and pin_prompt(alice, "host-a") not in r.transcript, r
+    r = a.login(alice, ["wrong"])
+    assert not r.ok, r
+    assert any("authenticator_unavailable" in l and "pam_passkey_missing" in l for l in syslog.read()), syslog.read()
+
+    # The helper hangs: killed after helper_timeout, then the password.
+    hang_dir = tmp_path / "hang"
+    hang_dir.mkdir(mode=0o755)
+    hanging = hang_dir / "helper"
+    hanging.write_text("#!/bin/sh\nexec sleep 60\n")
+    os.chmod(hanging, 0o755)
+    a.set_policy(helper=str(hanging), helper_timeout="2s")
+    start = time.monotonic()
+    r = a.login(alice, [alice.password])
+    elapsed = time.monotonic() - start
+    assert r.ok and PASSWORD in r.transcript, r
+    assert elapsed < 10, elapsed
+    r = a.login(alice, ["wrong"])
+    assert not r.ok, r
+    assert any("no answer within 2 s" in l for l in syslog.read()), syslog.read()
+
+    # The helper answers garbage.
+    hanging.write_text("#!/bin/sh\nprintf '\\000\\000\\000\\005hello'\n")
+    r = a.login(alice, [alice.password])
+    assert r.ok and PASSWORD in r.transcript, r
+    assert any("malformed helper message" in l for l in syslog.read()), syslog.read()
+    # No hung helpers are left behind.
+    import subprocess
+    assert subprocess.run(["pgrep", "-f", "^sleep 60$"], capture_output=True).returncode == 1

@@ -1,0 +1,46 @@
+import Storage
+import WebAuthn
+
+/// A TPM credential at rest. Nothing here is secret: the private area is encrypted by the
+/// TPM and loads into this TPM only, and using it needs the PIN. The counters must survive the
+/// helper being killed, like the software backend's.
+public struct TPMCredential: Codable, Equatable, Sendable {
+    public static let currentVersion = 1
+
+    public var version: Int
+    public var credentialID: String      // base64url
+    public var rpID: String
+    public var user: String
+    public var userHandle: String        // base64url
+    public var created: Int64
+    /// The primary key the blobs were made under (`TPMStoragePrimary.name`).
+    public var parent: String
+    /// Salt of the authValue derivation (base64url, 32 bytes).
+    public var authSalt: String
+    /// TPM2B_PUBLIC and TPM2B_PRIVATE in the TPM's wire format (base64url).
+    public var publicArea: String
+    public var privateArea: String
+    public var signCount: UInt32
+    /// Wrong PINs in a row; written and synced *before* each attempt.
+    public var failedAttempts: Int
+    public var lockedAt: Int64?
+
+    public var id: [UInt8] { Base64URL.decode(credentialID) ?? [] }
+
+    var blobs: TPMKeyBlobs? {
+        guard let pub = Base64URL.decode(publicArea), let priv = Base64URL.decode(privateArea) else { return nil }
+        return TPMKeyBlobs(publicArea: pub, privateArea: priv)
+    }
+}
+
+/// One user's TPM credentials, a versioned document beside the software keyring.
+public struct TPMKeyring: VersionedDocument {
+    public static let currentSchemaVersion = 1
+    public var schemaVersion: Int
+    public var user: String
+    public var credentials: [TPMCredential]
+
+    public static func empty(for user: UserName) -> TPMKeyring {
+        TPMKeyring(schemaVersion: currentSchemaVersion, user: user.rawValue, credentials: [])
+    }
+}
