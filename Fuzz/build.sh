@@ -1,6 +1,6 @@
 #!/bin/sh
-# Builds one libFuzzer target, Fuzz/build/TARGET, from Sources/Crypto and Sources/WebAuthn
-# plus the harness Fuzz/targets/TARGET.swift, all instrumented with -sanitize=fuzzer,address.
+# Builds one libFuzzer target, Fuzz/build/TARGET, from Sources/Crypto, Sources/WebAuthn and
+# Sources/HelperProtocol plus the harness Fuzz/targets/TARGET.swift, all instrumented with -sanitize=fuzzer,address.
 # SwiftPM cannot build sanitizer-instrumented fuzz targets, so the modules are compiled here
 # in dependency order with swiftc, each into a static library; a module is rebuilt only when
 # one of its sources (or a module it imports) is newer than its library.
@@ -38,8 +38,9 @@ module() {
 
 module Crypto
 module WebAuthn Crypto
+module HelperProtocol WebAuthn Crypto
 
 echo "fuzz: linking $target"
 # shellcheck disable=SC2086
 "$SWIFTC" $flags -parse-as-library -use-ld=lld -module-name "fuzz_$target" "$harness" \
-    "$out/libWebAuthn.a" "$out/libCrypto.a" -lcrypto -o "$out/$target"
+    "$out/libHelperProtocol.a" "$out/libWebAuthn.a" "$out/libCrypto.a" -lcrypto -o "$out/$target"
