@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")"
 seconds=${FUZZ_SECONDS:-15}
 targets=$(ls targets 2>/dev/null | sed -n 's/\.swift$//p')
-if [ -z "$targets" ]; then echo "fuzz: no targets yet"; exit 0; fi
+if [ -z "$targets" ]; then echo "fuzz: no targets under Fuzz/targets" >&2; exit 1; fi
 
 for t in $targets; do ./build.sh "$t"; done
 
