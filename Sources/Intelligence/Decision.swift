@@ -72,9 +72,14 @@ public enum AppendDecision: Sendable, Equatable {
 public func sessionStepAside(_ session: SessionSignal, host: HostSignal, policy: Policy) -> StepAsideReason? {
     if !session.hasConversation { return .noConversation }
     if policy[.noninteractiveServices].contains(session.service) { return .nonInteractiveService(session.service) }
-    if policy[.remoteSessions] == .decline, let rhost = session.rhost,
-       isRemote(rhost: rhost, localHostName: host.name) {
-        return .remoteSession(rhost: rhost)
+    if policy[.remoteSessions] == .decline {
+        if let rhost = session.rhost, isRemote(rhost: rhost, localHostName: host.name) {
+            return .remoteSession(rhost: rhost)
+        }
+        // OpenSSH sets PAM_TTY to "ssh" while it authenticates. A connection that reaches
+        // sshd from loopback may still come from far away (ssh -L, a jump host), so an ssh
+        // login is remote whatever PAM_RHOST says.
+        if session.tty == "ssh" { return .remoteSession(rhost: session.rhost ?? "ssh") }
     }
     return nil
 }
