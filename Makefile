@@ -21,7 +21,7 @@ deps:
 # One build, reused by every test stage: products, tests, and pam_passkey.so.
 build: deps
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
-	@cp -f $(BUILD_DIR)/libpam_passkey.so $(BUILD_DIR)/pam_passkey.so
+	@ln -sfn libpam_passkey.so $(BUILD_DIR)/pam_passkey.so
 
 check: build
 	$(MAKE) --no-print-directory unit integration fuzz
