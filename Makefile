@@ -3,6 +3,8 @@
 #   make check   every test (installs missing Debian packages and a throwaway venv first)
 #   make bench   benchmark figures
 #   make install DESTDIR=...
+#   make deb     the Debian package, in .build/deb/
+#   make docs    refresh README.md's table of policy keys
 
 CONFIG     ?= release
 SWIFT      ?= swift
@@ -11,7 +13,7 @@ SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
 PY         := .venv-test/bin/python
 export PAM_PASSKEY_BUILD := $(CURDIR)/$(BUILD_DIR)
 
-.PHONY: all deps build check unit integration fuzz demo bench install clean
+.PHONY: all deps build check unit integration fuzz demo bench install deb docs clean
 
 all: build
 
@@ -43,6 +45,12 @@ bench: build
 
 install: build
 	./scripts/install.sh "$(DESTDIR)" "$(BUILD_DIR)"
+
+deb: build
+	./Packaging/build-deb.sh "$(BUILD_DIR)" .build/deb
+
+docs: build
+	./scripts/update-readme-keys.sh "$(BUILD_DIR)"
 
 clean:
 	rm -rf .build .venv-test Fuzz/build

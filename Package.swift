@@ -43,6 +43,7 @@ let package = Package(
         .executable(name: "passkeyctl", targets: ["passkeyctl"]),
         .executable(name: "passkey-fleet-sim", targets: ["passkey-fleet-sim"]),
         .executable(name: "passkey-bench", targets: ["passkey-bench"]),
+        .executable(name: "passkey-docgen", targets: ["passkey-docgen"]),
     ],
     targets: [
         // C libraries from Debian's packages.
@@ -98,6 +99,8 @@ let package = Package(
                           path: "Sources/Bench",
                           // libxcrypt: the yescrypt figure the PIN KDF cost is compared with.
                           linkerSettings: [.linkedLibrary("crypt")]),
+        // Prints the sample policy file, the man page's keys section and the README table.
+        .executableTarget(name: "passkey-docgen", dependencies: ["Policy"], path: "Sources/DocGen"),
 
         // Unit tests and tests of the helper process. The module is tested through real libpam,
         // pamtester and sshd from Tests/Integration (pytest), against the built products.

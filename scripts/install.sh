@@ -1,0 +1,124 @@
+#!/bin/sh
+# Installs pam_passkey from one build:  scripts/install.sh DESTDIR BUILD_DIR
+#   DESTDIR    staging root ("" or "/" for this system), as in `make install DESTDIR=...`
+#   BUILD_DIR  where `make build` put the products (.build/release)
+#
+# Safe to run again: binaries are replaced atomically (a process that has the old module
+# loaded keeps its copy), an existing policy file is never touched, and existing state
+# directories keep their contents (their modes are only tightened).
+# Files are owned by root when run as root; a staging tree built by another user gets its
+# owners from `dpkg-deb --root-owner-group`.
+#
+# Environment: PAM_MODULE_DIR overrides the module directory (default: libpam's libdir
+# from pkg-config, plus /security).
+set -eu
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+[ $# -eq 2 ] || die "usage: scripts/install.sh DESTDIR BUILD_DIR"
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+[ -d "$2" ] || die "build directory $2 does not exist; run \`make build\` first"
+BUILD=$(cd "$2" && pwd)
+case "$1" in
+    ""|/) DEST="" ;;
+    *) mkdir -p "$1"; DEST=$(cd "$1" && pwd) ;;
+esac
+
+if [ -n "${PAM_MODULE_DIR:-}" ]; then
+    MODDIR=$PAM_MODULE_DIR
+else
+    libdir=$(pkg-config --variable=libdir pam 2>/dev/null) \
+        || die "pkg-config does not know libpam; install pkg-config and libpam0g-dev, or set PAM_MODULE_DIR"
+    MODDIR=$libdir/security
+fi
+
+MODULE=$BUILD/pam_passkey.so
+[ -f "$MODULE" ] || MODULE=$BUILD/libpam_passkey.so
+for f in "$MODULE" "$BUILD/pam_passkey_helper" "$BUILD/passkeyctl" "$BUILD/passkey-docgen"; do
+    [ -f "$f" ] || die "$f is missing; run \`make build\` first"
+done
+
+if [ "$(id -u)" -eq 0 ]; then OWNER="-o root -g root"; else OWNER=""; fi
+
+tmpdir=$(mktemp -d)
+trap 'rm -rf "$tmpdir"' EXIT
+
+# put SOURCE TARGET MODE: copies next to the target, then renames over it. Installing over
+# a module that sshd has mapped must not rewrite the mapped file in place.
+put() {
+    dir=$(dirname "$DEST$2")
+    # shellcheck disable=SC2086
+    install -d -m 0755 $OWNER "$dir"
+    new="$dir/.$(basename "$2").new.$$"
+    # shellcheck disable=SC2086
+    install -m "$3" $OWNER "$1" "$new"
+    # An installed binary must not search for libraries next to itself: SwiftPM links
+    # RUNPATH=$ORIGIN, and the module is loaded into sshd and login.
+    case "$4" in
+        binary)
+            if command -v chrpath >/dev/null 2>&1; then
+                chrpath -d "$new" >/dev/null
+            else
+                echo "install.sh: warning: chrpath is missing; $2 keeps RUNPATH=\$ORIGIN (apt-get install chrpath)" >&2
+            fi
+            # chrpath rewrites the file: set the mode (and setuid bit) again.
+            chmod "$3" "$new"
+            ;;
+    esac
+    mv -f "$new" "$DEST$2"
+    echo "  $2"
+}
+
+# mkstate DIR MODE TIGHTEN: a state directory, created when missing. An existing one keeps
+# its contents and owner; its mode is only ever tightened (chmod TIGHTEN), never widened.
+mkstate() {
+    if [ -d "$DEST$1" ]; then
+        before=$(stat -c '%a' "$DEST$1")
+        chmod "$3" "$DEST$1"
+        after=$(stat -c '%a' "$DEST$1")
+        if [ "$before" != "$after" ]; then
+            echo "  $1 (kept; mode tightened from $before to $after)"
+        else
+            echo "  $1 (kept)"
+        fi
+        if [ "$(id -u)" -eq 0 ] && [ "$(stat -c '%u' "$DEST$1")" != 0 ]; then
+            echo "install.sh: warning: $1 is not owned by root, so the module will not trust it (fix: chown root:root $1)" >&2
+        fi
+    else
+        # shellcheck disable=SC2086
+        install -d -m "$2" $OWNER "$DEST$1"
+        echo "  $1"
+    fi
+}
+
+echo "Installing pam_passkey into ${DEST:-/}"
+put "$MODULE" "$MODDIR/pam_passkey.so" 0644 binary
+# Setuid root: screen lockers and other callers that are not root use it; it then serves
+# only the caller's own account (see pam_passkey(8), "The helper").
+put "$BUILD/pam_passkey_helper" /usr/libexec/pam_passkey/pam_passkey_helper 4755 binary
+put "$BUILD/passkeyctl" /usr/sbin/passkeyctl 0755 binary
+
+"$BUILD/passkey-docgen" fill < "$SRC/man/pam_passkey.conf.5.in" > "$tmpdir/pam_passkey.conf.5"
+put "$SRC/man/pam_passkey.8" /usr/share/man/man8/pam_passkey.8 0644 text
+put "$SRC/man/passkeyctl.8" /usr/share/man/man8/passkeyctl.8 0644 text
+put "$tmpdir/pam_passkey.conf.5" /usr/share/man/man5/pam_passkey.conf.5 0644 text
+
+put "$SRC/Packaging/pam-configs/passkey" /usr/share/pam-configs/passkey 0644 text
+put "$SRC/Packaging/pam-configs/passkey-append" /usr/share/pam-configs/passkey-append 0644 text
+
+CONF=/etc/security/pam_passkey.conf
+if [ -e "$DEST$CONF" ]; then
+    echo "  $CONF (kept: an existing policy is never overwritten)"
+else
+    "$BUILD/passkey-docgen" conf > "$tmpdir/pam_passkey.conf"
+    put "$tmpdir/pam_passkey.conf" "$CONF" 0644 text
+fi
+
+mkstate /var/lib/pam_passkey 0755 go-w
+mkstate /var/lib/pam_passkey/registry 0755 go-w
+# Private keys (encrypted under the PIN) and PIN failure counters: root only.
+mkstate /var/lib/pam_passkey/host 0700 go-rwx
+
+if [ -z "$DEST" ]; then
+    echo "Installed. Turn it on with: pam-auth-update --enable passkey passkey-append"
+fi
