@@ -800,6 +800,12 @@ def test_unsafe_registry_is_refused_with_the_fix(fleet, make_account, argv):
 def test_unusable_policy_or_host_identity_fails_every_command(fleet, make_account):
     alice = make_account("alice")
     a = fleet.host("host-a")
+    # Warnings are shown and the command goes on with the default.
+    a.set_policy(bogus_key="1")
+    r = ctl(a, "list", alice.name)
+    assert (r.returncode, r.stdout) == (0, f"{alice.name} has no passkeys.\n")
+    assert r.stderr == f'passkeyctl: warning: {a.conf}:8: unknown key "bogus_key", ignored\n'
+
     a.conf.write_bytes(b"rp_id = \xff\n")
     for argv in (["list"], ["explain", alice.name], ["report"], ["unlock", alice.name]):
         r = ctl(a, *argv)
