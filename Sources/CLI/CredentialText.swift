@@ -19,10 +19,10 @@ extension CredentialRecord {
         [id, hostName, kind.rawValue, Self.time(created.time), Self.time(lastUsed?.time), String(signCount), state, label]
     }
 
-    /// With `webauthn`, the registration as stored (attestationObject, clientDataJSON), so any
-    /// WebAuthn library can verify it again.
-    func json(user: String, webauthn: Bool = true) -> JSONValue {
-        var members: [(String, JSONValue)] = [
+    /// With the registration as stored (attestationObject, clientDataJSON), so any WebAuthn
+    /// library can verify it again.
+    func json(user: String) -> JSONValue {
+        .object([
             ("id", .string(id)),
             ("user", .string(user)),
             ("host_name", .string(hostName)),
@@ -43,12 +43,9 @@ extension CredentialRecord {
             ("backed_up", .bool(backedUp)),
             ("transports", .array(transports.map { .string($0) })),
             ("public_key", .string(publicKey)),
-        ]
-        if webauthn {
-            members.append(("attestation_object", .string(attestationObject)))
-            members.append(("client_data_json", .string(clientDataJSON)))
-        }
-        return .object(members)
+            ("attestation_object", .string(attestationObject)),
+            ("client_data_json", .string(clientDataJSON)),
+        ])
     }
 }
 
