@@ -1,7 +1,7 @@
-/// Just enough JSON for explain output. Written by hand because the key order is part of
-/// the output's stability (humans diff it) and absent values must appear as `null` rather
-/// than vanish, which an Encodable synthesis does not give.
-enum JSONValue {
+/// Just enough JSON for explain output (and passkeyctl's other JSON). Written by hand because
+/// the key order is part of the output's stability (humans diff it) and absent values must
+/// appear as `null` rather than vanish, which an Encodable synthesis does not give.
+public enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -9,11 +9,11 @@ enum JSONValue {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    static func string(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
-    static func int(_ v: Int64?) -> JSONValue { v.map { .int($0) } ?? .null }
-    static func int(_ v: Int) -> JSONValue { .int(Int64(v)) }
+    public static func string(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+    public static func int(_ v: Int64?) -> JSONValue { v.map { .int($0) } ?? .null }
+    public static func int(_ v: Int) -> JSONValue { .int(Int64(v)) }
 
-    func render(indent: Int = 0) -> String {
+    public func render(indent: Int = 0) -> String {
         var out = ""
         write(to: &out, indent: indent)
         return out

@@ -1,0 +1,53 @@
+import Intelligence
+import Registry
+
+/// How passkeyctl shows a registry credential: one table row, or a JSON object whose keys
+/// are stable (scripts read them) and in which an absent value is `null`.
+extension CredentialRecord {
+    var state: String { revoked ? "revoked" : "active" }
+
+    /// "2026-03-14 09:26" (UTC, as every time passkeyctl prints).
+    static func time(_ seconds: Int64?) -> String {
+        guard let seconds else { return "never" }
+        let text = utcText(seconds)
+        return text.hasSuffix(" UTC") ? String(text.dropLast(4)) : text
+    }
+
+    static let tableHeader = ["ID", "HOST", "KIND", "CREATED", "LAST USED", "SIGNS", "STATE", "LABEL"]
+
+    var tableRow: [String] {
+        [id, hostName, kind.rawValue, Self.time(created.time), Self.time(lastUsed?.time), String(signCount), state, label]
+    }
+
+    /// With the registration as stored (attestationObject, clientDataJSON), so any WebAuthn
+    /// library can verify it again.
+    func json(user: String) -> JSONValue {
+        .object([
+            ("id", .string(id)),
+            ("user", .string(user)),
+            ("host_name", .string(hostName)),
+            ("host_id", .string(hostID)),
+            ("kind", .string(kind.rawValue)),
+            ("state", .string(state)),
+            ("label", .string(label)),
+            ("created", .int(created.time)),
+            ("created_on", .string(created.host)),
+            ("last_used", .int(lastUsed?.time)),
+            ("last_used_on", .string(lastUsed?.host)),
+            ("sign_count", .int(Int64(signCount))),
+            ("revoked_at", .int(revokedAt)),
+            ("revoked_by", .string(revokedBy)),
+            ("aaguid", .string(aaguid)),
+            ("algorithm", .int(algorithm)),
+            ("backup_eligible", .bool(backupEligible)),
+            ("backed_up", .bool(backedUp)),
+            ("transports", .array(transports.map { .string($0) })),
+            ("public_key", .string(publicKey)),
+            ("attestation_object", .string(attestationObject)),
+            ("client_data_json", .string(clientDataJSON)),
+        ])
+    }
+}
+
+/// The start of a credential id, as users match it against `passkeyctl list`.
+func shortCredentialID(_ id: String) -> String { id.count > 12 ? String(id.prefix(10)) + "…" : id }

@@ -1,0 +1,94 @@
+import Intelligence
+import Registry
+import RelyingParty
+import Storage
+import WebAuthn
+
+enum EnrollCommand {
+    static let spec = CommandSpec(
+        "enroll", synopsis: "USER [--label TEXT] [--pin-stdin] [--replace] [--json]",
+        summary: "Create a passkey for USER on this host's authenticator and register it. The PIN is typed at the terminal, or read from standard input with --pin-stdin.",
+        details: [
+            "With --pin-stdin, standard input gives the PIN on one line and the same PIN again on the next; a PIN the authenticator refuses (too short, too simple, not matching) fails the command instead of asking again.",
+            "A user who already has an active passkey on this host keeps it unless --replace is given: the new passkey is then registered, the old one revoked and deleted from this host's authenticator.",
+        ],
+        options: [
+            .valued("--label", "TEXT", "a name for the passkey, shown by list"),
+            .flag("--pin-stdin", "read the PIN and its confirmation from standard input"),
+            .flag("--replace", "replace USER's active passkey on this host"),
+            .flag("--json", "print the new credential as JSON"),
+        ],
+        operands: ["USER"], run: run)
+
+    static func run(_ inv: Invocation) throws(CLIError) {
+        let user = try userName(inv.operands[0], command: "enroll")
+        let label = inv.value("--label") ?? ""
+        if label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw .usage("enroll", "--label must be one line of text without control characters")
+        }
+        try inv.requireRoot()
+        let site = try inv.site()
+        guard SystemAccountLookup().uid(of: user.rawValue) != nil else {
+            throw .failed("there is no account named \(user) on this host; create the account first (useradd, or your directory service)")
+        }
+
+        // Everything that can be checked before anyone chooses a PIN is checked first.
+        let record = try site.record(of: user)
+        let held = try site.held(by: user)
+        let heldIDs = Set(held.map { Base64URL.encode($0.id) })
+        let here = record.activeCredentials.filter { $0.hostID == site.host.hostID || heldIDs.contains($0.id) }
+        if !here.isEmpty && !inv.flag("--replace") {
+            let ids = here.map { shortCredentialID($0.id) }.joined(separator: ", ")
+            if here.allSatisfy({ !heldIDs.contains($0.id) }) {
+                throw .failed("\(user) has a passkey registered for this host (\(ids)) that its authenticator no longer holds; enroll again with --replace to replace it")
+            }
+            throw .failed("\(user) already has a passkey on this host (\(ids)); use passkeyctl unlock \(user) for a locked one, or enroll again with --replace")
+        }
+
+        let entry: PINEntry
+        if inv.flag("--pin-stdin") {
+            entry = PINEntry(source: .standardInput)
+        } else {
+            guard let terminal = Terminal.open() else {
+                throw .failed("there is no terminal to ask for the PIN; give it on standard input with --pin-stdin")
+            }
+            terminal.write("Creating a passkey for \(user) on \(site.host.hostName).\n")
+            entry = PINEntry(source: .terminal(terminal))
+        }
+
+        switch site.relyingParty.register(user: user, replacing: here, heldIDs: heldIDs, label: label, ui: entry) {
+        case .created(let credential, let computers):
+            if inv.json {
+                Output.line(JSONValue.object([
+                    ("format", .int(1)),
+                    ("credential", credential.json(user: user.rawValue)),
+                    ("replaced", .array(here.map { .string($0.id) })),
+                    ("hosts_with_passkeys", .int(computers)),
+                ]).render())
+            } else {
+                Output.line("Created a passkey for \(user) on \(credential.hostName).")
+                Output.line("  id       \(credential.id)")
+                Output.line("  host     \(credential.hostName)")
+                Output.line("  created  \(utcText(credential.created.time))")
+                if !credential.label.isEmpty { Output.line("  label    \(credential.label)") }
+                for old in here { Output.line("  replaces \(old.id) (revoked)") }
+                Output.line("\(user) now has passkeys on \(computers) \(computers == 1 ? "host" : "hosts").")
+            }
+        case .cancelled:
+            if let refusal = entry.refusal {
+                throw .failed("the PIN was refused: \(refusal.lowercasingFirst.trimmingSuffix(".")); no passkey was created for \(user)")
+            }
+            if inv.flag("--pin-stdin") && entry.unanswered == Wording.confirmPIN {
+                throw .failed("standard input ended before the PIN was confirmed, so no passkey was created for \(user); give the same PIN again on a second line")
+            }
+            throw .failed("no PIN was given, so no passkey was created for \(user); run the command again and choose a PIN")
+        case .failed(let why):
+            throw .failed("no passkey was created for \(user): \(why); run passkeyctl status")
+        }
+    }
+}
+
+extension String {
+    var lowercasingFirst: String { first.map { $0.lowercased() + dropFirst() } ?? self }
+    func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+}

@@ -1,0 +1,126 @@
+import HelperProtocol
+import Intelligence
+import Registry
+import RelyingParty
+import Storage
+import WebAuthn
+
+enum RevokeCommand {
+    static let spec = CommandSpec(
+        "revoke", synopsis: "USER (--credential ID | --host NAME | --all) [--json]",
+        summary: "Mark passkeys of USER revoked in the registry, on every host sharing it, and delete them from this host's authenticator when it holds them.",
+        details: [
+            "--credential takes a credential id as list prints it, or enough of its beginning to name one credential. --host takes the host name list prints (for the passkeys of a lost or stolen computer).",
+            "A revoked passkey stays in the registry, marked, and is never used again. Revoking one that is already revoked changes nothing in the registry and deletes it from this host's authenticator if it is still there.",
+        ],
+        options: [
+            .valued("--credential", "ID", "the credential to revoke"),
+            .valued("--host", "NAME", "revoke USER's passkeys created on host NAME"),
+            .flag("--all", "revoke all of USER's passkeys"),
+            .flag("--json", "print what was done as JSON"),
+        ],
+        operands: ["USER"], run: run)
+
+    enum Selector {
+        case credential(String)
+        case host(String)
+        case all
+    }
+
+    static func run(_ inv: Invocation) throws(CLIError) {
+        let user = try userName(inv.operands[0], command: "revoke")
+        let given: [Selector] = [inv.value("--credential").map { .credential($0) }, inv.value("--host").map { .host($0) },
+                                 inv.flag("--all") ? .all : nil].compactMap { $0 }
+        guard given.count == 1, let selector = given.first else {
+            throw .usage("revoke", given.isEmpty ? "say which passkeys to revoke: --credential ID, --host NAME or --all"
+                                                 : "give only one of --credential, --host and --all")
+        }
+        try inv.requireRoot()
+        let site = try inv.site()
+
+        let time = site.relyingParty.now()
+        let by = "passkeyctl by \(administratorName()) on \(site.host.hostName)"
+        // Chosen and revoked under the record's lock, so a concurrent login or enrolment on
+        // another host cannot slip between the choice and the change.
+        let chosen: [(credential: CredentialRecord, wasActive: Bool)]
+        do {
+            chosen = try site.registry.update(user: user) { (record: inout UserRecord) throws(CLIError) in
+                let selected = try select(selector, from: record, user: user)
+                return selected.map { c in (c, record.revoke(id: c.id, at: time, by: by)) }
+            }
+        } catch let e as CLIError {
+            throw e
+        } catch {
+            throw .failed("cannot update the passkey registry: \(error)")
+        }
+
+        // The registry is what logins read, so the passkeys are revoked now. Deleting the keys
+        // here is cleanup; when the authenticator cannot be asked, only a credential made on
+        // this host makes that a failure.
+        var deleted: Set<String> = []
+        var problem: String?
+        do throws(CLIError) {
+            let held = Set(try site.held(by: user).map { Base64URL.encode($0.id) })
+            for (c, _) in chosen where held.contains(c.id) {
+                guard let id = Base64URL.decode(c.id) else { continue }
+                do {
+                    switch try site.relyingParty.helper.perform(.deleteCredential(user: user.rawValue, credentialID: id), answer: { _ in nil }) {
+                    case .done: deleted.insert(c.id)
+                    case .failure(let f): problem = "the authenticator refused to delete \(shortCredentialID(c.id)): \(f)"
+                    default: problem = "the helper sent an unexpected reply to deleteCredential"
+                    }
+                } catch {
+                    problem = "\(error)"
+                }
+            }
+        } catch {
+            if chosen.contains(where: { $0.credential.hostID == site.host.hostID }) { problem = error.message }
+        }
+
+        if inv.json {
+            Output.line(JSONValue.object([
+                ("format", .int(1)),
+                ("user", .string(user.rawValue)),
+                ("credentials", .array(chosen.map { c, wasActive in
+                    .object([("id", .string(c.id)), ("host_name", .string(c.hostName)),
+                             ("revoked_now", .bool(wasActive)), ("deleted_here", .bool(deleted.contains(c.id)))])
+                })),
+            ]).render())
+        } else {
+            for (c, wasActive) in chosen {
+                var line = (wasActive ? "Revoked " : "Already revoked: ") + "\(c.id) (\(user) on \(c.hostName))"
+                if deleted.contains(c.id) { line += "; deleted from this host's authenticator" }
+                Output.line(line + ".")
+            }
+        }
+        if let problem {
+            throw .failed("revoked in the registry, but the key could not be deleted from this host's authenticator: \(problem); run passkeyctl status, then passkeyctl revoke again")
+        }
+    }
+
+    static func select(_ selector: Selector, from record: UserRecord, user: UserName) throws(CLIError) -> [CredentialRecord] {
+        guard !record.credentials.isEmpty else {
+            throw .failed("\(user) has no passkeys in the registry, so there is nothing to revoke; see passkeyctl list")
+        }
+        switch selector {
+        case .all:
+            return record.credentials
+        case .host(let name):
+            let onHost = record.credentials.filter { $0.kind == .platform && $0.hostName == name }
+            guard !onHost.isEmpty else {
+                throw .failed("\(user) has no passkey on host \(printable(name)); see passkeyctl list \(user)")
+            }
+            return onHost
+        case .credential(let id):
+            if let exact = record.credential(id: id) { return [exact] }
+            let matches = record.credentials.filter { $0.id.hasPrefix(id) }
+            guard matches.count == 1 else {
+                if matches.isEmpty {
+                    throw .failed("no credential \(printable(shortCredentialID(id))) for \(user); see passkeyctl list \(user)")
+                }
+                throw .failed("\(printable(id)) is the beginning of \(matches.count) credentials of \(user); give more of the id (see passkeyctl list \(user))")
+            }
+            return matches
+        }
+    }
+}

@@ -1,0 +1,305 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HelperProtocol
+import HostState
+import Intelligence
+import Policy
+import Registry
+import RelyingParty
+import Storage
+import WebAuthn
+
+enum StatusCommand {
+    static let spec = CommandSpec(
+        "status", synopsis: "[--pam-dir DIR] [--json]",
+        summary: "Check that passkey logins can work on this host: the policy file, the host identity, the helper program and whether it answers, the state and registry directories, and which PAM service files use pam_passkey.so.",
+        details: [
+            "Each finding is ok, info, warning or error. An error is something that breaks passkey logins (the module then steps aside and the password decides) or, for a PAM stack naming a module file that does not exist, every login through that stack; status then exits with 1.",
+        ],
+        options: [
+            .valued("--pam-dir", "DIR", "PAM service directory to inspect (default /etc/pam.d)"),
+            .flag("--json", "print the findings as JSON"),
+        ],
+        run: run)
+
+    enum Level: String {
+        case ok, info, warning, error
+    }
+
+    struct Finding {
+        let level: Level
+        let topic: String
+        let text: String
+    }
+
+    static func run(_ inv: Invocation) throws(CLIError) {
+        var report = StatusReport(policyPath: inv.policyPath, pamDirectory: inv.value("--pam-dir") ?? "/etc/pam.d")
+        report.run()
+        if inv.json {
+            Output.line(report.json.render())
+        } else {
+            let width = report.findings.map(\.topic.count).max() ?? 0
+            for f in report.findings {
+                let level = f.level.rawValue + String(repeating: " ", count: 8 - f.level.rawValue.count)
+                Output.line(level + " " + f.topic + String(repeating: " ", count: width - f.topic.count + 2) + f.text)
+            }
+            if !report.findings.contains(where: { $0.level == .error }) { Output.line("Passkey logins can work on this host.") }
+        }
+        let errors = report.findings.count { $0.level == .error }
+        if errors > 0 {
+            throw .failed("\(errors) \(errors == 1 ? "problem breaks" : "problems break") passkey logins on this host; fix what status reports as error")
+        }
+    }
+}
+
+/// Everything status looks at, gathered once, shown as text or JSON.
+struct StatusReport {
+    typealias Finding = StatusCommand.Finding
+
+    let policyPath: String
+    let pamDirectory: String
+    var findings: [Finding] = []
+    private var details: [(String, JSONValue)] = []
+
+    init(policyPath: String, pamDirectory: String) {
+        self.policyPath = policyPath
+        self.pamDirectory = pamDirectory
+    }
+
+    var json: JSONValue {
+        .object([("format", .int(1)), ("ok", .bool(!findings.contains { $0.level == .error }))] + details + [
+            ("findings", .array(findings.map { f in
+                .object([("level", .string(f.level.rawValue)), ("topic", .string(f.topic)), ("text", .string(f.text))])
+            })),
+        ])
+    }
+
+    private mutating func add(_ level: StatusCommand.Level, _ topic: String, _ text: String) {
+        findings.append(Finding(level: level, topic: topic, text: text))
+    }
+
+    mutating func run() {
+        let policy = checkPolicy()
+        checkHostIdentity(policy)
+        checkHelper(policy)
+        checkStateDirectory(policy)
+        checkRegistry(policy)
+        checkPAM()
+    }
+
+    /// With a policy file that cannot be used the module steps aside; the rest is checked
+    /// against the defaults so one run shows everything.
+    private mutating func checkPolicy() -> Policy {
+        do {
+            let (policy, warnings) = try Policy.load(path: policyPath)
+            add(.ok, "policy", policy.source == policyPath ? "\(policyPath) parsed" : policy.source)
+            for w in warnings { add(.warning, "policy", "\(w)") }
+            details.append(("policy", .object([("path", .string(policyPath)), ("source", .string(policy.source)), ("usable", .bool(true)),
+                                               ("warnings", .array(warnings.map { .string("\($0)") }))])))
+            return policy
+        } catch {
+            add(.error, "policy", "\(error); until it is fixed the module steps aside on every login (the rest is checked with the defaults)")
+            details.append(("policy", .object([("path", .string(policyPath)), ("source", .null), ("usable", .bool(false)),
+                                               ("warnings", .array([]))])))
+            return Policy()
+        }
+    }
+
+    private mutating func checkHostIdentity(_ policy: Policy) {
+        do {
+            let host = try HostIdentity.load(hostIDFile: policy[.hostIDFile], configuredName: policy[.hostName])
+            add(.ok, "host", "\(host.hostName), id \(host.hostID.prefix(12))… (from \(policy[.hostIDFile]))")
+            details.append(("host", .object([("name", .string(host.hostName)), ("id", .string(host.hostID))])))
+        } catch {
+            add(.error, "host", "\(error)")
+            details.append(("host", .null))
+        }
+    }
+
+    private mutating func checkHelper(_ policy: Policy) {
+        let path = policy[.helper]
+        var st = stat()
+        var info: [(String, JSONValue)] = [("path", .string(path))]
+        defer { details.append(("helper", .object(info))) }
+        guard lstat(path, &st) == 0 else {
+            add(.error, "helper", "\(path) does not exist; reinstall pam_passkey or fix helper = in \(policyPath)")
+            return
+        }
+        let mode = UInt32(st.st_mode)
+        let setuid = mode & UInt32(S_ISUID) != 0 && st.st_uid == 0
+        info += [("owner_uid", .int(Int64(st.st_uid))), ("mode", .string(octal(mode))), ("setuid", .bool(setuid))]
+        let errorsBefore = findings.count { $0.level == .error }
+        if mode & UInt32(S_IFMT) != UInt32(S_IFREG) {
+            add(.error, "helper", "\(path) is not a regular file (a link or something else); install the helper program itself there")
+        } else if st.st_uid != 0 {
+            add(.error, "helper", "\(path) is owned by uid \(st.st_uid), not root; chown root:root \(path)")
+        } else if mode & 0o022 != 0 {
+            add(.error, "helper", "\(path) is writable by group or others (mode \(octal(mode))); chmod go-w \(path)")
+        } else if mode & 0o111 == 0 {
+            add(.error, "helper", "\(path) is not executable; chmod 0755 \(path)")
+        } else {
+            add(.ok, "helper", "\(path): owner root, mode \(octal(mode))")
+            add(.info, "helper", setuid ? "setuid root: screen lockers running as the user can use passkeys (for that user only)"
+                                        : "not setuid: only programs running as root (login, sshd, su) can use passkeys; screen lockers cannot")
+        }
+
+        // One error per cause: a program that cannot be trusted is not started either.
+        guard findings.count(where: { $0.level == .error }) == errorsBefore else { return }
+        let client = HelperClient(program: path, arguments: geteuid() == 0 ? ["--conf", policyPath] : [],
+                                  timeoutSeconds: policy[.helperTimeout])
+        do {
+            switch try client.perform(.status, answer: { _ in nil }) {
+            case .status(let health):
+                info += [("backend", .string(health.backend)), ("aaguid", .string(formatAAGUID(health.aaguid))),
+                         ("problem", .string(health.problem))]
+                if let problem = health.problem {
+                    add(.error, "helper", "answers, but the \(health.backend) authenticator is not working: \(problem)")
+                } else {
+                    add(.ok, "helper", "answers: \(health.backend) authenticator, healthy")
+                }
+            case .failure(let f):
+                info.append(("problem", .string(f.description)))
+                add(.error, "helper", "answers with a failure: \(f)")
+            default:
+                info.append(("problem", .string("unexpected reply")))
+                add(.error, "helper", "sent an unexpected reply to status; reinstall pam_passkey so the module and helper match")
+            }
+        } catch {
+            info.append(("problem", .string(error.description)))
+            add(.error, "helper", "does not answer: \(error)")
+        }
+    }
+
+    private mutating func checkStateDirectory(_ policy: Policy) {
+        let path = policy[.stateDir]
+        guard let (uid, mode) = checkDirectory(path, topic: "state_dir", fix: "create it: install -d -m 0700 -o root -g root \(path)") else {
+            details.append(("state_dir", .object([("path", .string(path)), ("usable", .bool(false))])))
+            return
+        }
+        details.append(("state_dir", .object([("path", .string(path)), ("usable", .bool(true)), ("owner_uid", .int(Int64(uid))),
+                                              ("mode", .string(octal(mode)))])))
+        if mode & 0o077 != 0 {
+            add(.warning, "state_dir", "\(path): mode \(octal(mode)) lets others see who signs in here and when; chmod 0700 \(path)")
+        } else {
+            add(.ok, "state_dir", "\(path): owner \(ownerText(uid)), mode \(octal(mode))")
+        }
+        let history = HistoryStore(stateDirectory: path)
+        do {
+            _ = try history.users()
+        } catch {
+            add(.error, "state_dir", "history: \(error)")
+        }
+    }
+
+    private mutating func checkRegistry(_ policy: Policy) {
+        let path = policy[.registryDir]
+        guard let (uid, mode) = checkDirectory(path, topic: "registry", fix: "create it: install -d -m 0755 -o root -g root \(path) (or mount the shared registry there)") else {
+            details.append(("registry", .object([("path", .string(path)), ("usable", .bool(false))])))
+            return
+        }
+        do {
+            let users = try FileRegistry(directory: path).users()
+            add(.ok, "registry", "\(path): owner \(ownerText(uid)), mode \(octal(mode)), \(users.count) \(users.count == 1 ? "user" : "users")")
+            details.append(("registry", .object([("path", .string(path)), ("usable", .bool(true)), ("owner_uid", .int(Int64(uid))),
+                                                 ("mode", .string(octal(mode))), ("users", .int(users.count))])))
+        } catch {
+            add(.error, "registry", "\(error)")
+            details.append(("registry", .object([("path", .string(path)), ("usable", .bool(false))])))
+        }
+    }
+
+    /// The directory's owner and mode, or nil (with an error finding) when the module would
+    /// refuse it.
+    private mutating func checkDirectory(_ path: String, topic: String, fix: String) -> (uid_t, UInt32)? {
+        do {
+            _ = try SecureDirectory.open(path)
+        } catch .notFound(let missing) {
+            add(.error, topic, "\(path) does not exist\(missing == path ? "" : " (\(missing) is missing)"); \(fix)")
+            return nil
+        } catch {
+            add(.error, topic, "\(error)")
+            return nil
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            add(.error, topic, "\(path): \(String(cString: strerror(errno)))")
+            return nil
+        }
+        return (st.st_uid, UInt32(st.st_mode))
+    }
+
+    private mutating func checkPAM() {
+        let stacks: PAMStacks
+        do { stacks = try PAMStacks.read(directory: pamDirectory) } catch {
+            add(.warning, "pam", "cannot read the PAM service files: \(error)")
+            details.append(("pam", .object([("directory", .string(pamDirectory)), ("files", .array([])), ("common_auth", .bool(false))])))
+            return
+        }
+        for (file, reason) in stacks.unreadable { add(.warning, "pam", "\(file) not checked: \(reason)") }
+        if stacks.lines.isEmpty {
+            add(.warning, "pam", "no service file in \(pamDirectory) uses pam_passkey.so, so nobody signs in with a passkey yet; enable it with pam-auth-update or add the pam_passkey lines to common-auth")
+        }
+        var fileDetails: [JSONValue] = []
+        for file in stacks.files {
+            let lines = stacks.lines.filter { $0.file == file }
+            var lineDetails: [JSONValue] = []
+            for l in lines {
+                let resolved = PAMStacks.resolve(l.module)
+                lineDetails.append(.object([("line", .int(l.number)), ("type", .string(l.type)), ("module", .string(l.module)),
+                                            ("module_file", .string(resolved)), ("append", .bool(l.isAppendStep)),
+                                            ("conf", .string(l.policyPath))]))
+                let place = "\(file) line \(l.number)"
+                if let resolved {
+                    checkModuleFile(resolved, place: place)
+                } else if l.mayBeMissing {
+                    add(.warning, "pam", "\(place) names \(l.module), which does not exist; libpam skips that line (-\(l.type)), so passkeys are off there; install pam_passkey.so")
+                } else {
+                    add(.error, "pam", "\(place) names \(l.module), which does not exist: every \(l.type) through \(file) fails; install pam_passkey.so or remove the line")
+                }
+                if let conf = l.policyPath, conf != policyPath {
+                    add(.info, "pam", "\(place) uses conf=\(conf), not \(policyPath) checked here; run passkeyctl status --conf \(conf)")
+                }
+            }
+            let auth = lines.filter { $0.type == "auth" }
+            var roles: [String] = []
+            if auth.contains(where: { !$0.isAppendStep }) { roles.append("login step") }
+            if auth.contains(where: \.isAppendStep) { roles.append("append step") }
+            let others = Set(lines.filter { $0.type != "auth" }.map(\.type)).sorted()
+            if !others.isEmpty { roles.append(others.joined(separator: ", ")) }
+            add(.ok, "pam", "\(file) uses pam_passkey.so (\(roles.joined(separator: ", ")))")
+            if auth.contains(where: { !$0.isAppendStep }) && !auth.contains(where: \.isAppendStep) {
+                add(.info, "pam", "\(file) has no append line, so no passkey is offered after a password login there")
+            }
+            fileDetails.append(.object([("file", .string(file)), ("lines", .array(lineDetails))]))
+        }
+        if stacks.commonAuth {
+            let by = stacks.includingCommonAuth
+            add(.ok, "pam", "common-auth uses pam_passkey.so" + (by.isEmpty ? "" : ", so do the services including it (\(by.joined(separator: ", ")))"))
+        } else {
+            add(.info, "pam", "common-auth does not use pam_passkey.so")
+        }
+        details.append(("pam", .object([("directory", .string(pamDirectory)), ("files", .array(fileDetails)),
+                                        ("common_auth", .bool(stacks.commonAuth)),
+                                        ("including_common_auth", .array(stacks.includingCommonAuth.map { .string($0) }))])))
+    }
+
+    /// libpam loads the module into every program that authenticates: it must be root's.
+    private mutating func checkModuleFile(_ path: String, place: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        let mode = UInt32(st.st_mode)
+        if st.st_uid != 0 {
+            add(.error, "pam", "\(place): \(path) is owned by uid \(st.st_uid); whoever owns it runs code in every login; chown root:root \(path)")
+        } else if mode & 0o022 != 0 {
+            add(.error, "pam", "\(place): \(path) is writable by group or others (mode \(octal(mode))); chmod go-w \(path)")
+        }
+    }
+}
+
+private func octal(_ mode: UInt32) -> String {
+    let s = String(mode & 0o7777, radix: 8)
+    return String(repeating: "0", count: max(0, 4 - s.count)) + s
+}
+
+private func ownerText(_ uid: uid_t) -> String { uid == 0 ? "root" : "uid \(uid)" }
