@@ -5,7 +5,7 @@ import WebAuthn
 /// A software credential at rest: the private key sealed with AES-256-GCM under a key that
 /// needs both the PIN (through scrypt) and this host's secret, plus the counters that must
 /// survive the helper being killed. No field is secret on its own.
-public struct SealedCredential: Codable, Equatable, Sendable {
+public struct SealedCredential: KeyringEntry {
     public static let currentVersion = 1
 
     public var version: Int
@@ -29,8 +29,6 @@ public struct SealedCredential: Codable, Equatable, Sendable {
         public var p: Int
         public var salt: String          // base64url
     }
-
-    public var id: [UInt8] { Base64URL.decode(credentialID) ?? [] }
 }
 
 /// The wrapping scheme, kept in one place: wrapKey = HMAC-SHA-256(hostSecret, label ‖ scrypt(PIN)).

@@ -2,20 +2,6 @@ import Crypto
 import HelperProtocol
 import WebAuthn
 
-/// Persistence of sealed software credentials: one keyring per user. The file
-/// implementation is `FileCredentialStore`; `update` holds the user's lock and writes
-/// atomically, synced, before it returns.
-public protocol SealedCredentialStore {
-    /// This host's secret; created (and synced) on first use when `create` is true.
-    func hostSecret(create: Bool) throws(HelperFailure) -> SecretBytes?
-    func credentials(of user: String) throws(HelperFailure) -> [SealedCredential]
-    /// Read-modify-write of the user's keyring under its lock, so concurrent logins cannot
-    /// both read the same wrong-PIN count.
-    func update<R>(user: String, _ body: (inout [SealedCredential]) throws(HelperFailure) -> R) throws(HelperFailure) -> R
-    /// A description of a problem that makes the store unusable, or nil.
-    func problem() -> String?
-}
-
 /// The software host authenticator: a P-256 key per credential, sealed at rest under the PIN
 /// and a per-host secret, with a persistent wrong-PIN counter.
 public struct SoftwareAuthenticator: HostAuthenticator {
@@ -36,14 +22,17 @@ public struct SoftwareAuthenticator: HostAuthenticator {
         }
     }
 
-    public let store: SealedCredentialStore
+    public let store: KeyringStore<SealedCredential>
+    public let hostSecret: HostSecret
     public let settings: Settings
     /// Why this backend serves (reported by `health()`), e.g. what `authenticator = auto` found.
     public var selection: String?
     let now: () -> Int64
 
-    public init(store: SealedCredentialStore, settings: Settings, now: @escaping () -> Int64) {
-        self.store = store
+    /// Keeps its credentials under `state_dir/authenticator/software`.
+    public init(stateDirectory: String, settings: Settings, now: @escaping () -> Int64) {
+        self.store = KeyringStore(stateDirectory: stateDirectory, backend: "software")
+        self.hostSecret = HostSecret(stateDirectory: stateDirectory)
         self.settings = settings
         self.now = now
     }
@@ -76,7 +65,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
             }
         }
         let pin = try chooseNewPIN(pins: pins)
-        guard let hostSecret = try store.hostSecret(create: true) else {
+        guard let hostSecret = try hostSecret.value(create: true) else {
             throw HelperFailure(.unavailable, "host secret could not be created")
         }
 
@@ -127,7 +116,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
         guard let chosen = request.allowCredentials.lazy.compactMap({ id in mine.first { $0.id == id } }).first else {
             throw HelperFailure(.noCredential, "none of the allowed credentials is held by this host's authenticator")
         }
-        guard let hostSecret = try store.hostSecret(create: false) else {
+        guard let hostSecret = try hostSecret.value(create: false) else {
             throw HelperFailure(.unavailable, "this host's authenticator secret is missing; its credentials cannot be used and must be replaced")
         }
         var current = chosen
@@ -140,21 +129,21 @@ public struct SoftwareAuthenticator: HostAuthenticator {
             }
             // Count the attempt before checking it, under the lock, synced: killing the helper
             // from here on never gives a free guess.
-            current = try modify(chosen, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
+            current = try store.modify(chosen.credentialID, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
                 guard !isLocked(c) else { throw lockedFailure }
                 c.failedAttempts += 1
             }
             if let key = try unseal(current, pin: pin, hostSecret: hostSecret) {
                 // Right PIN: reset the counter and advance the signature counter, synced
                 // before anything is signed.
-                let used = try modify(chosen, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
+                let used = try store.modify(chosen.credentialID, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
                     c.failedAttempts = 0
                     c.signCount &+= 1
                 }
                 return try sign(with: key, credential: used, request: request)
             }
             if current.failedAttempts >= settings.pinMaxAttempts {
-                _ = try modify(chosen, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
+                _ = try store.modify(chosen.credentialID, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
                     if c.lockedAt == nil { c.lockedAt = now() }
                 }
                 throw lockedFailure
@@ -166,18 +155,6 @@ public struct SoftwareAuthenticator: HostAuthenticator {
 
     private var lockedFailure: HelperFailure {
         HelperFailure(.locked, "too many wrong PINs; the passkey is locked until it is replaced or unlocked", attemptsLeft: 0)
-    }
-
-    /// Changes one credential in the user's keyring under the lock; returns it as written.
-    private func modify(_ credential: SealedCredential, of user: String,
-                        _ change: (inout SealedCredential) throws(HelperFailure) -> Void) throws(HelperFailure) -> SealedCredential {
-        try store.update(user: user) { (keyring: inout [SealedCredential]) throws(HelperFailure) -> SealedCredential in
-            guard let i = keyring.firstIndex(where: { $0.credentialID == credential.credentialID }) else {
-                throw HelperFailure(.noCredential, "the credential was removed")
-            }
-            try change(&keyring[i])
-            return keyring[i]
-        }
     }
 
     /// nil when the PIN is wrong (the AEAD tag does not verify).
@@ -207,23 +184,10 @@ public struct SoftwareAuthenticator: HostAuthenticator {
     // MARK: administration
 
     public func deleteCredential(user: String, credentialID: [UInt8]) throws(HelperFailure) {
-        try store.update(user: user) { (keyring: inout [SealedCredential]) throws(HelperFailure) in
-            guard keyring.contains(where: { $0.id == credentialID }) else {
-                throw HelperFailure(.noCredential, "no such credential held here")
-            }
-            keyring.removeAll { $0.id == credentialID }
-        }
+        try store.delete(user: user, credentialID: credentialID)
     }
 
     public func unlock(user: String, credentialID: [UInt8]?) throws(HelperFailure) {
-        try store.update(user: user) { (keyring: inout [SealedCredential]) throws(HelperFailure) in
-            var found = false
-            for i in keyring.indices where credentialID == nil || keyring[i].id == credentialID! {
-                found = true
-                keyring[i].failedAttempts = 0
-                keyring[i].lockedAt = nil
-            }
-            guard found else { throw HelperFailure(.noCredential, "no such credential held here") }
-        }
+        try store.unlock(user: user, credentialID: credentialID)
     }
 }

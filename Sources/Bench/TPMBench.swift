@@ -16,7 +16,7 @@ func tpmBenchmarks() throws -> [Benchmark] {
     }
     let tpm = try BenchTPM()
     let settings = TPMAuthenticator.Settings(tcti: tpm.tcti, pinMinLength: 6, pinMaxAttempts: 5)
-    let authenticator = TPMAuthenticator(store: TPMCredentialStore(stateDirectory: tpm.directory + "/state"), settings: settings,
+    let authenticator = TPMAuthenticator(store: KeyringStore<TPMCredential>(stateDirectory: tpm.directory + "/state", backend: "tpm"), settings: settings,
                                          now: { 1_700_000_000 })
     let pin = BenchPIN()
     let created = try authenticator.makeCredential(

@@ -32,7 +32,7 @@ enum AuthenticatorFactory {
             case .answering:
                 return tpm(policy, selection: "authenticator = auto: a TPM answers at TCTI \"\(tcti)\"")
             case .absent(let why):
-                let store = TPMCredentialStore(stateDirectory: policy[.stateDir])
+                let store = KeyringStore<TPMCredential>(stateDirectory: policy[.stateDir], backend: "tpm")
                 if store.hasState {
                     return tpm(policy, selection: "authenticator = auto: this host keeps its passkeys in the TPM at TCTI \"\(tcti)\", which does not answer")
                 }
@@ -45,7 +45,7 @@ enum AuthenticatorFactory {
         let settings = SoftwareAuthenticator.Settings(
             pinMinLength: policy[.pinMinLength], pinMaxAttempts: policy[.pinMaxAttempts],
             kdfCost: Scrypt.Cost(log2N: policy[.pinKDFCost]))
-        var authenticator = SoftwareAuthenticator(store: FileCredentialStore(stateDirectory: policy[.stateDir]), settings: settings,
+        var authenticator = SoftwareAuthenticator(stateDirectory: policy[.stateDir], settings: settings,
                                                   now: currentEpochSeconds)
         authenticator.selection = selection
         return authenticator
@@ -54,7 +54,7 @@ enum AuthenticatorFactory {
     private static func tpm(_ policy: Policy, selection: String) -> HostAuthenticator {
         let settings = TPMAuthenticator.Settings(tcti: policy[.tcti], pinMinLength: policy[.pinMinLength],
                                                  pinMaxAttempts: policy[.pinMaxAttempts])
-        return TPMAuthenticator(store: TPMCredentialStore(stateDirectory: policy[.stateDir]), settings: settings,
+        return TPMAuthenticator(store: KeyringStore<TPMCredential>(stateDirectory: policy[.stateDir], backend: "tpm"), settings: settings,
                                 selection: selection, now: currentEpochSeconds)
     }
 }

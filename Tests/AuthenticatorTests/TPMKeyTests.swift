@@ -91,7 +91,7 @@ final class TPMKeyTests: XCTestCase {
         let state = directory + "/state"
         mkdir(state, 0o700)
         let authenticator = TPMAuthenticator(
-            store: TPMCredentialStore(stateDirectory: state),
+            store: KeyringStore<TPMCredential>(stateDirectory: state, backend: "tpm"),
             settings: .init(tcti: "pcap:" + tpm.tcti, pinMinLength: 6, pinMaxAttempts: 5), now: { 1_700_000_000 })
         let pin = FixedPIN(text: "482913")
         let created = try authenticator.makeCredential(
@@ -101,7 +101,7 @@ final class TPMKeyTests: XCTestCase {
             GetAssertionRequest(user: "alice", rpID: "rp.example", clientDataHash: clientDataHash, allowCredentials: [created.credentialID]),
             pins: pin)
 
-        let record = try XCTUnwrap(try TPMCredentialStore(stateDirectory: state).credentials(of: "alice").first)
+        let record = try XCTUnwrap(try KeyringStore<TPMCredential>(stateDirectory: state, backend: "tpm").credentials(of: "alice").first)
         let authValue = TPMAuthValue.derive(pin: SecretBytes(Array("482913".utf8)), salt: try XCTUnwrap(Base64URL.decode(record.authSalt)))
         let bus = try Data(contentsOf: URL(fileURLWithPath: capture))
         // The capture is real: it holds TPM2_Create's command and the digest TPM2_Sign signed.

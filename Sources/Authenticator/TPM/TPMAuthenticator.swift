@@ -34,13 +34,13 @@ public struct TPMAuthenticator: HostAuthenticator {
         }
     }
 
-    public let store: TPMCredentialStore
+    public let store: KeyringStore<TPMCredential>
     public let settings: Settings
     /// Why this backend serves (reported by `health()`).
     public var selection: String?
     let now: () -> Int64
 
-    public init(store: TPMCredentialStore, settings: Settings, selection: String? = nil, now: @escaping () -> Int64) {
+    public init(store: KeyringStore<TPMCredential>, settings: Settings, selection: String? = nil, now: @escaping () -> Int64) {
         self.store = store
         self.settings = settings
         self.selection = selection
@@ -204,7 +204,7 @@ public struct TPMAuthenticator: HostAuthenticator {
             // Count the attempt and reserve the signature counter before the TPM sees the PIN,
             // under the lock, synced: killing the helper from here on never gives a free guess,
             // and no two signatures ever carry the same counter.
-            current = try modify(chosen, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in
+            current = try store.modify(chosen.credentialID, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in
                 guard !isLocked(c) else { throw lockedFailure }
                 c.failedAttempts += 1
                 c.signCount &+= 1
@@ -218,13 +218,13 @@ public struct TPMAuthenticator: HostAuthenticator {
             let outcome = try tpm { (c: TPMConnection) throws(TPMError) in try Self.attemptSignature(record, authValue: authValue, digest: digest, on: c) }
             switch outcome {
             case .signed(let signature):
-                _ = try modify(chosen, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in c.failedAttempts = 0 }
+                _ = try store.modify(chosen.credentialID, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in c.failedAttempts = 0 }
                 return Assertion(credentialID: current.id, authenticatorData: authData, signature: signature.derRepresentation,
                                  userHandle: Base64URL.decode(current.userHandle))
             case .wrongPIN(let after):
                 tpmState = after
                 if current.failedAttempts >= settings.pinMaxAttempts {
-                    _ = try modify(chosen, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in
+                    _ = try store.modify(chosen.credentialID, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in
                         if c.lockedAt == nil { c.lockedAt = now() }
                     }
                     throw lockedFailure
@@ -234,7 +234,7 @@ public struct TPMAuthenticator: HostAuthenticator {
             case .refused(let failure, let after):
                 // The TPM never checked this PIN (lockout, or the key stopped loading): it was
                 // no guess, so it does not count against the credential.
-                _ = try modify(chosen, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in
+                _ = try store.modify(chosen.credentialID, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in
                     c.failedAttempts = max(0, c.failedAttempts - 1)
                 }
                 if let after, after.inLockout { throw HelperFailure(.locked, after.lockoutMessage, attemptsLeft: 0) }
@@ -308,41 +308,16 @@ public struct TPMAuthenticator: HostAuthenticator {
         }
     }
 
-    /// Changes one credential in the user's TPM keyring under the lock; returns it as written.
-    private func modify(_ credential: TPMCredential, of user: String,
-                        _ change: (inout TPMCredential) throws(HelperFailure) -> Void) throws(HelperFailure) -> TPMCredential {
-        try store.update(user: user) { (keyring: inout [TPMCredential]) throws(HelperFailure) -> TPMCredential in
-            guard let i = keyring.firstIndex(where: { $0.credentialID == credential.credentialID }) else {
-                throw HelperFailure(.noCredential, "the credential was removed")
-            }
-            try change(&keyring[i])
-            return keyring[i]
-        }
-    }
-
     // MARK: administration
 
     public func deleteCredential(user: String, credentialID: [UInt8]) throws(HelperFailure) {
-        try store.update(user: user) { (keyring: inout [TPMCredential]) throws(HelperFailure) in
-            guard keyring.contains(where: { $0.id == credentialID }) else {
-                throw HelperFailure(.noCredential, "no such credential held here")
-            }
-            keyring.removeAll { $0.id == credentialID }
-        }
+        try store.delete(user: user, credentialID: credentialID)
     }
 
     /// Clears this backend's per-credential counters. The TPM's own dictionary-attack counter
     /// is not touched: resetting it needs the lockout hierarchy's authorization, which is the
     /// administrator's (tpm2_dictionarylockout --clear-lockout).
     public func unlock(user: String, credentialID: [UInt8]?) throws(HelperFailure) {
-        try store.update(user: user) { (keyring: inout [TPMCredential]) throws(HelperFailure) in
-            var found = false
-            for i in keyring.indices where credentialID == nil || keyring[i].id == credentialID! {
-                found = true
-                keyring[i].failedAttempts = 0
-                keyring[i].lockedAt = nil
-            }
-            guard found else { throw HelperFailure(.noCredential, "no such credential held here") }
-        }
+        try store.unlock(user: user, credentialID: credentialID)
     }
 }

@@ -4,7 +4,7 @@ import WebAuthn
 /// A TPM credential at rest. Nothing here is secret: the private area is encrypted by the
 /// TPM and loads into this TPM only, and using it needs the PIN. The counters must survive the
 /// helper being killed, like the software backend's.
-public struct TPMCredential: Codable, Equatable, Sendable {
+public struct TPMCredential: KeyringEntry {
     public static let currentVersion = 1
 
     public var version: Int
@@ -25,22 +25,8 @@ public struct TPMCredential: Codable, Equatable, Sendable {
     public var failedAttempts: Int
     public var lockedAt: Int64?
 
-    public var id: [UInt8] { Base64URL.decode(credentialID) ?? [] }
-
     var blobs: TPMKeyBlobs? {
         guard let pub = Base64URL.decode(publicArea), let priv = Base64URL.decode(privateArea) else { return nil }
         return TPMKeyBlobs(publicArea: pub, privateArea: priv)
-    }
-}
-
-/// One user's TPM credentials, a versioned document beside the software keyring.
-public struct TPMKeyring: VersionedDocument {
-    public static let currentSchemaVersion = 1
-    public var schemaVersion: Int
-    public var user: String
-    public var credentials: [TPMCredential]
-
-    public static func empty(for user: UserName) -> TPMKeyring {
-        TPMKeyring(schemaVersion: currentSchemaVersion, user: user.rawValue, credentials: [])
     }
 }

@@ -1,0 +1,125 @@
+import HelperProtocol
+import Storage
+import WebAuthn
+
+/// What every backend keeps per credential and the shared rules touch: the wrong-PIN counter
+/// (written and synced *before* each check) and the lock.
+public protocol KeyringEntry: Codable, Equatable, Sendable {
+    /// base64url
+    var credentialID: String { get }
+    var rpID: String { get }
+    var failedAttempts: Int { get set }
+    var lockedAt: Int64? { get set }
+}
+
+extension KeyringEntry {
+    public var id: [UInt8] { Base64URL.decode(credentialID) ?? [] }
+}
+
+/// One user's credentials of one backend, a versioned document like the registry's.
+public struct Keyring<Entry: KeyringEntry>: VersionedDocument {
+    public static var currentSchemaVersion: Int { 1 }
+    public var schemaVersion: Int
+    public var user: String
+    public var credentials: [Entry]
+
+    public static func empty(for user: UserName) -> Keyring {
+        Keyring(schemaVersion: currentSchemaVersion, user: user.rawValue, credentials: [])
+    }
+}
+
+/// A backend's credentials under `state_dir`:
+///   authenticator/BACKEND/USER.json   0600, written atomically under the user's lock
+/// Each backend has its own directory, so switching `authenticator` never misreads one
+/// backend's records as the other's.
+public struct KeyringStore<Entry: KeyringEntry>: Sendable {
+    public let stateDirectory: String
+    public let backend: String
+    let documents: DocumentStore<Keyring<Entry>>
+    static var lockTimeout: Duration { .seconds(5) }
+
+    public init(stateDirectory: String, backend: String) {
+        self.stateDirectory = stateDirectory
+        self.backend = backend
+        documents = DocumentStore(directory: stateDirectory + "/authenticator/" + backend, fileMode: 0o600, maxBytes: 1 << 20,
+                                  lockTimeout: Self.lockTimeout, missingDirectory: .isEmpty(createMode: 0o700))
+    }
+
+    var authenticatorDirectory: String { stateDirectory + "/authenticator" }
+
+    /// Whether this host has ever kept credentials of this backend.
+    public var hasState: Bool { (try? SecureDirectory.open(documents.directory)) != nil }
+
+    /// What makes the store unusable, or nil.
+    public func problem() -> String? {
+        do {
+            _ = try SecureDirectory.open(stateDirectory)
+            return nil
+        } catch {
+            return "state_dir is not usable: \(error)"
+        }
+    }
+
+    public func credentials(of user: String) throws(HelperFailure) -> [Entry] {
+        let name = try userName(user)
+        do {
+            // Nothing enrolled on this host yet.
+            do { _ = try SecureDirectory.open(authenticatorDirectory) } catch .notFound { return [] }
+            return try documents.read(name).credentials
+        } catch { throw HelperFailure(.unavailable, "\(backend) keyring: \(error)") }
+    }
+
+    /// Read-modify-write of the user's keyring under the user's lock, synced before it returns:
+    /// concurrent logins cannot both read the same wrong-PIN count.
+    public func update<R>(user: String, _ body: (inout [Entry]) throws(HelperFailure) -> R) throws(HelperFailure) -> R {
+        let name = try userName(user)
+        do {
+            _ = try SecureDirectory.create(authenticatorDirectory, mode: 0o700, parents: false)
+            return try documents.update(name) { (keyring: inout Keyring<Entry>) throws -> R in
+                try body(&keyring.credentials)
+            }
+        } catch let e as HelperFailure {
+            throw e
+        } catch {
+            throw HelperFailure(.unavailable, "\(backend) keyring: \(error)")
+        }
+    }
+
+    /// Changes one credential under the lock; returns it as written.
+    public func modify(_ credentialID: String, of user: String,
+                       _ change: (inout Entry) throws(HelperFailure) -> Void) throws(HelperFailure) -> Entry {
+        try update(user: user) { (keyring: inout [Entry]) throws(HelperFailure) -> Entry in
+            guard let i = keyring.firstIndex(where: { $0.credentialID == credentialID }) else {
+                throw HelperFailure(.noCredential, "the credential was removed")
+            }
+            try change(&keyring[i])
+            return keyring[i]
+        }
+    }
+
+    public func delete(user: String, credentialID: [UInt8]) throws(HelperFailure) {
+        try update(user: user) { (keyring: inout [Entry]) throws(HelperFailure) in
+            guard keyring.contains(where: { $0.id == credentialID }) else {
+                throw HelperFailure(.noCredential, "no such credential held here")
+            }
+            keyring.removeAll { $0.id == credentialID }
+        }
+    }
+
+    /// Clears the wrong-PIN counter and the lock of one credential, or of all the user's.
+    public func unlock(user: String, credentialID: [UInt8]?) throws(HelperFailure) {
+        try update(user: user) { (keyring: inout [Entry]) throws(HelperFailure) in
+            var found = false
+            for i in keyring.indices where credentialID == nil || keyring[i].id == credentialID! {
+                found = true
+                keyring[i].failedAttempts = 0
+                keyring[i].lockedAt = nil
+            }
+            guard found else { throw HelperFailure(.noCredential, "no such credential held here") }
+        }
+    }
+
+    private func userName(_ user: String) throws(HelperFailure) -> UserName {
+        do { return try UserName(validating: user) } catch { throw HelperFailure(.badRequest, error.description) }
+    }
+}
