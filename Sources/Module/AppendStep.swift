@@ -31,7 +31,7 @@ struct AppendStep {
                              summary: error.description, priority: LOG_ERR)
             return
         }
-        recordHistory(site, user) { $0.recordPasswordLogin(at: signals.now, fallbackReason: stepAsideCode) }
+        call.recordHistory(site, user) { $0.recordPasswordLogin(at: signals.now, fallbackReason: stepAsideCode) }
         let decision = decideAppend(signals, policy: site.policy)
         call.logDecision(user: userText, step: "append", name: decision.name, code: decision.code, summary: decision.summary,
                          priority: LOG_INFO)
@@ -85,14 +85,6 @@ struct AppendStep {
         } catch {
             handle.log(LOG_ERR, "could not record the offer in the registry for \(user): \(error)")
         }
-        recordHistory(site, user) { $0.recordOffer(answer: answer, at: time) }
-    }
-
-    private func recordHistory(_ site: Site, _ user: UserName, _ change: (inout UserHistory) -> Void) {
-        do {
-            try site.history.update(user: user) { change(&$0) }
-        } catch {
-            handle.log(LOG_ERR, "could not update this host's history for \(user): \(error)")
-        }
+        call.recordHistory(site, user) { $0.recordOffer(answer: answer, at: time) }
     }
 }

@@ -71,13 +71,13 @@ struct LoginStep {
         switch outcome {
         case .success(let id):
             _ = handle.setData(LoginNote.key, LoginNote.passkey)
-            recordHistory(site, user) { $0.recordPasskeyLogin(at: now) }
+            call.recordHistory(site, user) { $0.recordPasskeyLogin(at: now) }
             call.logDecision(user: user.rawValue, step: "login", name: "success", code: "passkey_verified",
                              summary: "signed in with passkey \(id.prefix(12))")
             return PAM_SUCCESS
         case .cancelled:
             note(code: "cancelled")
-            recordHistory(site, user) { $0.recordCancel(at: now) }
+            call.recordHistory(site, user) { $0.recordCancel(at: now) }
             call.logDecision(user: user.rawValue, step: "login", name: "step_aside", code: "cancelled",
                              summary: "the user left the PIN empty to use the password")
             return PAM_IGNORE
@@ -88,7 +88,7 @@ struct LoginStep {
             return PAM_AUTH_ERR
         case .locked(let id):
             note(code: "credential_locked")
-            if let id { recordHistory(site, user) { $0.recordLockout(credentialID: id, at: now) } }
+            if let id { call.recordHistory(site, user) { $0.recordLockout(credentialID: id, at: now) } }
             call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "credential_locked",
                              summary: "too many wrong PINs: this host's passkey is locked")
             return PAM_AUTH_ERR
@@ -108,13 +108,4 @@ struct LoginStep {
     private func note(_ reason: StepAsideReason) { note(code: reason.code) }
 
     private func note(code: String) { _ = handle.setData(LoginNote.key, LoginNote.steppedAside(code)) }
-
-    /// History feeds later decisions; failing to write it never changes this login's result.
-    private func recordHistory(_ site: Site, _ user: UserName, _ change: (inout UserHistory) -> Void) {
-        do {
-            try site.history.update(user: user) { change(&$0) }
-        } catch {
-            handle.log(LOG_ERR, "could not update this host's history for \(user): \(error)")
-        }
-    }
 }

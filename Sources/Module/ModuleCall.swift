@@ -1,4 +1,5 @@
 import CPAM
+import HostState
 import Intelligence
 import RelyingParty
 import Storage
@@ -40,6 +41,17 @@ struct ModuleCall {
     func logDecision(user: String, step: String, name: String, code: String, summary: String, priority: Int32 = LOG_NOTICE) {
         let s = session()
         handle.log(priority, "\(step) user=\(escapedForLog(user)) service=\(escapedForLog(s.service)) rhost=\(escapedForLog(s.rhost ?? "-")) decision=\(name) reason=\(code): \(summary)")
+    }
+}
+
+extension ModuleCall {
+    /// History feeds later decisions; failing to write it never changes this login's result.
+    func recordHistory(_ site: Site, _ user: UserName, _ change: (inout UserHistory) -> Void) {
+        do {
+            try site.history.update(user: user) { change(&$0) }
+        } catch {
+            handle.log(LOG_ERR, "could not update this host's history for \(user): \(error)")
+        }
     }
 }
 
