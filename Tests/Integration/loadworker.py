@@ -44,7 +44,7 @@ def classify(result, user, host):
     infos = result.infos
     if infos and infos[-1].startswith("Passkey created."):
         return "append"
-    if ("secret", PASSWORD) in result.transcript and not any("not created" in i for i in infos):
+    if ("secret", PASSWORD) in result.transcript and not any(i.startswith("No passkey was created") for i in infos):
         return "fallback"
     return None
 
