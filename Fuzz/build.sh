@@ -1,6 +1,8 @@
 #!/bin/sh
-# Builds one libFuzzer target, Fuzz/build/TARGET, from Sources/Crypto, Sources/WebAuthn and
-# Sources/HelperProtocol plus the harness Fuzz/targets/TARGET.swift, all instrumented with -sanitize=fuzzer,address.
+# Builds one libFuzzer target, Fuzz/build/TARGET, from the library modules the parsers live
+# in (Crypto, WebAuthn, HelperProtocol, Storage, Policy, Registry, HostState, Authenticator,
+# Intelligence)
+# plus the harness Fuzz/targets/TARGET.swift, all instrumented with -sanitize=fuzzer,address.
 # SwiftPM cannot build sanitizer-instrumented fuzz targets, so the modules are compiled here
 # in dependency order with swiftc, each into a static library; a module is rebuilt only when
 # one of its sources (or a module it imports) is newer than its library.
@@ -15,7 +17,7 @@ SWIFTC=${SWIFTC:-swiftc}
 out=Fuzz/build
 mkdir -p "$out"
 # -O: the fuzzer should try many inputs a second; Swift's bounds and overflow traps stay on.
-flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/COpenSSL -I $out"
+flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/COpenSSL -I Sources/CTSS2 -I $out"
 
 # module NAME [DEPENDENCY...]: Sources/NAME/*.swift -> $out/libNAME.a + NAME.swiftmodule
 module() {
@@ -39,8 +41,17 @@ module() {
 module Crypto
 module WebAuthn Crypto
 module HelperProtocol WebAuthn Crypto
+module Storage
+module Policy Storage
+module Registry Storage
+module HostState Storage Crypto Registry
+module Authenticator WebAuthn Crypto Storage Policy HelperProtocol
+module Intelligence Policy Crypto Registry HostState
 
 echo "fuzz: linking $target"
+# Every library, dependents first: the linker takes from each archive only what is used.
 # shellcheck disable=SC2086
 "$SWIFTC" $flags -parse-as-library -use-ld=lld -module-name "fuzz_$target" "$harness" \
-    "$out/libHelperProtocol.a" "$out/libWebAuthn.a" "$out/libCrypto.a" -lcrypto -o "$out/$target"
+    "$out/libIntelligence.a" "$out/libAuthenticator.a" "$out/libHostState.a" "$out/libRegistry.a" "$out/libPolicy.a" "$out/libStorage.a" \
+    "$out/libHelperProtocol.a" "$out/libWebAuthn.a" "$out/libCrypto.a" \
+    -lcrypto -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -o "$out/$target"

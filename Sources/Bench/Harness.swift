@@ -35,9 +35,14 @@ func measure(_ b: Benchmark) throws -> Figures {
         try b.body()
         samples.append(monotonicMicros() - t0)
     }
-    samples.sort()
+    return figures(b.name, samples)
+}
+
+/// Median, p99 and mean of samples taken elsewhere (one per iteration).
+func figures(_ name: String, _ unsorted: [Double]) -> Figures {
+    let samples = unsorted.sorted()
     let p99 = samples[min(samples.count - 1, Int((Double(samples.count) * 0.99).rounded(.up)) - 1)]
-    return Figures(name: b.name, iterations: b.iterations, median: samples[samples.count / 2], p99: p99,
+    return Figures(name: name, iterations: samples.count, median: samples[samples.count / 2], p99: p99,
                    mean: samples.reduce(0, +) / Double(samples.count))
 }
 
@@ -50,8 +55,9 @@ func format(_ v: Double) -> String {
 func printTable(_ rows: [Figures]) {
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
     func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
-    print(pad("benchmark", 44) + lpad("iterations", 11) + lpad("median µs", 13) + lpad("p99 µs", 13))
+    let width = max(44, (rows.map(\.name.count).max() ?? 0) + 1)
+    print(pad("benchmark", width) + lpad("iterations", 11) + lpad("median µs", 13) + lpad("p99 µs", 13))
     for r in rows {
-        print(pad(r.name, 44) + lpad(String(r.iterations), 11) + lpad(format(r.median), 13) + lpad(format(r.p99), 13))
+        print(pad(r.name, width) + lpad(String(r.iterations), 11) + lpad(format(r.median), 13) + lpad(format(r.p99), 13))
     }
 }

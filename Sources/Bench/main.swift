@@ -1,6 +1,10 @@
 // passkey-bench: prints figures, never asserts on time. `passkey-bench [GROUP...]` runs the
 // named groups (all when none is named). Build with -c release before reading the numbers.
 
+if CommandLine.arguments.dropFirst().first == "--footprint-probe" {
+    footprintProbe(Array(CommandLine.arguments.dropFirst(2)))  // a child of the pam group
+}
+
 /// Every benchmark group; each lives in its own file beside this one.
 let groups: [(String, () throws -> [Benchmark])] = [
     ("crypto", cryptoBenchmarks),
@@ -16,4 +20,12 @@ var rows: [Figures] = []
 for (name, make) in groups where wanted.isEmpty || wanted.contains(name) {
     for b in try make() { rows.append(try measure(b)) }
 }
+// Last: real libpam side by side with pam_permit and pam_unix; ends with the ratio line.
+var pam: PAMReport? = nil
+if wanted.isEmpty || wanted.contains("pam") {
+    let report = try pamBenchmarks(measuredSoFar: rows)
+    rows += report.rows
+    pam = report
+}
 printTable(rows)
+for line in pam?.footer ?? [] { print(line) }

@@ -76,13 +76,12 @@ public struct SignalGatherer {
     /// Everything about `user` for `session` at `now`.
     ///
     /// Reads the registry, the history and the account for every name alike — known or not,
-    /// with or without credentials — so that neither the result nor the work done tells one
-    /// from the other. Only the helper probe is skipped when `sessionStepAside` already
-    /// decides (remote, non-interactive): the answer could not change, and spawning the
-    /// helper on every ssh login would cost time for nothing. Pass `probeAlways` for
-    /// `passkeyctl explain`, which wants the full picture.
+    /// with or without credentials — so that neither the result nor the work done tells an
+    /// unknown name from a user without passkeys. Whether the helper is probed depends on
+    /// `probe` (see `ProbeRule`): spawning it costs milliseconds, so it is skipped where its
+    /// answer could not change the decision.
     public func gather(user: String, session: SessionSignal, now: Int64, policy: Policy,
-                       probeAlways: Bool = false) throws(GatherError) -> Signals {
+                       probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Signals {
         let uid = accounts.uid(of: user)
         let creds: [CredentialSignal]
         do { creds = try credentials.credentials(of: user) } catch {
@@ -92,11 +91,34 @@ public struct SignalGatherer {
         do { past = try history.history(of: user) } catch {
             throw .historyUnreadable(user: user, detail: String(describing: error))
         }
-        let skipProbe = !probeAlways && sessionStepAside(session, host: host, policy: policy) != nil
+        let skipProbe: Bool
+        switch probe {
+        case .always: skipProbe = false
+        case .unlessSessionDecides: skipProbe = sessionStepAside(session, host: host, policy: policy) != nil
+        case .whenItCanDecide:
+            skipProbe = sessionStepAside(session, host: host, policy: policy) != nil || !creds.contains { !$0.revoked }
+        }
         return Signals(user: user, uid: uid, credentials: creds, host: host,
                        authenticator: skipProbe ? .notProbed : authenticator.probe(user: user),
                        session: session, history: past, now: now)
     }
+}
+
+/// When `SignalGatherer.gather` asks the authenticator (spawns the helper).
+public enum ProbeRule: Sendable, Equatable {
+    /// The login decision: only when the answer can change it. Not when the session alone
+    /// decides (remote, non-interactive), and not when the user has no active credential —
+    /// rule 1 then applies whatever the authenticator holds, because a credential counts only
+    /// if the registry lists it. An unknown name has no credential either, so it and a user
+    /// without passkeys still do exactly the same work. A user *with* passkeys is probed;
+    /// telling those apart by timing reveals nothing new: the registry is world-readable and
+    /// rule 5 says as much on the screen.
+    case whenItCanDecide
+    /// The append decision: the offer needs the authenticator's health even for a user with
+    /// no passkey; skipped only when the session alone decides.
+    case unlessSessionDecides
+    /// `passkeyctl explain`, which wants the full picture.
+    case always
 }
 
 /// The system's account database through NSS (getpwnam_r): /etc/passwd, sssd, LDAP, ….

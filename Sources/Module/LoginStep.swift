@@ -33,7 +33,7 @@ struct LoginStep {
         let session = call.session()
         let signals: Signals
         do {
-            signals = try site.signals(for: user, session: session)
+            signals = try site.signals(for: user, session: session, probe: .whenItCanDecide)
         } catch {
             note(code: "state_unreadable")
             call.logDecision(user: userText, step: "login", name: "step_aside", code: "state_unreadable",

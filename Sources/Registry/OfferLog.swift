@@ -20,9 +20,12 @@ public struct OfferLog: Sendable, Codable, Equatable {
         self.lastDeclined = lastDeclined
     }
 
-    /// Offers made in the window ending at `now`: the ones with `now - time < window`.
+    /// Offers made in the window ending at `now`: the ones with `now - time < window`. One
+    /// stamped after `now` counts too: it was made — by a clock that has since moved
+    /// backwards, or by a host whose clock runs ahead — and leaving it out would let the
+    /// limit be exceeded.
     public func count(before now: Int64) -> Int {
-        recent.reduce(0) { $0 + ($1.time > now - Self.window && $1.time <= now ? 1 : 0) }
+        recent.reduce(0) { $0 + ($1.time > now - Self.window ? 1 : 0) }
     }
 
     /// An offer was shown (on `hostName`, for `service`) and answered — or not. ("never" also

@@ -59,27 +59,41 @@ public struct Site {
                               accounts: SystemAccountLookup(), host: HostSignal(id: host.hostID, name: host.hostName))
     }
 
-    public func signals(for user: UserName, session: SessionSignal, probeAlways: Bool = false) throws(GatherError) -> Signals {
+    public func signals(for user: UserName, session: SessionSignal, probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Signals {
         try gatherer(for: user).gather(user: user.rawValue, session: session, now: relyingParty.now(), policy: policy,
-                                       probeAlways: probeAlways)
+                                       probe: probe)
     }
 }
 
 /// The registry and the host history as the decision's `CredentialSource` and
-/// `HistorySource`.
-struct StoredState: CredentialSource, HistorySource {
+/// `HistorySource`. The user's registry record holds both the credentials and the offer log:
+/// it is read once per gathering (one file, one consistent view), not once per question.
+final class StoredState: CredentialSource, HistorySource {
     let registry: FileRegistry
     let history: HistoryStore
+    private var lastRead: UserRecord?
+
+    init(registry: FileRegistry, history: HistoryStore) {
+        self.registry = registry
+        self.history = history
+    }
+
+    private func record(_ name: UserName) throws -> UserRecord {
+        if let r = lastRead, r.user == name.rawValue { return r }
+        let r = try registry.record(for: name)
+        lastRead = r
+        return r
+    }
 
     func credentials(of user: String) throws -> [CredentialSignal] {
         // A name that cannot be a file name cannot have a record: exactly like an unknown user.
         guard let name = try? UserName(validating: user) else { return [] }
-        return try registry.record(for: name).credentials.map(CredentialSignal.init(record:))
+        return try record(name).credentials.map(CredentialSignal.init(record:))
     }
 
     func history(of user: String) throws -> History {
         guard let name = try? UserName(validating: user) else { return History() }
-        let offers = try registry.record(for: name).offers ?? OfferLog()
+        let offers = try record(name).offers ?? OfferLog()
         return History(host: try history.history(for: name).host, offers: offers)
     }
 }

@@ -76,10 +76,13 @@ def authenticate(service, user, confdir, answers=(), rhost=None, tty="pts/0", fl
     """One pam_start_confdir … pam_authenticate … pam_end transaction, with pam_setcred after
     a successful authentication as login, su and gdm do. `answers` are given to prompts in
     order; a prompt with no answer left fails the conversation (PAM_CONV_ERR), as an
-    application whose user walked away would. Returns the status of pam_authenticate and the
+    application whose user walked away would. `answers` may instead be a function of
+    (kind, text) returning the answer, or None to fail the conversation: a user who reads
+    the prompt before answering. Returns the status of pam_authenticate and the
     transcript: ("secret", text) for echo-off prompts, ("prompt", text), ("info", text),
     ("error", text). Answers left over are in `Result.unused`."""
-    queue = list(answers)
+    respond = answers if callable(answers) else None
+    queue = [] if respond else list(answers)
     transcript = []
 
     def conv(n, msgs, resp, _appdata):
@@ -89,10 +92,12 @@ def authenticate(service, user, confdir, answers=(), rhost=None, tty="pts/0", fl
             m = msgs[i].contents
             text = (m.msg or b"").decode()
             if m.msg_style in (ECHO_OFF, ECHO_ON):
-                transcript.append(("secret" if m.msg_style == ECHO_OFF else "prompt", text))
-                if not queue:
+                kind = "secret" if m.msg_style == ECHO_OFF else "prompt"
+                transcript.append((kind, text))
+                answer = respond(kind, text) if respond else (queue.pop(0) if queue else None)
+                if answer is None:
                     return PAM_CONV_ERR
-                replies[i].resp = libc.strdup(queue.pop(0).encode())
+                replies[i].resp = libc.strdup(answer.encode())
             elif m.msg_style == TEXT_INFO:
                 transcript.append(("info", text))
             elif m.msg_style == ERROR_MSG:

@@ -27,6 +27,7 @@ class SyslogCapture:
         os.chmod(self.PATH, 0o666)
         self.sock.settimeout(0.05)
         self.lines = []
+        self.severities = []
         self.lock = threading.Lock()
         self.running = True
         # Drain continuously: syslog(3) blocks when a datagram socket's queue is full (10
@@ -44,12 +45,16 @@ class SyslogCapture:
                 return
             text = data.decode(errors="replace")
             # <PRI>Mon DD HH:MM:SS tag[pid]: message
+            severity = None
             if text.startswith("<") and ">" in text:
+                pri = text[1:text.index(">")]
+                severity = int(pri) & 7 if pri.isdigit() else None
                 text = text[text.index(">") + 1:]
                 parts = text.split(" ", 3)
                 text = parts[3] if len(parts) == 4 else text
             with self.lock:
                 self.lines.append(text)
+                self.severities.append(severity)
 
     def read(self) -> list:
         """Every message received so far (the syslog header stripped to 'tag: text')."""
@@ -57,6 +62,12 @@ class SyslogCapture:
         time.sleep(0.1)
         with self.lock:
             return list(self.lines)
+
+    def errors(self) -> list:
+        """Messages logged at LOG_ERR or more severe."""
+        self.read()
+        with self.lock:
+            return [l for l, s in zip(self.lines, self.severities) if s is not None and s <= 3]
 
     def close(self):
         self.running = False

@@ -92,11 +92,54 @@ final class GatheringTests: XCTestCase {
 
         // explain asks anyway; with remote_sessions = allow the session does not decide.
         let r2 = Recorder()
-        _ = try gatherer(r2).gather(user: "alice", session: ssh(from: "10.0.0.5"), now: now, policy: Policy(), probeAlways: true)
+        _ = try gatherer(r2).gather(user: "alice", session: ssh(from: "10.0.0.5"), now: now, policy: Policy(), probe: .always)
         XCTAssertTrue(r2.asked.contains("probe alice"))
         let r3 = Recorder()
         let allowed = try gatherer(r3).gather(user: "alice", session: ssh(from: "10.0.0.5"), now: now, policy: policy(["remote_sessions": "allow"]))
         XCTAssertEqual(allowed.authenticator.state, .healthy)
+    }
+
+    /// The login step spawns the helper only when its answer can change the decision. A user
+    /// with no active credential — none, only revoked ones, or no account at all — gets rule 1
+    /// whatever the authenticator says (even if it holds a key the registry does not list),
+    /// and all three do exactly the same work. The append step still probes them: the offer
+    /// needs the authenticator's health.
+    func testLoginProbesOnlyWhenTheAnswerCanDecide() throws {
+        let records = ["alice": [platform("B1", on: hostB)], "carol": [platform("B9", on: hostB, revoked: true)]]
+        let answers: [AuthenticatorSignal] = [
+            .healthy(holding: [HeldCredentialSignal(id: "B1"), HeldCredentialSignal(id: "B9")]),
+            .healthy(holding: [HeldCredentialSignal(id: "B9", locked: true)]),
+            .broken("helper exited with status 3"), .unavailable("no TPM"),
+        ]
+        func gatherer(_ r: Recorder, _ answer: AuthenticatorSignal) -> SignalGatherer {
+            SignalGatherer(credentials: FakeRegistry(recorder: r, records: records), history: FakeHistory(recorder: r),
+                           authenticator: FakeProbe(recorder: r, answer: answer),
+                           accounts: FakeAccounts(recorder: r, uids: ["alice": 1000, "bob": 1001, "carol": 1002]), host: hostB)
+        }
+        var shapes: [String: [String]] = [:]
+        for user in ["alice", "bob", "carol", "nobody-here"] {
+            for answer in answers {
+                let r = Recorder()
+                let s = try gatherer(r, answer).gather(user: user, session: console, now: now, policy: Policy(), probe: .whenItCanDecide)
+                shapes[user] = r.asked.map { String($0.split(separator: " ")[0]) }
+                let probed = try gatherer(Recorder(), answer).gather(user: user, session: console, now: now, policy: Policy(), probe: .always)
+                XCTAssertEqual(decideLogin(s, policy: Policy()), decideLogin(probed, policy: Policy()), "\(user), \(answer)")
+                if user != "alice" { XCTAssertEqual(s.authenticator, .notProbed) }
+
+                let append = Recorder()
+                _ = try gatherer(append, answer).gather(user: user, session: console, now: now, policy: Policy())
+                XCTAssertTrue(append.asked.contains("probe \(user)"), "the append step needs the authenticator: \(user)")
+            }
+        }
+        XCTAssertEqual(shapes["alice"], ["account", "registry", "history", "probe"])
+        XCTAssertEqual(shapes["bob"], ["account", "registry", "history"])
+        XCTAssertEqual(shapes["carol"], shapes["bob"])
+        XCTAssertEqual(shapes["nobody-here"], shapes["bob"])
+
+        let remote = Recorder()
+        _ = try gatherer(remote, answers[0]).gather(user: "alice", session: ssh(from: "10.0.0.5"), now: now, policy: Policy(),
+                                                    probe: .whenItCanDecide)
+        XCTAssertFalse(remote.asked.contains("probe alice"))
     }
 
     /// A decision over an unprobed authenticator never prompts, even if the caller mixes up

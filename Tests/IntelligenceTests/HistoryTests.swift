@@ -71,6 +71,15 @@ final class HistoryTests: XCTestCase {
         XCTAssertEqual(h.offers.lastDeclined, now - 29 * day, "kept beyond the window for long snoozes")
     }
 
+    /// Offers stamped in the future (this host's clock moved backwards since, or another
+    /// host's clock runs ahead) still count against append_max_offers.
+    func testOffersFromTheFutureCount() {
+        var h = History()
+        for i in 0..<3 { h.recordOffer(answer: .accepted, service: "login", hostName: "host-a", at: now + 30 * day + Int64(i)) }
+        XCTAssertEqual(h.offers.count(before: now), 3)
+        XCTAssertEqual(decideAppend(Scenario(history: h).signals, policy: Policy()), .noOffer(.offerLimit(offers: 3, max: 3)))
+    }
+
     /// Never more than append_max_offers in any 30 days: an offer is considered every day for
     /// a year and made whenever the decision says so, answered "y" (and the PIN setup then
     /// failing) or "n" with no snooze. Unanswered offers have their own test above.

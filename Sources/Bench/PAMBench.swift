@@ -1,0 +1,422 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPAM
+import Crypto
+import WebAuthn
+
+// passkey-bench pam: what a login costs through real libpam and the real module, side by
+// side with pam_permit and pam_unix in the same run, and what loading the module adds to the
+// host process. Needs root (useradd, the helper, /etc/shadow) and a build with the module
+// and the helper beside this program.
+//
+// Every PAM figure is one whole transaction, pam_start_confdir to pam_end, because that is
+// the unit an application pays per login (pam_start is where libpam reads the stack and
+// loads the modules); pam_authenticate alone is printed too. The ratio line compares
+// medians of whole transactions.
+
+/// The pam group's rows, and what is printed after the table.
+struct PAMReport {
+    var rows: [Figures]
+    var footer: [String]
+}
+
+func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
+    let bench = try PAMBenchHost()
+    defer { bench.tearDown() }
+    var rows: [Figures] = []
+    let permit = try measurePAM("pam_permit alone", iterations: 2000, bench.transaction("permit")) {
+        $0.status == PAM_SUCCESS && $0.transcript.isEmpty
+    }
+    let unix = try measurePAM("pam_unix nodelay, real password", iterations: 200,
+                              bench.transaction("unix", answers: [bench.password])) {
+        $0.status == PAM_SUCCESS && $0.transcript == ["secret: Password: "]
+    }
+    // The stack lets only PAM_IGNORE through to pam_permit: a module that failed instead of
+    // stepping aside would fail the transaction, and the benchmark with it.
+    let local = try measurePAM("pam_passkey steps aside, local", iterations: 1000, bench.transaction("stepaside")) {
+        $0.status == PAM_SUCCESS && $0.transcript.isEmpty
+    }
+    let remote = try measurePAM("pam_passkey steps aside, remote", iterations: 1000,
+                                bench.transaction("stepaside", rhost: "203.0.113.5")) {
+        $0.status == PAM_SUCCESS && $0.transcript.isEmpty
+    }
+    try bench.enrol()
+    let pinPrompt = "secret: PIN for \(bench.user)'s passkey on \(PAMBenchHost.hostName): "
+    let passkey = try measurePAM("passkey login, default pin_kdf_cost", iterations: 200,
+                                 bench.transaction("passkey", answers: [PAMBenchHost.pin])) {
+        $0.status == PAM_SUCCESS && $0.transcript == [pinPrompt]
+    }
+    for pair in [permit, unix, local, remote, passkey] { rows += [pair.transaction, pair.authenticate] }
+
+    let footprint = try measureFootprint(bench, processes: 20)
+    rows.append(footprint.load)
+
+    // The isolated costs behind those logins, from the groups that measure them; figures
+    // that group already printed in this run are reused, not measured again.
+    for b in try isolatedLoginCosts() {
+        if measuredSoFar.contains(where: { $0.name == b.name }) { continue }
+        rows.append(try measure(b))
+    }
+
+    let footer = [
+        "footprint: VmRSS +\(footprint.loadedKB) kB after dlopen of pam_passkey.so, +\(footprint.afterKB) kB after one passkey login, "
+            + "of which private (RssAnon) +\(footprint.anonymousAfterKB) kB (median of \(footprint.processes) fresh processes; "
+            + "libcrypto was already mapped, as in sshd)",
+        "ratio passkey/unix=\(ratio(passkey.transaction, unix.transaction)) stepaside/permit=\(ratio(local.transaction, permit.transaction)) "
+            + "rss_kb=\(footprint.afterKB)",
+    ]
+    return PAMReport(rows: rows, footer: footer)
+}
+
+private func ratio(_ a: Figures, _ b: Figures) -> String {
+    let r = Int((a.median / b.median * 100).rounded())
+    let cents = r % 100
+    return "\(r / 100).\(cents < 10 ? "0" : "")\(cents)"
+}
+
+/// A decision, an assertion verification and a registry read, as their groups define them.
+func isolatedLoginCosts() throws -> [Benchmark] {
+    func pick(_ all: [Benchmark], _ name: String) throws -> Benchmark {
+        guard let b = all.first(where: { $0.name == name }) else { throw BenchError("no benchmark named \"\(name)\"") }
+        return b
+    }
+    return [
+        try pick(try intelligenceBenchmarks(), "decision: held here → passkey"),
+        try pick(try intelligenceBenchmarks(), "decision: elsewhere → offer (rollout 90%)"),
+        try pick(try webAuthnBenchmarks(), "ES256 assertion verify (full)"),
+        registryReadBenchmark(try BenchRegistry(users: 10)),
+    ]
+}
+
+/// Runs `transaction` `iterations` times after a warm-up; every outcome must pass `check`,
+/// so a broken setup fails the benchmark instead of timing a failure.
+func measurePAM(_ name: String, iterations: Int, _ transaction: PAMTransaction,
+                check: (PAMTransaction.Outcome) -> Bool) throws -> (transaction: Figures, authenticate: Figures) {
+    var whole: [Double] = [], authenticate: [Double] = []
+    for i in 0..<(min(10, max(1, iterations / 10)) + iterations) {
+        let outcome = transaction.run()
+        guard check(outcome) else {
+            throw BenchError("\(name): unexpected outcome: status \(outcome.status) (\(String(cString: pam_strerror(nil, outcome.status)))), "
+                             + "saw \(outcome.transcript)")
+        }
+        if i >= min(10, max(1, iterations / 10)) {
+            whole.append(outcome.transactionMicros)
+            authenticate.append(outcome.authenticateMicros)
+        }
+    }
+    return (figures("pam: \(name)", whole), figures("pam: \(name) (pam_authenticate only)", authenticate))
+}
+
+// MARK: - Footprint
+
+struct Footprint {
+    var load: Figures
+    var loadedKB: Int
+    var afterKB: Int
+    /// The private part of `afterKB` (heap, dirtied data); the rest is file pages of the
+    /// module and its libraries, shared with every other process that maps them.
+    var anonymousAfterKB: Int
+    var processes: Int
+}
+
+/// Each fresh process (this program again, `--footprint-probe`) runs one pam_permit
+/// transaction so libpam's own first use is not counted, reads VmRSS, dlopens the module
+/// (timed), reads VmRSS, runs one passkey login through a stack of the module alone, reads
+/// VmRSS. Median over `processes` runs.
+func measureFootprint(_ bench: PAMBenchHost, processes: Int) throws -> Footprint {
+    var loads: [Double] = [], loaded: [Int] = [], after: [Int] = [], anonymous: [Int] = []
+    for _ in 0..<processes {
+        let output = try runCapturingOutput([selfPath(), "--footprint-probe", bench.confdir, bench.user, PAMBenchHost.pin, bench.module])
+        var values: [String: Double] = [:]
+        for field in output.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            let kv = field.split(separator: "=", maxSplits: 1)
+            if kv.count == 2, let v = Double(kv[1]) { values[String(kv[0])] = v }
+        }
+        guard let load = values["load_us"], let before = values["rss_before_kb"], let l = values["rss_loaded_kb"],
+              let a = values["rss_after_kb"], let anonBefore = values["anon_before_kb"], let anonAfter = values["anon_after_kb"] else {
+            throw BenchError("footprint probe printed \"\(output)\"")
+        }
+        loads.append(load)
+        loaded.append(Int(l - before))
+        after.append(Int(a - before))
+        anonymous.append(Int(anonAfter - anonBefore))
+    }
+    func median(_ v: [Int]) -> Int { v.sorted()[v.count / 2] }
+    return Footprint(load: figures("pam_passkey.so dlopen, fresh process", loads), loadedKB: median(loaded),
+                     afterKB: median(after), anonymousAfterKB: median(anonymous), processes: processes)
+}
+
+/// `passkey-bench --footprint-probe CONFDIR USER PIN MODULE`: prints
+/// `load_us=… rss_before_kb=… rss_loaded_kb=… rss_after_kb=… anon_before_kb=… anon_after_kb=…`
+/// and exits.
+func footprintProbe(_ args: [String]) -> Never {
+    guard args.count == 4 else {
+        complain("usage: passkey-bench --footprint-probe CONFDIR USER PIN MODULE")
+        exit(2)
+    }
+    let (confdir, user, pin, module) = (args[0], args[1], args[2], args[3])
+    let warm = PAMTransaction(service: "permit", user: user, confdir: confdir).run()
+    guard warm.status == PAM_SUCCESS else { complain("footprint: pam_permit failed (\(warm.status))"); exit(1) }
+    let before = residentKilobytes()
+    let t0 = monotonicMicros()
+    guard dlopen(module, RTLD_NOW | RTLD_LOCAL) != nil else {
+        complain("footprint: dlopen \(module): \(String(cString: dlerror()))")
+        exit(1)
+    }
+    let load = monotonicMicros() - t0
+    let loaded = residentKilobytes()
+    let login = PAMTransaction(service: "footprint", user: user, confdir: confdir, answers: [pin]).run()
+    guard login.status == PAM_SUCCESS else { complain("footprint: passkey login failed (\(login.status)): \(login.transcript)"); exit(1) }
+    let after = residentKilobytes()
+    print("load_us=\(load) rss_before_kb=\(before.total) rss_loaded_kb=\(loaded.total) rss_after_kb=\(after.total) "
+          + "anon_before_kb=\(before.anonymous) anon_after_kb=\(after.anonymous)")
+    exit(0)
+}
+
+private func complain(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+/// VmRSS and its private (anonymous) part, in kB, from /proc/self/status.
+private func residentKilobytes() -> (total: Int, anonymous: Int) {
+    var total = -1, anonymous = -1
+    guard let f = fopen("/proc/self/status", "r") else { return (total, anonymous) }
+    defer { fclose(f) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), f) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let value = Int(text.drop { $0 != ":" }.filter { $0.isNumber }) ?? -1
+        if text.hasPrefix("VmRSS:") { total = value }
+        if text.hasPrefix("RssAnon:") { anonymous = value }
+    }
+    return (total, anonymous)
+}
+
+// MARK: - The bench host
+
+/// A simulated host in a fresh directory under /var/tmp (on disk, like /var/lib: the
+/// registry and history writes are fsynced): policy, machine id, registry, state, service
+/// files; and a throwaway account with a random password. A janitor process removes the
+/// account and the directory when this process ends, however it ends.
+final class PAMBenchHost {
+    static let hostName = "bench-host"
+    static let pin = "482913"
+
+    let directory: String
+    let confdir: String
+    let module: String
+    let user: String
+    let password: String
+    private let janitor: Janitor
+
+    init() throws {
+        guard geteuid() == 0 else { throw BenchError("pam: run as root (creates an account, runs the helper)") }
+        let products = String(selfPath().split(separator: "/").dropLast().joined(separator: "/"))
+        let module = "/" + products + "/pam_passkey.so"
+        let helper = "/" + products + "/pam_passkey_helper"
+        for p in [module, helper] where access(p, R_OK) != 0 {
+            throw BenchError("pam: \(p) is missing; run `make build` first")
+        }
+        var pattern = Array("/var/tmp/passkey-bench-pam.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&pattern) else { throw BenchError("mkdtemp: \(String(cString: strerror(errno)))") }
+        directory = String(cString: made)
+        user = "pkbench" + Base16.encode(SecureRandom.bytes(3))
+        password = "Bench-" + Base64URL.encode(SecureRandom.bytes(12))
+        self.module = module
+        confdir = directory + "/pam.d"
+        janitor = try Janitor(account: user, directory: directory)
+
+        chmod(directory, 0o755)
+        mkdir(directory + "/registry", 0o755)
+        mkdir(directory + "/state", 0o700)
+        mkdir(confdir, 0o755)
+        let conf = directory + "/pam_passkey.conf"
+        try writeFile(directory + "/machine-id", Base16.encode(SecureRandom.bytes(16)) + "\n", mode: 0o444)
+        // Everything else at its default: pin_kdf_cost, authenticator = auto, timeouts.
+        try writeFile(conf, """
+            rp_id = bench.example
+            host_name = \(Self.hostName)
+            host_id_file = \(directory)/machine-id
+            registry_dir = \(directory)/registry
+            state_dir = \(directory)/state
+            helper = \(helper)
+
+            """, mode: 0o644)
+        let stacks = [
+            "permit": "auth required pam_permit.so\n",
+            "unix": "auth required pam_unix.so nodelay\n",
+            "stepaside": "auth [success=done ignore=ignore default=die] \(module) conf=\(conf)\nauth required pam_permit.so\n",
+            // The shipped stack (pam.d/, DESIGN.md).
+            "passkey": """
+                auth [success=done default=ignore] \(module) conf=\(conf)
+                auth requisite pam_unix.so nodelay
+                auth optional \(module) conf=\(conf) append
+
+                """,
+            "footprint": "auth required \(module) conf=\(conf)\n",
+            "other": "auth required pam_deny.so\n",
+        ]
+        for (service, text) in stacks { try writeFile(confdir + "/" + service, text, mode: 0o644) }
+
+        guard try run(["/usr/sbin/useradd", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                       "--comment", "passkey-bench throwaway account", user]) == 0 else {
+            throw BenchError("useradd \(user) failed")
+        }
+        guard try run(["/usr/sbin/chpasswd"], input: "\(user):\(password)\n") == 0 else {
+            throw BenchError("chpasswd \(user) failed")
+        }
+    }
+
+    func transaction(_ service: String, answers: [String] = [], rhost: String? = nil) -> PAMTransaction {
+        PAMTransaction(service: service, user: user, confdir: confdir, answers: answers, rhost: rhost)
+    }
+
+    /// The second-device flow's first login: the password, "y" to the offer, the PIN twice.
+    func enrol() throws {
+        var t = transaction("passkey", answers: [password, "y", Self.pin, Self.pin])
+        t.setcred = true
+        let outcome = t.run()
+        guard outcome.status == PAM_SUCCESS, outcome.transcript.last?.hasPrefix("info: Passkey created.") == true else {
+            throw BenchError("pam: enrolment failed: status \(outcome.status), saw \(outcome.transcript)")
+        }
+    }
+
+    func tearDown() { janitor.finish() }
+}
+
+/// `sh` in a process group of its own (a ^C to the bench does not reach it) waiting on a
+/// pipe only this process holds: when the pipe closes — finish(), exit, crash or SIGKILL —
+/// it deletes the account and the directory.
+private final class Janitor {
+    let pid: pid_t
+    private var writeFD: Int32
+
+    init(account: String, directory: String) throws {
+        let fds = try closeOnExecPipe()
+        defer { close(fds[0]) }
+        writeFD = fds[1]
+        pid = try spawn(["/bin/sh", "-c", "read _; userdel \"$1\"; rm -rf -- \"$2\"", "janitor", account, directory],
+                        stdin: fds[0], stdout: -1, ownGroup: true)
+    }
+
+    func finish() {
+        guard writeFD >= 0 else { return }
+        close(writeFD)
+        writeFD = -1
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+
+    deinit { finish() }
+}
+
+// MARK: - Processes and files
+
+private func selfPath() -> String {
+    guard let p = realpath(CommandLine.arguments[0], nil) else { return CommandLine.arguments[0] }
+    defer { free(p) }
+    return String(cString: p)
+}
+
+private func writeFile(_ path: String, _ text: String, mode: mode_t) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw BenchError("create \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+        throw BenchError("write \(path): \(String(cString: strerror(errno)))")
+    }
+    fchmod(fd, mode)
+}
+
+/// Both ends close on exec: no child inherits them except through an explicit dup2.
+private func closeOnExecPipe() throws -> [Int32] {
+    var fds: [Int32] = [-1, -1]
+    guard pipe(&fds) == 0 else { throw BenchError("pipe: \(String(cString: strerror(errno)))") }
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    return fds
+}
+
+/// Runs `argv` (stdout and stderr to /dev/null), feeding `input` on stdin; its exit status.
+private func run(_ argv: [String], input: String? = nil) throws -> Int32 {
+    let fds = try closeOnExecPipe()
+    let pid: pid_t
+    do { pid = try spawn(argv, stdin: fds[0], stdout: -1) } catch {
+        close(fds[0]); close(fds[1])
+        throw error
+    }
+    close(fds[0])
+    let bytes = Array((input ?? "").utf8)
+    _ = bytes.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+    close(fds[1])
+    return try wait(pid, argv[0])
+}
+
+/// Runs `argv` and returns what it printed on stdout; fails unless it exits 0.
+private func runCapturingOutput(_ argv: [String]) throws -> String {
+    let fds = try closeOnExecPipe()
+    let pid: pid_t
+    do { pid = try spawn(argv, stdin: -1, stdout: fds[1]) } catch {
+        close(fds[0]); close(fds[1])
+        throw error
+    }
+    close(fds[1])
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fds[0], &buffer, buffer.count)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        output += buffer[0..<n]
+    }
+    close(fds[0])
+    let status = try wait(pid, argv[0])
+    guard status == 0 else { throw BenchError("\(argv.joined(separator: " ")) exited with status \(status)") }
+    return String(decoding: output, as: UTF8.self)
+}
+
+/// posix_spawn with stdin and stdout from the given descriptors (-1: /dev/null); stderr is
+/// inherited so a failing child says why.
+private func spawn(_ argv: [String], stdin: Int32, stdout: Int32, ownGroup: Bool = false) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    if stdin >= 0 { posix_spawn_file_actions_adddup2(&actions, stdin, 0) } else {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    }
+    if stdout >= 0 { posix_spawn_file_actions_adddup2(&actions, stdout, 1) } else {
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    }
+    if ownGroup { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    if ownGroup {
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+    }
+    var cArgs = argv.map { strdup($0) } + [nil]
+    defer { for p in cArgs { free(p) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, environ)
+    guard rc == 0 else { throw BenchError("posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
+    return pid
+}
+
+private func wait(_ pid: pid_t, _ name: String) throws -> Int32 {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        guard errno == EINTR else { throw BenchError("waitpid \(name): \(String(cString: strerror(errno)))") }
+    }
+    // WIFEXITED / WEXITSTATUS, which Swift does not import.
+    return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
+
+private enum Base16 {
+    static func encode(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef")
+        return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xf)]] })
+    }
+}
