@@ -82,7 +82,9 @@ extension RelyingParty {
         do {
             try registry.update(user: user) { record in
                 _ = record.modify(id: idText) { c in
-                    c.signCount = verified.signCount
+                    // Two logins with one credential may finish out of order: never move the
+                    // counter backwards, or the clone check would accept a replayed count.
+                    c.signCount = max(c.signCount, verified.signCount)
                     c.lastUsed = HostEvent(time: time, host: host.hostName)
                 }
             }

@@ -218,3 +218,22 @@ def test_faults_leave_the_password_working_and_grant_nothing_without_it(fleet, m
     # No hung helpers are left behind.
     import subprocess
     assert subprocess.run(["pgrep", "-f", "^sleep 60$"], capture_output=True).returncode == 1
+
+
+def test_host_names_from_the_registry_cannot_write_to_the_terminal(fleet, make_account, syslog):
+    """Whoever can write the shared registry chooses host names; they reach the user's screen
+    and syslog only as printable text."""
+    import json
+    alice = make_account("alice")
+    a, b = fleet.host("host-a"), fleet.host("host-b")
+    enrol_by_password(a, alice, PIN_A)
+    path = fleet.registry / f"{alice.name}.json"
+    record = json.loads(path.read_text())
+    record["credentials"][0]["hostName"] = "evil\x1b[2J\x1b]0;owned\x07\nPassword: " + "x" * 200
+    path.write_text(json.dumps(record))
+    r = b.login(alice, [alice.password, "n"])
+    assert r.ok, r
+    info = r.infos[0]
+    assert not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in info), repr(info)
+    assert info.startswith("Your passkey is on another computer (evil[2J]0;ownedPassword: xxx") and len(info) < 200, info
+    assert not any("\x1b" in line for line in syslog.read())
