@@ -6,63 +6,75 @@ import Crypto
 import HelperProtocol
 import Policy
 
-/// Serves one request on the channel.
+/// Serves requests on the channel, one after the other, until the caller closes it: the
+/// module probes and then signs in with one process. Anything malformed ends the exchange.
 struct HelperServer {
     let channel: FrameChannel
     let invocation: Invocation
     let policyPath: String
 
-    /// How long the caller may take to send its request, and to answer a question (a person
+    /// How long the caller may take to send a request, and to answer a question (a person
     /// is typing a PIN; a caller that died closes the socket and ends this at once).
     static let requestTimeout = 30
     static let answerTimeout = 300
+    /// More than any caller needs (probe, then a ceremony, then perhaps a clean-up).
+    static let maxRequests = 8
 
-    /// Returns whether a reply was delivered.
+    /// Returns whether every request got its reply.
     func run() -> Bool {
-        let request: HelperRequest
-        do {
-            guard let frame = try channel.receive(timeoutSeconds: Self.requestTimeout) else { return false }
-            request = try HelperRequest(decoding: frame)
-        } catch let e as WireError {
-            return reply(.failure(HelperFailure(.badRequest, e.description)), op: "?", user: nil)
-        } catch {
-            HelperLog.write(LOG_ERR, "no request: \(error)")
-            return false
+        var authenticator: Result<HostAuthenticator, HelperFailure>? = nil
+        for served in 0..<Self.maxRequests {
+            let request: HelperRequest
+            do {
+                // The caller closing the connection is the normal end, after its last request.
+                guard let frame = try channel.receive(timeoutSeconds: Self.requestTimeout) else { return served > 0 }
+                request = try HelperRequest(decoding: frame)
+            } catch let e as WireError {
+                _ = reply(.failure(HelperFailure(.badRequest, e.description)), op: "?", user: nil)
+                return false
+            } catch {
+                HelperLog.write(LOG_ERR, "no request: \(error)")
+                return false
+            }
+            if authenticator == nil {
+                do { authenticator = .success(try AuthenticatorFactory.make(policyPath: policyPath)) } catch {
+                    authenticator = .failure(error)
+                }
+            }
+            guard reply(serve(request, authenticator!), op: request.operationName, user: request.user) else { return false }
         }
-        let op = request.operationName
-        if let refusal = permissionProblem(request) {
-            return reply(.failure(refusal), op: op, user: request.user)
-        }
+        return true
+    }
+
+    private func serve(_ request: HelperRequest, _ backend: Result<HostAuthenticator, HelperFailure>) -> HelperReply {
+        if let refusal = permissionProblem(request) { return .failure(refusal) }
         let authenticator: HostAuthenticator
-        do {
-            authenticator = try AuthenticatorFactory.make(policyPath: policyPath)
-        } catch {
-            return reply(.failure(error), op: op, user: request.user)
+        switch backend {
+        case .success(let a): authenticator = a
+        case .failure(let f): return .failure(f)
         }
         let prompter = ChannelPrompter(channel: channel)
-        let result: HelperReply
         do {
             switch request {
             case .status:
-                result = .status(authenticator.health())
+                return .status(authenticator.health())
             case .probe(let user, let rp):
                 let health = authenticator.health()
-                result = .probe(health, health.isHealthy ? try authenticator.credentials(user: user, rpID: rp) : [])
+                return .probe(health, health.isHealthy ? try authenticator.credentials(user: user, rpID: rp) : [])
             case .makeCredential(let r):
-                result = .created(try authenticator.makeCredential(r, pins: prompter))
+                return .created(try authenticator.makeCredential(r, pins: prompter))
             case .getAssertion(let r):
-                result = .assertion(try authenticator.getAssertion(r, pins: prompter))
+                return .assertion(try authenticator.getAssertion(r, pins: prompter))
             case .deleteCredential(let user, let id):
                 try authenticator.deleteCredential(user: user, credentialID: id)
-                result = .done
+                return .done
             case .unlock(let user, let id):
                 try authenticator.unlock(user: user, credentialID: id)
-                result = .done
+                return .done
             }
         } catch {
-            result = .failure(error)
+            return .failure(error)
         }
-        return reply(result, op: op, user: request.user)
     }
 
     /// The unix_chkpwd rule: a caller that is not root acts only for its own account, and

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Crypto
 
 public enum HelperClientError: Error, Equatable, CustomStringConvertible {
@@ -16,12 +19,13 @@ public enum HelperClientError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The caller's side of one helper exchange: start the helper, send the request, answer its
-/// PIN questions through `answer`, return its reply. Synchronous, no threads. The timeout
-/// bounds every wait for the helper; time the user spends answering is not counted.
+/// How to start the helper. `perform` is one exchange in a helper of its own; a
+/// `HelperConnection` keeps one helper for several (the module probes, then signs in, with
+/// one process).
 public struct HelperClient: Sendable {
     public var program: String
     public var arguments: [String]
+    /// Bounds every wait for the helper; time the user spends answering is not counted.
     public var timeoutSeconds: Int
     /// More than any ceremony needs (new PIN tries, confirmations, wrong-PIN retries).
     public var maxQuestions = 16
@@ -32,41 +36,78 @@ public struct HelperClient: Sendable {
         self.timeoutSeconds = timeoutSeconds
     }
 
-    /// `answer` returns the PIN, or nil for "cancel" (empty answer, conversation failed).
+    /// One request in a helper started for it. `answer` returns the PIN, or nil for
+    /// "cancel" (empty answer, conversation failed).
+    public func perform(_ request: HelperRequest, answer: (PINQuestion) -> SecretBytes?) throws(HelperClientError) -> HelperReply {
+        let connection = HelperConnection(self)
+        defer { connection.close() }
+        return try connection.perform(request, answer: answer)
+    }
+}
+
+/// One helper process serving a caller's requests in turn: started at the first request,
+/// kept for the next ones, closed by `close()` (the helper exits when its socket closes).
+/// Synchronous, no threads. Any failure kills the helper; the next request starts a new one.
+public final class HelperConnection {
+    public let client: HelperClient
+    private var process: HelperProcess?
+
+    public init(_ client: HelperClient) { self.client = client }
+
+    /// The running helper's pid, if one is running.
+    public var pid: pid_t? { process?.pid }
+
     public func perform(_ request: HelperRequest, answer: (PINQuestion) -> SecretBytes?) throws(HelperClientError) -> HelperReply {
         let helper: HelperProcess
-        do { helper = try HelperProcess.launch(path: program, arguments: arguments) } catch { throw .launch(error) }
+        if let running = process {
+            helper = running
+        } else {
+            do { helper = try HelperProcess.launch(path: client.program, arguments: client.arguments) } catch { throw .launch(error) }
+            process = helper
+        }
         do {
             try helper.channel.send(request.encoded())
             var questions = 0
             while true {
-                guard let frame = try helper.channel.receive(timeoutSeconds: timeoutSeconds) else {
+                guard let frame = try helper.channel.receive(timeoutSeconds: client.timeoutSeconds) else {
                     throw HelperClientError.channel(.closed)
                 }
                 switch try decode(frame) {
                 case .reply(let reply):
-                    helper.finish()
                     return reply
                 case .question(let q):
                     questions += 1
-                    guard questions <= maxQuestions else { throw HelperClientError.tooManyQuestions }
+                    guard questions <= client.maxQuestions else { throw HelperClientError.tooManyQuestions }
                     let pin = answer(q)
                     try helper.channel.send(secret: PINAnswer.encode(pin))
                 }
             }
         } catch let e as HelperClientError {
-            helper.kill()
+            abandon()
             throw e
         } catch let e as ChannelError {
-            helper.kill()
+            abandon()
             throw .channel(e)
         } catch {
-            helper.kill()
+            abandon()
             throw .channel(.io("unexpected error \(error)", errno: 0))
         }
+    }
+
+    /// Lets the helper exit (it sees its socket close) and reaps it.
+    public func close() {
+        process?.finish()
+        process = nil
+    }
+
+    private func abandon() {
+        process?.kill()
+        process = nil
     }
 
     private func decode(_ frame: [UInt8]) throws(HelperClientError) -> HelperMessage {
         do { return try HelperMessage(decoding: frame) } catch { throw .malformed(error) }
     }
+
+    deinit { close() }
 }

@@ -21,6 +21,8 @@ struct AppendStep {
         _ = handle.setData(LoginNote.key, LoginNote.appendDone)
         guard let userText = handle.user(), let user = try? UserName(validating: userText) else { return }
         guard let site = call.loadSite() else { return }
+        // One helper process serves the probe and the ceremony; it ends before libpam regains control.
+        defer { site.relyingParty.finish() }
 
         let session = call.session()
         let signals: Signals

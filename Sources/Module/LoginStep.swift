@@ -30,6 +30,8 @@ struct LoginStep {
             note(code: "policy_unusable")
             return PAM_IGNORE
         }
+        // One helper process serves the probe and the ceremony; it ends before libpam regains control.
+        defer { site.relyingParty.finish() }
         let session = call.session()
         let signals: Signals
         do {

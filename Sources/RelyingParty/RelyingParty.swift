@@ -11,7 +11,9 @@ public struct RelyingParty {
     public var policy: Policy
     public var host: HostIdentity
     public var registry: any CredentialRegistry
-    public var helper: HelperClient
+    /// One helper process for all the requests of a PAM call or a command (a probe, then a
+    /// ceremony): started on first use, ended by `finish()`.
+    public let helper: HelperConnection
     public var now: () -> EpochSeconds
 
     public init(policy: Policy, host: HostIdentity, registry: any CredentialRegistry, helper: HelperClient,
@@ -19,9 +21,12 @@ public struct RelyingParty {
         self.policy = policy
         self.host = host
         self.registry = registry
-        self.helper = helper
+        self.helper = HelperConnection(helper)
         self.now = now
     }
+
+    /// Lets the helper exit and reaps it. The module calls this before returning to libpam.
+    public func finish() { helper.close() }
 
     public var rpID: String { policy[.rpID] }
 

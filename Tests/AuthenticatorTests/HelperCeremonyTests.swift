@@ -104,6 +104,25 @@ final class HelperCeremonyTests: HelperTestCase {
         XCTAssertEqual(now.first?.locked, false)
     }
 
+    func testOneHelperServesAProbeAndThenASignIn() throws {
+        let enrolled = try enroll("alice")
+        let connection = HelperConnection(client())
+        guard case .probe(_, let held) = try connection.perform(.probe(user: "alice", rpID: rpID), answer: { _ in nil }) else {
+            return XCTFail("probe")
+        }
+        XCTAssertEqual(held.map(\.id), [enrolled.credentialID])
+        let pid = try XCTUnwrap(connection.pid)
+        let clientData = CollectedClientData.make(type: CollectedClientData.getType, challenge: SecureRandom.bytes(32), origin: "pam://\(rpID)")
+        let reply = try connection.perform(.getAssertion(GetAssertionRequest(
+            user: "alice", rpID: rpID, clientDataHash: SHA256.hash(clientData), allowCredentials: [enrolled.credentialID])),
+            answer: Answers(["482913"]).answer)
+        guard case .assertion = reply else { return XCTFail("\(reply)") }
+        XCTAssertEqual(connection.pid, pid, "the same helper process served both")
+        connection.close()
+        XCTAssertNil(connection.pid)
+        XCTAssertNotEqual(kill(pid, 0), 0, "the helper exited when its socket closed")
+    }
+
     func mode(_ path: String) -> mode_t {
         var st = stat()
         XCTAssertEqual(stat(path, &st), 0, path)
