@@ -73,30 +73,35 @@ public struct SignalGatherer {
         self.host = host
     }
 
-    /// Everything about `user` for `session` at `now`.
+    /// Everything about `user` for `session` at `now` that the decision for `probe` can use.
     ///
-    /// Reads the registry, the history and the account for every name alike — known or not,
-    /// with or without credentials — so that neither the result nor the work done tells an
-    /// unknown name from a user without passkeys. Whether the helper is probed depends on
-    /// `probe` (see `ProbeRule`): spawning it costs milliseconds, so it is skipped where its
-    /// answer could not change the decision.
+    /// The work done depends only on what the registry lists for the name, so an unknown name
+    /// and a user without passkeys do exactly the same work (see `ProbeRule`). Spawning the
+    /// helper costs milliseconds and every read costs system calls on every login, so what
+    /// could not change the decision is not read.
     public func gather(user: String, session: SessionSignal, now: Int64, policy: Policy,
                        probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Signals {
-        let uid = accounts.uid(of: user)
         let creds: [CredentialSignal]
         do { creds = try credentials.credentials(of: user) } catch {
             throw .registryUnreadable(user: user, detail: String(describing: error))
         }
-        let past: History
-        do { past = try history.history(of: user) } catch {
-            throw .historyUnreadable(user: user, detail: String(describing: error))
+        let hasActive = creds.contains { !$0.revoked }
+        let sessionDecides = sessionStepAside(session, host: host, policy: policy) != nil
+        // The login decision never reads the uid (an unknown name must look like any other),
+        // and reads the history only to snooze a prompt for a usable credential.
+        let forLogin = probe == .whenItCanDecide
+        let uid = forLogin ? nil : accounts.uid(of: user)
+        var past = History()
+        if !forLogin || (hasActive && !sessionDecides) {
+            do { past = try history.history(of: user) } catch {
+                throw .historyUnreadable(user: user, detail: String(describing: error))
+            }
         }
         let skipProbe: Bool
         switch probe {
         case .always: skipProbe = false
-        case .unlessSessionDecides: skipProbe = sessionStepAside(session, host: host, policy: policy) != nil
-        case .whenItCanDecide:
-            skipProbe = sessionStepAside(session, host: host, policy: policy) != nil || !creds.contains { !$0.revoked }
+        case .unlessSessionDecides: skipProbe = sessionDecides
+        case .whenItCanDecide: skipProbe = sessionDecides || !hasActive
         }
         return Signals(user: user, uid: uid, credentials: creds, host: host,
                        authenticator: skipProbe ? .notProbed : authenticator.probe(user: user),
@@ -106,10 +111,11 @@ public struct SignalGatherer {
 
 /// When `SignalGatherer.gather` asks the authenticator (spawns the helper).
 public enum ProbeRule: Sendable, Equatable {
-    /// The login decision: only when the answer can change it. Not when the session alone
-    /// decides (remote, non-interactive), and not when the user has no active credential —
-    /// rule 1 then applies whatever the authenticator holds, because a credential counts only
-    /// if the registry lists it. An unknown name has no credential either, so it and a user
+    /// The login decision: the probe (and the history) only when the answer can change it.
+    /// Not when the session alone decides (remote, non-interactive), and not when the user has
+    /// no active credential — rule 1 then applies whatever the authenticator holds, because a
+    /// credential counts only if the registry lists it. The uid is never looked up (the login
+    /// decision does not read it). An unknown name has no credential either, so it and a user
     /// without passkeys still do exactly the same work. A user *with* passkeys is probed;
     /// telling those apart by timing reveals nothing new: the registry is world-readable and
     /// rule 5 says as much on the screen.

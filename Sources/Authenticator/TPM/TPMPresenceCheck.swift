@@ -10,6 +10,12 @@ import Glibc
 /// single-threaded, which makes forking it safe.
 enum TPMPresenceCheck {
     static func run(tcti: String, timeoutMilliseconds: Int32) -> TPMAuthenticator.Presence {
+        // Most machines without a TPM have no device node: no need for a child to find that out.
+        if tcti.hasPrefix("device:") {
+            let path = String(tcti.dropFirst("device:".count))
+            var st = stat()
+            if !path.isEmpty && stat(path, &st) != 0 { return .absent("no TPM device at \(path)") }
+        }
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return ask(tcti) }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
