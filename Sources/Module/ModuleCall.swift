@@ -13,7 +13,7 @@ struct ModuleCall {
         self.handle = handle
         self.arguments = arguments
         for unknown in arguments.unknown {
-            handle.log(LOG_ERR, "unknown module argument \"\(escapedForLog(unknown))\" ignored")
+            handle.log(LOG_ERR, "unknown module argument \(escapedForLog(unknown)) ignored")
         }
     }
 

@@ -237,3 +237,15 @@ def test_host_names_from_the_registry_cannot_write_to_the_terminal(fleet, make_a
     assert not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in info), repr(info)
     assert info.startswith("Your passkey is on another computer (evil[2J]0;ownedPassword: xxx") and len(info) < 200, info
     assert not any("\x1b" in line for line in syslog.read())
+
+
+def test_unknown_module_arguments_are_logged_and_ignored(fleet, make_account, syslog):
+    alice = make_account("alice")
+    a = fleet.host("host-a")
+    a.set_stack("""auth  [success=done default=ignore]  {module} conf={conf} try_first_pass
+auth  requisite                      pam_unix.so nodelay
+auth  optional                       {module} conf={conf} append
+""")
+    r = a.login(alice, [alice.password, "n"])
+    assert r.ok and r.transcript[0] == PASSWORD, r
+    assert any('unknown module argument "try_first_pass" ignored' in l for l in syslog.read()), syslog.read()
