@@ -8,9 +8,9 @@ public func fuzzKeyring(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let user = try! UserName(validating: "alice")
     let path = "/fuzz/software/alice.json"
-    guard let keyring = try? DocumentStore<Keyring>.decode(bytes, path: path, user: user) else { return 0 }
+    guard let keyring = try? DocumentStore<Keyring<SealedCredential>>.decode(bytes, path: path, user: user) else { return 0 }
     for credential in keyring.credentials { _ = credential.id }
-    guard let written = try? DocumentStore<Keyring>.encode(keyring, path: path) else { preconditionFailure("cannot write what was read") }
-    precondition((try? DocumentStore<Keyring>.decode(written, path: path, user: user)) == keyring, "round trip changed the keyring")
+    guard let written = try? DocumentStore<Keyring<SealedCredential>>.encode(keyring, path: path) else { preconditionFailure("cannot write what was read") }
+    precondition((try? DocumentStore<Keyring<SealedCredential>>.decode(written, path: path, user: user)) == keyring, "round trip changed the keyring")
     return 0
 }
