@@ -95,11 +95,13 @@ struct LoginStep {
                              summary: "too many wrong PINs: this host's passkey is locked")
             return PAM_AUTH_ERR
         case .rejected(let why):
+            handle.error(Wording.passkeyFailed)
             note(code: "assertion_rejected")
             call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "assertion_rejected",
                              summary: why, priority: LOG_WARNING)
             return PAM_AUTH_ERR
         case .unavailable(let why):
+            handle.error(Wording.passkeyFailed)
             note(code: "authenticator_failed")
             call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "authenticator_failed",
                              summary: why, priority: LOG_ERR)

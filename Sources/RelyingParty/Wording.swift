@@ -31,6 +31,9 @@ public enum Wording {
                        : "Passkey created. You now have passkeys on \(computers) computers."
     }
 
+    /// After the PIN, something failed on our side (helper, registry, verification).
+    public static let passkeyFailed = "Signing in with your passkey did not work this time. Use your password."
+
     public static let notCreated = "No passkey was created; your password still works."
     public static let neverAgain = "You will not be asked again on this computer."
 

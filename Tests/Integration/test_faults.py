@@ -17,6 +17,9 @@ import pytest
 
 from fleet import CONFIRM_PIN, PASSWORD, choose_pin, offer_create, pin_prompt
 
+# After the PIN, a failure on pam_passkey's side: said once, then the password.
+PASSKEY_FAILED = ("error", "Signing in with your passkey did not work this time. Use your password.")
+
 PIN = "482913"
 NOT_CREATED = ("error", "No passkey was created; your password still works.")
 
@@ -126,9 +129,9 @@ def test_helper_killed_while_waiting_for_the_pin(fleet, make_account, syslog):
 
     # The PIN is typed, but the helper is gone: no passkey login; the password decides.
     r = a.login(alice, killed_then("wrong-password"))
-    assert not r.ok and r.transcript == [pin_prompt(alice, "host-a"), PASSWORD], r
+    assert not r.ok and r.transcript == [pin_prompt(alice, "host-a"), PASSKEY_FAILED, PASSWORD], r
     r = a.login(alice, killed_then(alice.password))
-    assert r.ok and r.transcript == [pin_prompt(alice, "host-a"), PASSWORD], r
+    assert r.ok and r.transcript == [pin_prompt(alice, "host-a"), PASSKEY_FAILED, PASSWORD], r
     lines = [l for l in syslog.read() if "reason=authenticator_failed" in l]
     assert len(lines) == 2 and all("decision=failed" in l and "helper:" in l for l in lines), syslog.read()
 
@@ -183,9 +186,9 @@ def two_users(fleet, make_account):
 def check_registry_unwritable(fleet, a, alice, carol, syslog, before, why):
     # A verified assertion that cannot be recorded is not a login: the password decides.
     r = a.login(alice, [PIN, "wrong-password"])
-    assert not r.ok and r.transcript == [pin_prompt(alice, "host-a"), PASSWORD], r
+    assert not r.ok and r.transcript == [pin_prompt(alice, "host-a"), PASSKEY_FAILED, PASSWORD], r
     r = a.login(alice, [PIN, alice.password])
-    assert r.ok and r.transcript == [pin_prompt(alice, "host-a"), PASSWORD], r
+    assert r.ok and r.transcript == [pin_prompt(alice, "host-a"), PASSKEY_FAILED, PASSWORD], r
     assert any("reason=authenticator_failed" in l and "could not record it" in l and why in l for l in syslog.read()), \
         syslog.read()
 
