@@ -14,6 +14,12 @@ public protocol KeyringEntry: Codable, Equatable, Sendable {
 
 extension KeyringEntry {
     public var id: [UInt8] { Base64URL.decode(credentialID) ?? [] }
+
+    /// Locked after `maxAttempts` wrong PINs in a row (or marked locked): refuses even the
+    /// right PIN until it is replaced or unlocked.
+    public func isLocked(maxAttempts: Int) -> Bool { lockedAt != nil || failedAttempts >= maxAttempts }
+
+    public func attemptsLeft(maxAttempts: Int) -> Int { max(0, maxAttempts - failedAttempts) }
 }
 
 /// One user's credentials of one backend, a versioned document like the registry's.
@@ -83,6 +89,29 @@ public struct KeyringStore<Entry: KeyringEntry>: Sendable {
         } catch {
             throw HelperFailure(.unavailable, "\(backend) keyring: \(error)")
         }
+    }
+
+    /// The checks every backend makes before creating a credential: a well-formed request, and
+    /// a credential to replace that this store really holds.
+    public func check(_ request: MakeCredentialRequest) throws(HelperFailure) {
+        guard request.clientDataHash.count == 32 else { throw HelperFailure(.badRequest, "clientDataHash must be 32 bytes") }
+        guard !request.rpID.isEmpty else { throw HelperFailure(.badRequest, "rpID is empty") }
+        if let old = request.replacing {
+            guard try credentials(of: request.user).contains(where: { $0.id == old }) else {
+                throw HelperFailure(.noCredential, "the credential to replace is not held here")
+            }
+        }
+    }
+
+    /// The credential a getAssertion request is for: the first allowed id this store holds
+    /// for the user and relying party.
+    public func credential(for request: GetAssertionRequest) throws(HelperFailure) -> Entry {
+        guard request.clientDataHash.count == 32 else { throw HelperFailure(.badRequest, "clientDataHash must be 32 bytes") }
+        let mine = try credentials(of: request.user).filter { $0.rpID == request.rpID }
+        guard let chosen = request.allowCredentials.lazy.compactMap({ id in mine.first { $0.id == id } }).first else {
+            throw HelperFailure(.noCredential, "none of the allowed credentials is held by this host's authenticator")
+        }
+        return chosen
     }
 
     /// Changes one credential under the lock; returns it as written.

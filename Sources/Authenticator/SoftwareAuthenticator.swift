@@ -47,23 +47,15 @@ public struct SoftwareAuthenticator: HostAuthenticator {
 
     private func held(_ c: SealedCredential) -> HeldCredential {
         HeldCredential(id: c.id, rpID: c.rpID, created: c.created, locked: isLocked(c),
-                       attemptsLeft: max(0, settings.pinMaxAttempts - c.failedAttempts))
+                       attemptsLeft: c.attemptsLeft(maxAttempts: settings.pinMaxAttempts))
     }
 
-    private func isLocked(_ c: SealedCredential) -> Bool {
-        c.lockedAt != nil || c.failedAttempts >= settings.pinMaxAttempts
-    }
+    private func isLocked(_ c: SealedCredential) -> Bool { c.isLocked(maxAttempts: settings.pinMaxAttempts) }
 
     // MARK: makeCredential
 
     public func makeCredential(_ request: MakeCredentialRequest, pins: PINPrompter) throws(HelperFailure) -> CreatedCredential {
-        guard request.clientDataHash.count == 32 else { throw HelperFailure(.badRequest, "clientDataHash must be 32 bytes") }
-        guard !request.rpID.isEmpty else { throw HelperFailure(.badRequest, "rpID is empty") }
-        if let old = request.replacing {
-            guard try store.credentials(of: request.user).contains(where: { $0.id == old }) else {
-                throw HelperFailure(.noCredential, "the credential to replace is not held here")
-            }
-        }
+        try store.check(request)
         let pin = try chooseNewPIN(pins: pins)
         guard let hostSecret = try hostSecret.value(create: true) else {
             throw HelperFailure(.unavailable, "host secret could not be created")
@@ -111,11 +103,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
     // MARK: getAssertion
 
     public func getAssertion(_ request: GetAssertionRequest, pins: PINPrompter) throws(HelperFailure) -> Assertion {
-        guard request.clientDataHash.count == 32 else { throw HelperFailure(.badRequest, "clientDataHash must be 32 bytes") }
-        let mine = try store.credentials(of: request.user).filter { $0.rpID == request.rpID }
-        guard let chosen = request.allowCredentials.lazy.compactMap({ id in mine.first { $0.id == id } }).first else {
-            throw HelperFailure(.noCredential, "none of the allowed credentials is held by this host's authenticator")
-        }
+        let chosen = try store.credential(for: request)
         guard let hostSecret = try hostSecret.value(create: false) else {
             throw HelperFailure(.unavailable, "this host's authenticator secret is missing; its credentials cannot be used and must be replaced")
         }
@@ -123,7 +111,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
         var retry = false
         for _ in 0..<settings.triesPerRequest {
             guard !isLocked(current) else { throw lockedFailure }
-            let attemptsLeft = max(0, settings.pinMaxAttempts - current.failedAttempts)
+            let attemptsLeft = current.attemptsLeft(maxAttempts: settings.pinMaxAttempts)
             guard let pin = try pins.answer(.existing(credentialID: current.id, attemptsLeft: attemptsLeft, retry: retry)), !pin.isEmpty else {
                 throw HelperFailure(.cancelled, "PIN prompt cancelled")
             }
@@ -150,7 +138,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
             }
             retry = true
         }
-        throw HelperFailure(.wrongPIN, "wrong PIN", attemptsLeft: max(0, settings.pinMaxAttempts - current.failedAttempts))
+        throw HelperFailure(.wrongPIN, "wrong PIN", attemptsLeft: current.attemptsLeft(maxAttempts: settings.pinMaxAttempts))
     }
 
     private var lockedFailure: HelperFailure {

@@ -9,6 +9,8 @@ import time
 
 import paramiko
 
+import processes
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -82,13 +84,7 @@ LogLevel VERBOSE
         return ok, rounds
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        processes.stop(self.proc)
         self.log.close()
         try:
             self.pam_file.unlink()

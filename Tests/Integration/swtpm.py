@@ -6,6 +6,8 @@ import socket
 import subprocess
 import time
 
+import processes
+
 
 class SoftwareTPM:
     def __init__(self, workdir: pathlib.Path):
@@ -41,10 +43,4 @@ class SoftwareTPM:
         return f"swtpm:path={self.socket}"
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        processes.stop(self.proc)

@@ -100,13 +100,11 @@ public struct TPMAuthenticator: HostAuthenticator {
         }
     }
 
-    private func isLocked(_ c: TPMCredential) -> Bool {
-        c.lockedAt != nil || c.failedAttempts >= settings.pinMaxAttempts
-    }
+    private func isLocked(_ c: TPMCredential) -> Bool { c.isLocked(maxAttempts: settings.pinMaxAttempts) }
 
     /// The smaller of the two limits: ours for this credential, the TPM's for the host.
     private func attemptsLeft(_ c: TPMCredential, tpm state: TPMLockoutState?) -> Int {
-        let ours = max(0, settings.pinMaxAttempts - c.failedAttempts)
+        let ours = c.attemptsLeft(maxAttempts: settings.pinMaxAttempts)
         guard let tpmLeft = state?.triesLeft else { return ours }
         return min(ours, tpmLeft)
     }
@@ -114,13 +112,7 @@ public struct TPMAuthenticator: HostAuthenticator {
     // MARK: makeCredential
 
     public func makeCredential(_ request: MakeCredentialRequest, pins: PINPrompter) throws(HelperFailure) -> CreatedCredential {
-        guard request.clientDataHash.count == 32 else { throw HelperFailure(.badRequest, "clientDataHash must be 32 bytes") }
-        guard !request.rpID.isEmpty else { throw HelperFailure(.badRequest, "rpID is empty") }
-        if let old = request.replacing {
-            guard try store.credentials(of: request.user).contains(where: { $0.id == old }) else {
-                throw HelperFailure(.noCredential, "the credential to replace is not held here")
-            }
-        }
+        try store.check(request)
         // The TPM must be able to make and use a key before the user chooses a PIN for it.
         let state = try tpm { (c: TPMConnection) throws(TPMError) in try c.lockoutState() }
         if state.inLockout { throw HelperFailure(.locked, state.lockoutMessage, attemptsLeft: 0) }
@@ -169,11 +161,7 @@ public struct TPMAuthenticator: HostAuthenticator {
     // MARK: getAssertion
 
     public func getAssertion(_ request: GetAssertionRequest, pins: PINPrompter) throws(HelperFailure) -> Assertion {
-        guard request.clientDataHash.count == 32 else { throw HelperFailure(.badRequest, "clientDataHash must be 32 bytes") }
-        let mine = try store.credentials(of: request.user).filter { $0.rpID == request.rpID }
-        guard let chosen = request.allowCredentials.lazy.compactMap({ id in mine.first { $0.id == id } }).first else {
-            throw HelperFailure(.noCredential, "none of the allowed credentials is held by this host's authenticator")
-        }
+        let chosen = try store.credential(for: request)
         guard !isLocked(chosen) else { throw lockedFailure }
         guard let salt = Base64URL.decode(chosen.authSalt), salt.count == TPMAuthValue.saltByteCount else {
             throw HelperFailure(.unavailable, "the TPM credential record is damaged (authSalt); the passkey must be replaced")
