@@ -22,7 +22,7 @@ enum ExplainCommand {
         let site = try inv.site()
         let session = SessionSignal(service: inv.value("--service") ?? "login", rhost: inv.value("--rhost"), tty: inv.value("--tty"))
         let signals: Signals
-        do { signals = try site.signals(for: user, session: session, probe: .always) } catch {
+        do { signals = try site.signals(for: user, session: session, probe: .always).signals } catch {
             throw .failed(error.description)
         }
         let explanation = explain(signals, policy: site.policy)

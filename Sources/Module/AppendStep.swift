@@ -25,14 +25,15 @@ struct AppendStep {
         defer { site.relyingParty.finish() }
 
         let session = call.session()
-        let signals: Signals
+        let gathered: Site.Gathered
         do {
-            signals = try site.signals(for: user, session: session)
+            gathered = try site.signals(for: user, session: session)
         } catch {
             call.logDecision(user: userText, step: "append", name: "no_offer", code: "state_unreadable",
                              summary: error.description, priority: LOG_ERR)
             return
         }
+        let signals = gathered.signals
         call.recordHistory(site, user) { $0.recordPasswordLogin(at: signals.now, fallbackReason: stepAsideCode) }
         let decision = decideAppend(signals, policy: site.policy)
         call.logDecision(user: userText, step: "append", name: decision.name, code: decision.code, summary: decision.summary,
@@ -44,7 +45,7 @@ struct AppendStep {
         recordOffer(site, user, answer: answer, service: session.service, at: signals.now)
         switch answer {
         case .accepted:
-            create(offer, user: user, signals: signals, site: site, ui: ui)
+            create(offer, user: user, gathered: gathered, site: site, ui: ui)
         case .never:
             ui.info(Wording.neverAgain)
         case .declined, .unanswered:
@@ -52,13 +53,12 @@ struct AppendStep {
         }
     }
 
-    private func create(_ offer: AppendOffer, user: UserName, signals: Signals, site: Site, ui: PAMUserInterface) {
+    private func create(_ offer: AppendOffer, user: UserName, gathered: Site.Gathered, site: Site, ui: PAMUserInterface) {
         var replacing: [CredentialRecord] = []
         if case .replace(let ids, _) = offer {
-            let all = (try? site.registry.record(for: user).credentials) ?? []
-            replacing = all.filter { ids.contains($0.id) }
+            replacing = gathered.credentials.filter { ids.contains($0.id) }
         }
-        let held = Set(signals.authenticator.held.map(\.id))
+        let held = Set(gathered.signals.authenticator.held.map(\.id))
         switch site.relyingParty.register(user: user, replacing: replacing, heldIDs: held, ui: ui) {
         case .created(let record, let computers):
             ui.info(Wording.created(computers: computers))

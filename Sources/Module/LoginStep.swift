@@ -33,15 +33,16 @@ struct LoginStep {
         // One helper process serves the probe and the ceremony; it ends before libpam regains control.
         defer { site.relyingParty.finish() }
         let session = call.session()
-        let signals: Signals
+        let gathered: Site.Gathered
         do {
-            signals = try site.signals(for: user, session: session, probe: .whenItCanDecide)
+            gathered = try site.signals(for: user, session: session, probe: .whenItCanDecide)
         } catch {
             note(code: "state_unreadable")
             call.logDecision(user: userText, step: "login", name: "step_aside", code: "state_unreadable",
                              summary: error.description, priority: LOG_ERR)
             return PAM_AUTHINFO_UNAVAIL
         }
+        let signals = gathered.signals
         let decision = decideLogin(signals, policy: site.policy)
         call.logDecision(user: userText, step: "login", name: decision.name, code: decision.code, summary: decision.summary,
                          priority: LOG_INFO)
@@ -53,21 +54,12 @@ struct LoginStep {
             note(reason)
             return reason.isFault ? PAM_AUTHINFO_UNAVAIL : PAM_IGNORE
         case .passkey(let ids):
-            return passkeyLogin(user: user, ids: ids, site: site)
+            let records = ids.compactMap { id in gathered.credentials.first { $0.id == id && $0.isActive } }
+            return passkeyLogin(user: user, records: records, site: site)
         }
     }
 
-    private func passkeyLogin(user: UserName, ids: [CredentialID], site: Site) -> Int32 {
-        let records: [CredentialRecord]
-        do {
-            let all = try site.registry.record(for: user).credentials
-            records = ids.compactMap { id in all.first { $0.id == id && $0.isActive } }
-        } catch {
-            note(code: "registry_unreadable")
-            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "registry_unreadable",
-                             summary: "\(error)", priority: LOG_ERR)
-            return PAM_AUTHINFO_UNAVAIL
-        }
+    private func passkeyLogin(user: UserName, records: [CredentialRecord], site: Site) -> Int32 {
         let outcome = site.relyingParty.login(user: user, credentials: records, ui: PAMUserInterface(handle: handle))
         let now = site.relyingParty.now()
         switch outcome {

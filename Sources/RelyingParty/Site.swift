@@ -51,17 +51,19 @@ public struct Site {
                     relyingParty: RelyingParty(policy: policy, host: host, registry: registry, helper: helper))
     }
 
-    /// The decision's inputs for `user` in `session`, from this site's registry, history and
-    /// authenticator.
-    public func gatherer(for user: UserName) -> SignalGatherer {
-        let stored = StoredState(registry: registry, history: history)
-        return SignalGatherer(credentials: stored, history: stored, authenticator: HelperProbe(relyingParty: relyingParty),
-                              accounts: SystemAccountLookup(), host: HostSignal(id: host.hostID, name: host.hostName))
+    /// The decision's inputs for `user` in `session`, and the registry records they came from
+    /// (the ceremonies need the public keys; nothing is read twice).
+    public struct Gathered {
+        public let signals: Signals
+        public let credentials: [CredentialRecord]
     }
 
-    public func signals(for user: UserName, session: SessionSignal, probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Signals {
-        try gatherer(for: user).gather(user: user.rawValue, session: session, now: relyingParty.now(), policy: policy,
-                                       probe: probe)
+    public func signals(for user: UserName, session: SessionSignal, probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Gathered {
+        let stored = StoredState(registry: registry, history: history)
+        let gatherer = SignalGatherer(credentials: stored, history: stored, authenticator: HelperProbe(relyingParty: relyingParty),
+                                      accounts: SystemAccountLookup(), host: HostSignal(id: host.hostID, name: host.hostName))
+        let signals = try gatherer.gather(user: user.rawValue, session: session, now: relyingParty.now(), policy: policy, probe: probe)
+        return Gathered(signals: signals, credentials: stored.lastRead?.credentials ?? [])
     }
 }
 
@@ -71,7 +73,8 @@ public struct Site {
 final class StoredState: CredentialSource, HistorySource {
     let registry: FileRegistry
     let history: HistoryStore
-    private var lastRead: UserRecord?
+    /// The record read for the last question (the ceremonies reuse it).
+    private(set) var lastRead: UserRecord?
 
     init(registry: FileRegistry, history: HistoryStore) {
         self.registry = registry
