@@ -53,12 +53,13 @@ let package = Package(
 
         // Libraries (FoundationEssentials only: they run inside sshd, login, gdm).
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
-        .target(name: "WebAuthn", dependencies: ["Crypto"]),
-        .target(name: "Storage"),
+        .target(name: "JSON"),
+        .target(name: "WebAuthn", dependencies: ["Crypto", "JSON"]),
+        .target(name: "Storage", dependencies: ["JSON"]),
         .target(name: "Policy", dependencies: ["Storage"]),
         .target(name: "Registry", dependencies: ["Storage"]),
         .target(name: "HostState", dependencies: ["Storage", "Crypto", "Registry"]),
-        .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState"]),
+        .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState", "JSON"]),
         .target(name: "FleetSimulation", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
         .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2"]),
         .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto"]),
@@ -87,7 +88,7 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
                           dependencies: ["Policy", "Registry", "HostState", "Intelligence",
-                                         "HelperProtocol", "RelyingParty", "WebAuthn"],
+                                         "HelperProtocol", "RelyingParty", "WebAuthn", "JSON"],
                           path: "Sources/CLI",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkey-fleet-sim",
@@ -104,6 +105,7 @@ let package = Package(
 
         // Unit tests and tests of the helper process. The module is tested through real libpam,
         // pamtester and sshd from Tests/Integration (pytest), against the built products.
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "WebAuthnTests", dependencies: ["WebAuthn", "Crypto"], exclude: ["Fixtures"]),
         .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto", "WebAuthn"]),
         // Spawned by StateTests as concurrent (and SIGKILLed) writers.

@@ -169,6 +169,21 @@ func footprintProbe(_ args: [String]) -> Never {
     let login = PAMTransaction(service: "footprint", user: user, confdir: confdir, answers: [pin]).run()
     guard login.status == PAM_SUCCESS else { complain("footprint: passkey login failed (\(login.status)): \(login.transcript)"); exit(1) }
     let after = residentKilobytes()
+    // PASSKEY_BENCH_SMAPS=FILE: where the footprint goes, mapping by mapping (each probe
+    // overwrites FILE, so the last one's is kept).
+    if let dump = getenv("PASSKEY_BENCH_SMAPS") {
+        let src = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC)
+        let dst = open(dump, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        if src >= 0 && dst >= 0 {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(src, &buffer, buffer.count)
+                if n <= 0 || write(dst, buffer, n) != n { break }
+            }
+        }
+        if src >= 0 { close(src) }
+        if dst >= 0 { close(dst) }
+    }
     print("load_us=\(load) rss_before_kb=\(before.total) rss_loaded_kb=\(loaded.total) rss_after_kb=\(after.total) "
           + "anon_before_kb=\(before.anonymous) anon_after_kb=\(after.anonymous)")
     exit(0)

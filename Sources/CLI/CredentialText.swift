@@ -1,5 +1,6 @@
 import Intelligence
 import Registry
+import JSON
 
 /// How passkeyctl shows a registry credential: one table row, or a JSON object whose keys
 /// are stable (scripts read them) and in which an absent value is `null`.

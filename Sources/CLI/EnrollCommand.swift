@@ -3,6 +3,7 @@ import Registry
 import RelyingParty
 import Storage
 import WebAuthn
+import JSON
 
 enum EnrollCommand {
     static let spec = CommandSpec(

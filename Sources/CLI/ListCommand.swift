@@ -2,6 +2,7 @@ import Intelligence
 import Registry
 import RelyingParty
 import Storage
+import JSON
 
 enum ListCommand {
     static let spec = CommandSpec(

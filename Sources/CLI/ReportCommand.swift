@@ -3,6 +3,7 @@ import Intelligence
 import Registry
 import RelyingParty
 import Storage
+import JSON
 
 enum ReportCommand {
     static let spec = CommandSpec(

@@ -4,6 +4,7 @@ import Registry
 import RelyingParty
 import Storage
 import WebAuthn
+import JSON
 
 enum RevokeCommand {
     static let spec = CommandSpec(

@@ -9,6 +9,7 @@ import Registry
 import RelyingParty
 import Storage
 import WebAuthn
+import JSON
 
 enum StatusCommand {
     static let spec = CommandSpec(

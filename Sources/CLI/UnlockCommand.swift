@@ -3,6 +3,7 @@ import Intelligence
 import RelyingParty
 import Storage
 import WebAuthn
+import JSON
 
 enum UnlockCommand {
     static let spec = CommandSpec(

@@ -51,10 +51,11 @@ public struct HostIdentity: Sendable, Equatable {
     /// The id derived from a machine id (already trimmed).
     public static func hostID<C: Collection>(machineID: C) -> String where C.Element == UInt8 {
         let mac = HMACSHA256.authenticate(key: applicationKey, data: Array(machineID))
-        return mac.prefix(16).map { byte in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(32)
+        for byte in mac.prefix(16) { hex += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]] }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// The kernel's host name (gethostname), or nil when it is unset.
@@ -66,10 +67,10 @@ public struct HostIdentity: Sendable, Equatable {
     }
 
     static func trimASCIIWhitespace(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
-        let space: Set<UInt8> = [0x20, 0x09, 0x0a, 0x0d, 0x0b, 0x0c]
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
         var s = bytes[...]
-        while let f = s.first, space.contains(f) { s = s.dropFirst() }
-        while let l = s.last, space.contains(l) { s = s.dropLast() }
+        while let f = s.first, isSpace(f) { s = s.dropFirst() }
+        while let l = s.last, isSpace(l) { s = s.dropLast() }
         return s
     }
 }

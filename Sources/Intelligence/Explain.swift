@@ -1,4 +1,5 @@
 import Policy
+import JSON
 
 /// Both decisions for one set of signals — the login step, and the append step as if the
 /// password then succeeded — with what they were made from. `passkeyctl explain` prints

@@ -43,27 +43,35 @@ extension Policy {
     /// values produce a warning naming file and line, and the key keeps its default. A line
     /// that is not `key = value` at all is also a warning. Never fails: the caller decides
     /// what an unreadable file means.
+    ///
+    /// Read byte by byte: every login reads this file, and the delimiters are all ASCII (a
+    /// CRLF line ends at its LF; the CR is trimmed like other trailing whitespace).
     public static func parse(_ text: String, source: String) -> (Policy, [PolicyWarning]) {
         var policy = Policy(source: source)
         var warnings: [PolicyWarning] = []
         var seen: [String: Int] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            var line = Substring(rawLine)
-            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-            let trimmed = line.trimmingWhitespace()
-            if trimmed.isEmpty { continue }
-            guard let eq = trimmed.firstIndex(of: "=") else {
+        let bytes = Array(text.utf8)
+        var lineStart = 0, lineNumber = 0
+        while lineStart <= bytes.count {
+            lineNumber += 1
+            var lineEnd = lineStart
+            while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
+            var line = bytes[lineStart..<lineEnd]
+            if let hash = line.firstIndex(of: UInt8(ascii: "#")) { line = line[..<hash] }
+            line = trimmed(line)
+            if line.isEmpty { continue }
+            guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else {
                 warnings.append(.init(file: source, line: lineNumber, message: "expected \"key = value\", ignored"))
                 continue
             }
-            let name = trimmed[..<eq].trimmingWhitespace()
-            let value = trimmed[trimmed.index(after: eq)...].trimmingWhitespace()
-            guard let key = PolicyKeys.named(String(name)) else {
-                warnings.append(.init(file: source, line: lineNumber, message: "unknown key \(escapedForLog(String(name))), ignored"))
+            let name = String(decoding: trimmed(line[..<eq]), as: UTF8.self)
+            let value = String(decoding: trimmed(line[(eq + 1)...]), as: UTF8.self)
+            guard let key = PolicyKeys.named(name) else {
+                warnings.append(.init(file: source, line: lineNumber, message: "unknown key \(escapedForLog(name)), ignored"))
                 continue
             }
-            if policy.set(key.name, text: String(value)) {
+            if policy.set(key.name, text: value) {
                 if let earlier = seen[key.name] {
                     warnings.append(.init(file: source, line: lineNumber,
                                           message: "\(key.name) is also set on line \(earlier); this later value is used"))
@@ -73,18 +81,18 @@ extension Policy {
                 let fallback = policy.isSet(key.name) ? "the earlier value" : "the default (\(key.defaultNote ?? key.defaultText))"
                 // Escaped: the value goes to syslog, and a control character in it must not forge a line.
                 warnings.append(.init(file: source, line: lineNumber,
-                                      message: "\(key.name) = \(escapedForLog(String(value))) is not \(key.accepted); using \(fallback)"))
+                                      message: "\(key.name) = \(escapedForLog(value)) is not \(key.accepted); using \(fallback)"))
             }
         }
         return (policy, warnings)
     }
 }
 
-extension Substring {
-    func trimmingWhitespace() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
-        return s
-    }
+/// Without leading and trailing spaces, tabs and carriage returns.
+private func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D }
+    var s = s
+    while let f = s.first, isBlank(f) { s = s.dropFirst() }
+    while let l = s.last, isBlank(l) { s = s.dropLast() }
+    return s
 }

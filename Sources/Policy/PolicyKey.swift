@@ -56,13 +56,13 @@ extension PolicyKey where Value == String {
     static func text(_ name: String, default d: String, defaultNote: String? = nil, _ summary: String,
                      allowEmpty: Bool = false) -> Self {
         .init(name, default: d, defaultNote: defaultNote, accepted: "text", summary) { s in
-            (s.isEmpty && !allowEmpty) || s.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 } ?? false) }) ? nil : s
+            (s.isEmpty && !allowEmpty) || s.unicodeScalars.contains(where: isLineBreakOrControl) ? nil : s
         }
     }
 
     static func path(_ name: String, default d: String, _ summary: String) -> Self {
         .init(name, default: d, accepted: "an absolute path", summary) { s in
-            s.hasPrefix("/") && !s.contains("\0") && !s.split(separator: "/").contains("..") ? s : nil
+            s.utf8.first == UInt8(ascii: "/") && !s.utf8.contains(0) && !s.utf8.split(separator: UInt8(ascii: "/")).contains { $0.elementsEqual("..".utf8) } ? s : nil
         }
     }
 }
@@ -122,5 +122,14 @@ extension PolicyKey where Value: RawRepresentable & CaseIterable & Sendable, Val
         .init(name, default: d.rawValue, accepted: Value.allCases.map(\.rawValue).joined(separator: ", "), summary) { s in
             Value(rawValue: s.lowercased())
         }
+    }
+}
+
+/// Control characters below U+0020 and the other line breaks (NEL, U+2028, U+2029): a value
+/// with one would end the line in a log or a prompt.
+private func isLineBreakOrControl(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0..<0x20, 0x85, 0x2028, 0x2029: return true
+    default: return false
     }
 }

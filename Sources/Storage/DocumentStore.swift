@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
+import JSON
 
 /// A JSON document kept per user, versioned so that a file written by a newer pam_passkey is
 /// refused rather than misread or rewritten. The registry's `UserRecord` and the host
@@ -107,20 +107,25 @@ public struct DocumentStore<Document: VersionedDocument>: Sendable {
     // MARK: - Encoding
 
     public static func decode(_ bytes: [UInt8], path: String, user: UserName) throws(StorageError) -> Document {
-        let data = Data(bytes)
-        let decoder = JSONDecoder()
-        let version: Int
+        let value: JSONValue
         do {
-            version = try decoder.decode(SchemaProbe.self, from: data).schemaVersion
+            value = try JSONValue.parse(bytes)
         } catch {
-            throw .malformed(path: path, reason: describe(error))
+            throw .malformed(path: path, reason: "the document is not valid JSON: \(error)")
+        }
+        // The version first: a newer schema may not decode as this one at all.
+        guard let versionValue = value[member: "schemaVersion"] else {
+            throw .malformed(path: path, reason: "field \"schemaVersion\" is missing in the document")
+        }
+        guard case .number(let text) = versionValue, let version = Int(text) else {
+            throw .malformed(path: path, reason: "schemaVersion is not a whole number")
         }
         guard (1...Document.currentSchemaVersion).contains(version) else {
             throw .unsupportedSchema(path: path, found: version, newestKnown: Document.currentSchemaVersion)
         }
         let document: Document
         do {
-            document = try decoder.decode(Document.self, from: data)
+            document = try JSONCoding.decode(Document.self, from: value)
         } catch {
             throw .malformed(path: path, reason: describe(error))
         }
@@ -132,18 +137,13 @@ public struct DocumentStore<Document: VersionedDocument>: Sendable {
 
     /// Sorted keys and indentation: a file an administrator can read, diff and edit.
     public static func encode(_ document: Document, path: String) throws(StorageError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
-            return Array(try encoder.encode(document)) + [UInt8(ascii: "\n")]
+            return Array(try JSONCoding.encode(document).render().utf8) + [UInt8(ascii: "\n")]
         } catch {
             throw .malformed(path: path, reason: "cannot be encoded: \(error)")
         }
     }
 }
-
-/// Only the version, read first: a newer schema may not decode as this one at all.
-private struct SchemaProbe: Decodable { let schemaVersion: Int }
 
 /// A decoding error as one line: where in the document, and what was wrong.
 func describe(_ error: any Error) -> String {
@@ -156,8 +156,8 @@ func describe(_ error: any Error) -> String {
     switch e {
     case .keyNotFound(let key, let context):
         return "field \"\(key.stringValue)\" is missing in \(at(context.codingPath))"
-    case .typeMismatch(let type, let context):
-        return "\(at(context.codingPath)) is not \(type)"
+    case .typeMismatch(_, let context):
+        return "\(at(context.codingPath)): \(context.debugDescription)"
     case .valueNotFound(let type, let context):
         return "\(at(context.codingPath)) is null, expected \(type)"
     case .dataCorrupted(let context):

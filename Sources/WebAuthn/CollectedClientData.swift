@@ -1,3 +1,5 @@
+import JSON
+
 /// clientDataJSON (WebAuthn §5.8.1): what the client says it asked the authenticator to
 /// sign. Its SHA-256 is signed together with authenticatorData, so the relying party checks
 /// the parsed fields and hashes the exact bytes it received.
@@ -16,10 +18,10 @@ public struct CollectedClientData: Hashable, Sendable {
     public init(json: [UInt8]) throws(ClientDataError) {
         let value: JSONValue
         do { value = try JSONValue.parse(json) } catch { throw .json(error) }
-        guard case .object(let members) = value else { throw .notAnObject }
+        guard case .object = value else { throw .notAnObject }
 
         func string(_ name: String) throws(ClientDataError) -> String? {
-            switch members[name] {
+            switch value[member: name] {
             case nil: return nil
             case .string(let s)?: return s
             default: throw .memberWrongType(name, expected: "string")
@@ -35,7 +37,7 @@ public struct CollectedClientData: Hashable, Sendable {
         guard let challengeBytes = Base64URL.decode(challenge) else { throw .challengeNotBase64URL }
         self.challenge = challengeBytes
         self.origin = try required("origin")
-        switch members["crossOrigin"] {
+        switch value[member: "crossOrigin"] {
         case nil: self.crossOrigin = nil
         case .bool(let b)?: self.crossOrigin = b
         default: throw .memberWrongType("crossOrigin", expected: "boolean")

@@ -39,6 +39,16 @@ final class PolicyLoadTests: TempDirTestCase {
         XCTAssertEqual(policy[.pinMaxAttempts], 5, "unset keys keep their default")
     }
 
+    /// A file saved with Windows line endings reads the same, line numbers included.
+    func testCRLFLineEndingsReadTheSame() throws {
+        writeRaw(path("pam_passkey.conf"), "# site policy\r\nrp_id = example.org\r\npin_min_length = 8\r\npin_lenght = 4\r\n")
+        let (policy, warnings) = try Policy.load(path: path("pam_passkey.conf"))
+        XCTAssertEqual(policy[.rpID], "example.org")
+        XCTAssertEqual(policy[.pinMinLength], 8)
+        XCTAssertEqual(warnings.map(\.line), [4])
+        XCTAssertEqual(warnings.first?.message, "unknown key \"pin_lenght\", ignored")
+    }
+
     func testUnknownKeysAndBadValuesAreWarningsWithFileAndLineAndTheDefaultApplies() throws {
         let file = path("pam_passkey.conf")
         writeRaw(file, """

@@ -91,6 +91,22 @@ final class RegistryTests: TempDirTestCase {
         XCTAssertEqual(readRaw(registry.path(for: alice)), before)
     }
 
+    /// Records written by earlier versions (Foundation's JSONEncoder: " : " separators,
+    /// escaped slashes) read the same, and an update rewrites them in the current layout.
+    func testRecordsWrittenByFoundationsEncoderReadTheSame() throws {
+        var record = UserRecord(user: alice, credentials: [sampleCredential("c1"), sampleCredential("c/2", host: "host-b")])
+        record.credentials[1].label = "slash/and \"quote\" and é"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        writeRaw(registry.path(for: alice), Array(try encoder.encode(record)))
+        XCTAssertEqual(try registry.record(for: alice), record)
+        try registry.update(user: alice) { $0.credentials[0].signCount += 1 }
+        record.credentials[0].signCount += 1
+        let rewritten = readRaw(registry.path(for: alice)) ?? []
+        XCTAssertEqual(try JSONDecoder().decode(UserRecord.self, from: Data(rewritten)), record)
+        XCTAssertEqual(try registry.record(for: alice), record)
+    }
+
     func testMalformedJSONIsAnErrorNamingTheFileAndIsNeverRewritten() throws {
         let file = registry.path(for: alice)
         for (content, reason) in [("{\"schemaVersion\": 1, \"user\": \"alice\", \"credentials\": [", "the document"),
@@ -98,7 +114,7 @@ final class RegistryTests: TempDirTestCase {
                                   ("{\"user\": \"alice\", \"credentials\": []}", "field \"schemaVersion\" is missing"),
                                   ("{\"schemaVersion\": 1, \"user\": \"alice\", \"credentials\": [{\"id\": \"x\"}]}",
                                    "is missing in credentials[0]"),
-                                  ("{\"schemaVersion\": 1, \"user\": \"alice\", \"credentials\": \"none\"}", "credentials is not"),
+                                  ("{\"schemaVersion\": 1, \"user\": \"alice\", \"credentials\": \"none\"}", "credentials: expected an array, found a string"),
                                   ("", "the document")] {
             writeRaw(file, content)
             XCTAssertThrowsError(try registry.record(for: alice)) { error in

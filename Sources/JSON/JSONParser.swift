@@ -1,18 +1,13 @@
-/// A small strict JSON reader (RFC 8259) for clientDataJSON. Our own rather than
-/// Foundation's, because a relying party must refuse what a lenient parser would guess at:
-/// duplicate member names (which "challenge" counts?), invalid UTF-8, lone surrogates.
-/// Numbers are kept as their text: clientDataJSON carries none that matter.
-enum JSONValue: Equatable {
-    case string(String)
-    case number(String)
-    case bool(Bool)
-    case null
-    case array([JSONValue])
-    case object([String: JSONValue])
+/// A small strict JSON reader (RFC 8259). Our own rather than Foundation's: a relying party
+/// and a login module must refuse what a lenient parser would guess at — duplicate member
+/// names (which "challenge" counts? which "credentials"?), invalid UTF-8, lone surrogates —
+/// and the module must not carry Foundation into every process that loads it.
+extension JSONValue {
+    /// Deeper nesting is refused: nothing pam_passkey reads comes near it, and recursion
+    /// stays bounded whatever the input.
+    public static let maximumNesting = 16
 
-    static let maximumNesting = 16
-
-    static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONValue {
         guard String(validating: bytes, as: UTF8.self) != nil else { throw .invalidUTF8 }
         var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
@@ -94,7 +89,8 @@ struct JSONParser {
     private mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
         guard depth <= JSONValue.maximumNesting else { throw .nestingTooDeep(limit: JSONValue.maximumNesting) }
         position += 1
-        var members: [String: JSONValue] = [:]
+        var members: [(String, JSONValue)] = []
+        var names = Set<String>()
         skipWhitespace()
         if try peek() == UInt8(ascii: "}") { position += 1; return .object(members) }
         while true {
@@ -105,7 +101,8 @@ struct JSONParser {
             try expect(":")
             skipWhitespace()
             let value = try parseValue(depth: depth + 1)
-            guard members.updateValue(value, forKey: name) == nil else { throw .duplicateMember(name) }
+            guard names.insert(name).inserted else { throw .duplicateMember(name) }
+            members.append((name, value))
             skipWhitespace()
             let c = try peek()
             position += 1

@@ -1,18 +1,7 @@
-/// Just enough JSON for explain output (and passkeyctl's other JSON). Written by hand because
-/// the key order is part of the output's stability (humans diff it) and absent values must
-/// appear as `null` rather than vanish, which an Encodable synthesis does not give.
-public enum JSONValue: Sendable {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case string(String)
-    case array([JSONValue])
-    case object([(String, JSONValue)])
-
-    public static func string(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
-    public static func int(_ v: Int64?) -> JSONValue { v.map { .int($0) } ?? .null }
-    public static func int(_ v: Int) -> JSONValue { .int(Int64(v)) }
-
+/// JSON text for people as much as programs: two-space indentation, members in the order
+/// they were built (callers choose a stable order: explain and passkeyctl's output are
+/// diffed by humans, documents sort their keys), `[]` and `{}` for empty containers.
+extension JSONValue {
     public func render(indent: Int = 0) -> String {
         var out = ""
         write(to: &out, indent: indent)
@@ -24,7 +13,7 @@ public enum JSONValue: Sendable {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
-        case .int(let v): out += String(v)
+        case .number(let text): out += text
         case .string(let s): JSONValue.quote(s, into: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
@@ -49,7 +38,7 @@ public enum JSONValue: Sendable {
         }
     }
 
-    private static func quote(_ s: String, into out: inout String) {
+    static func quote(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
