@@ -1,14 +1,16 @@
 // swift-tools-version:6.0
 //
 // pam_passkey — a Linux PAM module that signs people in with a passkey bound to this
-// computer. No package dependencies: the toolchain, FoundationEssentials, and C libraries
-// from Debian's packages through system-library targets.
+// computer. No package dependencies: the toolchain (the Swift runtime, XCTest for tests), and
+// C libraries from Debian's packages through system-library targets. The module, helper and
+// CLI do not use Foundation.
 //
 // Sources/ follows the architecture in DESIGN.md:
 //   Module/          pam_passkey.so — the PAM entry points (the relying party, in libpam)
 //   Helper/          pam_passkey_helper — the host authenticator process (keys, PINs)
 //   CLI/             passkeyctl — the administrator's tool
 //   WebAuthn/        CBOR, COSE, authenticatorData, clientDataJSON, verification
+//   JSON/            strict JSON reader, writer, and Codable for the stored documents
 //   Crypto/          OpenSSL libcrypto wrappers (P-256, ECDSA, SHA-256, AES-GCM, scrypt)
 //   Storage/         files opened as root: O_NOFOLLOW, owner/mode checks, atomic writes, locks
 //   Policy/          /etc/security/pam_passkey.conf: every key, its default, its documentation
@@ -26,14 +28,16 @@ import PackageDescription
 let root = Context.packageDirectory
 
 // Installed binaries must not depend on where a Swift toolchain lives: link the Swift
-// runtime and FoundationEssentials statically.
-let staticSwift: [String] = [
-    "-static-stdlib",
-    "-Xlinker", "-lFoundationEssentials",
-    "-Xlinker", "-l_FoundationCollections",
-    "-Xlinker", "-l_FoundationCShims",
-    "-Xlinker", "-lswiftSynchronization",
-]
+// runtime statically.
+let staticSwift: [String] = ["-static-stdlib"]
+
+// What ships is compiled without the implicit imports of _StringProcessing (regex) and
+// _Concurrency: nothing uses them, and each would link its runtime library into the module
+// that every PAM application loads (about 1 MB for the regex engine alone).
+let noImplicitImports: SwiftSetting = .unsafeFlags([
+    "-Xfrontend", "-disable-implicit-string-processing-module-import",
+    "-Xfrontend", "-disable-implicit-concurrency-module-import",
+])
 
 let package = Package(
     name: "pam_passkey",
@@ -117,3 +121,8 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+let shipped: Set<String> = ["PAMModule", "pam_passkey_helper", "passkeyctl"]
+for target in package.targets where target.type == .regular || shipped.contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [noImplicitImports]
+}

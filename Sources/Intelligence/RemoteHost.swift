@@ -55,9 +55,19 @@ private func ipv6(_ s: Substring) -> [UInt16]? {
         }
         return out
     }
-    if let gap = s.firstRange(of: "::") {
+    /// Where "::" first appears.
+    func doubleColon(_ t: Substring) -> Range<Substring.Index>? {
+        var i = t.startIndex
+        while i < t.endIndex {
+            let j = t.index(after: i)
+            if j < t.endIndex, t[i] == ":", t[j] == ":" { return i..<t.index(after: j) }
+            i = j
+        }
+        return nil
+    }
+    if let gap = doubleColon(s) {
         let head = s[..<gap.lowerBound], tail = s[gap.upperBound...]
-        guard !tail.contains("::"), let h = groups(head, allowV4Tail: false), let t = groups(tail, allowV4Tail: true),
+        guard doubleColon(tail) == nil, let h = groups(head, allowV4Tail: false), let t = groups(tail, allowV4Tail: true),
               h.count + t.count <= 7 else { return nil }
         return h + Array(repeating: 0, count: 8 - h.count - t.count) + t
     }

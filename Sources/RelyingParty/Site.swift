@@ -134,7 +134,7 @@ struct HelperProbe: AuthenticatorProbe {
         do {
             let (health, held) = try relyingParty.probe(user: name)
             if let problem = health.problem {
-                return problem.hasPrefix("unavailable") || problem.contains("not available") ? .unavailable(problem) : .broken(problem)
+                return problem.hasPrefix("unavailable") || problem.containsText("not available") ? .unavailable(problem) : .broken(problem)
             }
             return .healthy(holding: held.map { HeldCredentialSignal(id: Base64URL.encode($0.id), locked: $0.locked) })
         } catch {

@@ -66,10 +66,12 @@ public final class SecureDirectory {
         try Self.checkFile(st, full)
         if Int(st.st_size) > maxBytes { throw .tooLarge(path: full, size: Int(st.st_size), limit: maxBytes) }
 
-        // Read one byte past the limit: the file may have grown since fstat.
-        var buffer = [UInt8](repeating: 0, count: maxBytes + 1)
+        // Read one byte past the size fstat gave, growing up to one byte past the limit: the
+        // file may have grown since fstat.
+        var buffer = [UInt8](repeating: 0, count: min(Int(st.st_size), maxBytes) + 1)
         var total = 0
-        while total < buffer.count {
+        while total <= maxBytes {
+            if total == buffer.count { buffer += [UInt8](repeating: 0, count: min(buffer.count, maxBytes + 1 - buffer.count)) }
             let n = buffer.withUnsafeMutableBytes { Glibc.read(file, $0.baseAddress! + total, $0.count - total) }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -191,17 +193,20 @@ public final class SecureDirectory {
         }
     }
 
+    /// Whether `uid` is one of `trustedOwners`.
+    static func isTrustedOwner(_ uid: uid_t) -> Bool { uid == 0 || uid == geteuid() }
+
     static func checkFile(_ st: stat, _ path: String) throws(StorageError) {
         let kind = FileKind(mode: st.st_mode)
         guard kind == .regularFile else { throw .wrongKind(path: path, found: kind, expected: .regularFile) }
-        guard trustedOwners.contains(st.st_uid) else { throw .wrongOwner(path: path, uid: st.st_uid, allowed: trustedOwners) }
+        guard isTrustedOwner(st.st_uid) else { throw .wrongOwner(path: path, uid: st.st_uid, allowed: trustedOwners) }
         guard st.st_mode & 0o022 == 0 else { throw .writableByOthers(path: path, mode: st.st_mode & 0o7777, kind: kind) }
     }
 
     static func checkDirectory(_ st: stat, _ path: String) throws(StorageError) {
         let kind = FileKind(mode: st.st_mode)
         guard kind == .directory else { throw .wrongKind(path: path, found: kind, expected: .directory) }
-        guard trustedOwners.contains(st.st_uid) else { throw .wrongOwner(path: path, uid: st.st_uid, allowed: trustedOwners) }
+        guard isTrustedOwner(st.st_uid) else { throw .wrongOwner(path: path, uid: st.st_uid, allowed: trustedOwners) }
         // A sticky directory owned by root (/tmp) lets others add entries but not replace ours.
         let sticky = st.st_mode & 0o1000 != 0 && st.st_uid == 0
         guard st.st_mode & 0o022 == 0 || sticky else {
@@ -230,9 +235,12 @@ public final class SecureDirectory {
     }
 
     static func components(_ path: String) throws(StorageError) -> [String] {
-        guard path.hasPrefix("/"), !path.utf8.contains(0) else { throw .invalidPath(path: path) }
-        let parts = path.split(separator: "/").map(String.init).filter { $0 != "." }
-        if parts.contains("..") { throw .invalidPath(path: path) }
+        guard path.utf8.first == UInt8(ascii: "/"), !path.utf8.contains(0) else { throw .invalidPath(path: path) }
+        var parts: [String] = []
+        for part in path.utf8.split(separator: UInt8(ascii: "/")) {
+            if part.elementsEqual("..".utf8) { throw .invalidPath(path: path) }
+            if !part.elementsEqual(".".utf8) { parts.append(String(decoding: part, as: UTF8.self)) }
+        }
         return parts
     }
 
