@@ -24,6 +24,7 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	@ln -sfn libpam_passkey.so $(BUILD_DIR)/pam_passkey.so
+	$(CC) -O2 -Wall -Wextra -o $(BUILD_DIR)/passkey-footprint-probe Sources/FootprintProbe/main.c -lpam -ldl
 
 check: build
 	$(MAKE) --no-print-directory unit integration fuzz

@@ -23,6 +23,8 @@
 //   FleetSim/        passkey-fleet-sim — the decision driven over a simulated fleet
 //   FleetSimulation/ the fleet model itself (a library, so tests can run it)
 //   Bench/           passkey-bench — benchmarks that print figures
+//   FootprintProbe/  the C host process passkey-bench measures the module's memory in (built
+//                    by the Makefile with cc: swiftc would link the Swift runtime into it)
 import PackageDescription
 
 let root = Context.packageDirectory

@@ -49,8 +49,9 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
     }
     for pair in [permit, unix, local, remote, passkey] { rows += [pair.transaction, pair.authenticate] }
 
-    let footprint = try measureFootprint(bench, processes: 20)
-    rows.append(footprint.load)
+    let sshd = try measureFootprint(bench, host: .sshd, processes: 20)
+    let login = try measureFootprint(bench, host: .login, processes: 20)
+    rows += [sshd.load, login.load]
 
     // The isolated costs behind those logins, from the groups that measure them; figures
     // that group already printed in this run are reused, not measured again.
@@ -59,12 +60,9 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
         rows.append(try measure(b))
     }
 
-    let footer = [
-        "footprint: VmRSS +\(footprint.loadedKB) kB after dlopen of pam_passkey.so, +\(footprint.afterKB) kB after one passkey login, "
-            + "of which private (RssAnon) +\(footprint.anonymousAfterKB) kB (median of \(footprint.processes) fresh processes; "
-            + "libcrypto was already mapped, as in sshd)",
+    let footer = [sshd.summary, login.summary,
         "ratio passkey/unix=\(ratio(passkey.transaction, unix.transaction)) stepaside/permit=\(ratio(local.transaction, permit.transaction)) "
-            + "rss_kb=\(footprint.afterKB)",
+            + "rss_kb=\(sshd.afterKB)",
     ]
     return PAMReport(rows: rows, footer: footer)
 }
@@ -110,7 +108,23 @@ func measurePAM(_ name: String, iterations: Int, _ transaction: PAMTransaction,
 
 // MARK: - Footprint
 
+/// The kind of PAM application the module is loaded into.
+enum FootprintHost: String {
+    /// libcrypto already loaded and initialised (sshd): the figure on the ratio line.
+    case sshd
+    /// No libcrypto before the module brings it in (login, su, sudo).
+    case login
+
+    var description: String {
+        switch self {
+        case .sshd: return "in an sshd-like host (libcrypto already in use)"
+        case .login: return "in a login-like host (no libcrypto until the module loads it)"
+        }
+    }
+}
+
 struct Footprint {
+    var host: FootprintHost
     var load: Figures
     var loadedKB: Int
     var afterKB: Int
@@ -118,16 +132,24 @@ struct Footprint {
     /// module and its libraries, shared with every other process that maps them.
     var anonymousAfterKB: Int
     var processes: Int
+
+    var summary: String {
+        "footprint \(host.description): VmRSS +\(loadedKB) kB after dlopen of pam_passkey.so, +\(afterKB) kB after one passkey login, "
+            + "of which private (RssAnon) +\(anonymousAfterKB) kB (median of \(processes) fresh processes)"
+    }
 }
 
-/// Each fresh process (this program again, `--footprint-probe`) runs one pam_permit
-/// transaction so libpam's own first use is not counted, reads VmRSS, dlopens the module
-/// (timed), reads VmRSS, runs one passkey login through a stack of the module alone, reads
-/// VmRSS. Median over `processes` runs.
-func measureFootprint(_ bench: PAMBenchHost, processes: Int) throws -> Footprint {
+/// Each sample is a fresh `passkey-footprint-probe` (Sources/FootprintProbe: a C program
+/// linked with libpam only, as PAM applications are; built by `make build`): it runs one
+/// pam_permit transaction so libpam's own first use is not counted, reads VmRSS, dlopens the
+/// module (timed), reads VmRSS, runs one passkey login through a stack of the module alone,
+/// reads VmRSS. Median over `processes` runs.
+func measureFootprint(_ bench: PAMBenchHost, host: FootprintHost, processes: Int) throws -> Footprint {
+    let probe = bench.products + "/passkey-footprint-probe"
+    guard access(probe, X_OK) == 0 else { throw BenchError("pam: \(probe) is missing; run `make build` first") }
     var loads: [Double] = [], loaded: [Int] = [], after: [Int] = [], anonymous: [Int] = []
     for _ in 0..<processes {
-        let output = try runCapturingOutput([selfPath(), "--footprint-probe", bench.confdir, bench.user, PAMBenchHost.pin, bench.module])
+        let output = try runCapturingOutput([probe, host.rawValue, bench.confdir, bench.user, PAMBenchHost.pin, bench.module])
         var values: [String: Double] = [:]
         for field in output.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
             let kv = field.split(separator: "=", maxSplits: 1)
@@ -143,70 +165,8 @@ func measureFootprint(_ bench: PAMBenchHost, processes: Int) throws -> Footprint
         anonymous.append(Int(anonAfter - anonBefore))
     }
     func median(_ v: [Int]) -> Int { v.sorted()[v.count / 2] }
-    return Footprint(load: figures("pam_passkey.so dlopen, fresh process", loads), loadedKB: median(loaded),
-                     afterKB: median(after), anonymousAfterKB: median(anonymous), processes: processes)
-}
-
-/// `passkey-bench --footprint-probe CONFDIR USER PIN MODULE`: prints
-/// `load_us=… rss_before_kb=… rss_loaded_kb=… rss_after_kb=… anon_before_kb=… anon_after_kb=…`
-/// and exits.
-func footprintProbe(_ args: [String]) -> Never {
-    guard args.count == 4 else {
-        complain("usage: passkey-bench --footprint-probe CONFDIR USER PIN MODULE")
-        exit(2)
-    }
-    let (confdir, user, pin, module) = (args[0], args[1], args[2], args[3])
-    let warm = PAMTransaction(service: "permit", user: user, confdir: confdir).run()
-    guard warm.status == PAM_SUCCESS else { complain("footprint: pam_permit failed (\(warm.status))"); exit(1) }
-    let before = residentKilobytes()
-    let t0 = monotonicMicros()
-    guard dlopen(module, RTLD_NOW | RTLD_LOCAL) != nil else {
-        complain("footprint: dlopen \(module): \(String(cString: dlerror()))")
-        exit(1)
-    }
-    let load = monotonicMicros() - t0
-    let loaded = residentKilobytes()
-    let login = PAMTransaction(service: "footprint", user: user, confdir: confdir, answers: [pin]).run()
-    guard login.status == PAM_SUCCESS else { complain("footprint: passkey login failed (\(login.status)): \(login.transcript)"); exit(1) }
-    let after = residentKilobytes()
-    // PASSKEY_BENCH_SMAPS=FILE: where the footprint goes, mapping by mapping (each probe
-    // overwrites FILE, so the last one's is kept).
-    if let dump = getenv("PASSKEY_BENCH_SMAPS") {
-        let src = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC)
-        let dst = open(dump, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        if src >= 0 && dst >= 0 {
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = read(src, &buffer, buffer.count)
-                if n <= 0 || write(dst, buffer, n) != n { break }
-            }
-        }
-        if src >= 0 { close(src) }
-        if dst >= 0 { close(dst) }
-    }
-    print("load_us=\(load) rss_before_kb=\(before.total) rss_loaded_kb=\(loaded.total) rss_after_kb=\(after.total) "
-          + "anon_before_kb=\(before.anonymous) anon_after_kb=\(after.anonymous)")
-    exit(0)
-}
-
-private func complain(_ text: String) {
-    let bytes = Array((text + "\n").utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-}
-
-/// VmRSS and its private (anonymous) part, in kB, from /proc/self/status.
-private func residentKilobytes() -> (total: Int, anonymous: Int) {
-    var total = -1, anonymous = -1
-    guard let f = fopen("/proc/self/status", "r") else { return (total, anonymous) }
-    defer { fclose(f) }
-    var line = [CChar](repeating: 0, count: 256)
-    while fgets(&line, Int32(line.count), f) != nil {
-        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let value = Int(text.drop { $0 != ":" }.filter { $0.isNumber }) ?? -1
-        if text.hasPrefix("VmRSS:") { total = value }
-        if text.hasPrefix("RssAnon:") { anonymous = value }
-    }
-    return (total, anonymous)
+    return Footprint(host: host, load: figures("pam_passkey.so dlopen, fresh process, \(host.rawValue)-like host", loads),
+                     loadedKB: median(loaded), afterKB: median(after), anonymousAfterKB: median(anonymous), processes: processes)
 }
 
 // MARK: - The bench host
@@ -221,6 +181,8 @@ final class PAMBenchHost {
 
     let directory: String
     let confdir: String
+    /// The folder this program and the other products are in.
+    let products: String
     let module: String
     let user: String
     let password: String
@@ -228,9 +190,9 @@ final class PAMBenchHost {
 
     init() throws {
         guard geteuid() == 0 else { throw BenchError("pam: run as root (creates an account, runs the helper)") }
-        let products = String(selfPath().split(separator: "/").dropLast().joined(separator: "/"))
-        let module = "/" + products + "/pam_passkey.so"
-        let helper = "/" + products + "/pam_passkey_helper"
+        products = "/" + String(selfPath().split(separator: "/").dropLast().joined(separator: "/"))
+        let module = products + "/pam_passkey.so"
+        let helper = products + "/pam_passkey_helper"
         for p in [module, helper] where access(p, R_OK) != 0 {
             throw BenchError("pam: \(p) is missing; run `make build` first")
         }

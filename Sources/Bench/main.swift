@@ -1,10 +1,6 @@
 // passkey-bench: prints figures, never asserts on time. `passkey-bench [GROUP...]` runs the
 // named groups (all when none is named). Build with -c release before reading the numbers.
 
-if CommandLine.arguments.dropFirst().first == "--footprint-probe" {
-    footprintProbe(Array(CommandLine.arguments.dropFirst(2)))  // a child of the pam group
-}
-
 /// Every benchmark group; each lives in its own file beside this one.
 let groups: [(String, () throws -> [Benchmark])] = [
     ("crypto", cryptoBenchmarks),
