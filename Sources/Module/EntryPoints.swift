@@ -1,4 +1,5 @@
 import CPAM
+import Storage
 
 // The PAM service-module entry points: the only symbols pam_passkey.so exports
 // (Sources/Module/exports.map). Each one hands over to Swift code that never throws past
@@ -13,7 +14,9 @@ public typealias PAMArgv = UnsafeMutablePointer<UnsafePointer<CChar>?>?
 public func pam_sm_authenticate(_ pamh: OpaquePointer?, _ flags: Int32, _ argc: Int32, _ argv: PAMArgv) -> Int32 {
     guard let pamh else { return PAM_SERVICE_ERR }
     let call = ModuleCall(handle: PAMHandle(raw: pamh, flags: flags), arguments: ModuleArguments(argc: argc, argv: argv))
-    return call.arguments.isAppendStep ? PAM_IGNORE : LoginStep(call: call).run()
+    if call.arguments.isAppendStep { return PAM_IGNORE }
+    // The policy file, host id, registry and history share their parent directories.
+    return SecureDirectory.sharingWalks { LoginStep(call: call).run() }
 }
 
 /// With `append`: after a password login, offer to create (or replace) this host's passkey.
@@ -22,7 +25,7 @@ public func pam_sm_authenticate(_ pamh: OpaquePointer?, _ flags: Int32, _ argc: 
 public func pam_sm_setcred(_ pamh: OpaquePointer?, _ flags: Int32, _ argc: Int32, _ argv: PAMArgv) -> Int32 {
     guard let pamh else { return PAM_IGNORE }
     let call = ModuleCall(handle: PAMHandle(raw: pamh, flags: flags), arguments: ModuleArguments(argc: argc, argv: argv))
-    if call.arguments.isAppendStep { AppendStep(call: call).run() }
+    if call.arguments.isAppendStep { SecureDirectory.sharingWalks { AppendStep(call: call).run() } }
     return PAM_IGNORE
 }
 

@@ -246,16 +246,46 @@ public final class SecureDirectory {
 
     static func walk(_ path: String, createMode: mode_t?, createParents: Bool) throws(StorageError) -> SecureDirectory {
         let parts = try components(path)
-        // Intermediate directories are opened O_PATH (no read permission needed, nothing
-        // read); the last one O_RDONLY, for fsync and listing.
-        var fd = Glibc.open("/", (parts.isEmpty ? O_RDONLY : openPath) | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system(path: "/", operation: "open", errno: errno) }
+        let shared = WalkSharing.current
+        // `fd` is the directory reached so far; `owned` says whether this walk must close it
+        // (a directory kept by the sharing scope is closed by the scope).
+        var fd: Int32 = -1
+        var owned = true
+        var start = 0
         var current = ""
+        if let shared, !parts.isEmpty {
+            // Start below the deepest intermediate directory this scope has already checked.
+            for depth in stride(from: parts.count - 1, through: 0, by: -1) {
+                let prefix = depth == 0 ? "/" : "/" + parts[..<depth].joined(separator: "/")
+                if let kept = shared.directories[prefix] {
+                    (fd, owned, start, current) = (kept, false, depth, depth == 0 ? "" : prefix)
+                    break
+                }
+            }
+        }
+        if fd < 0 {
+            // Intermediate directories are opened O_PATH (no read permission needed, nothing
+            // read); the last one O_RDONLY, for fsync and listing.
+            fd = Glibc.open("/", (parts.isEmpty ? O_RDONLY : openPath) | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw .system(path: "/", operation: "open", errno: errno) }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else {
+                close(fd)
+                throw .system(path: "/", operation: "fstat", errno: errno)
+            }
+            do throws(StorageError) { try checkDirectory(st, "/") } catch {
+                close(fd)
+                throw error
+            }
+            if let shared, !parts.isEmpty {
+                shared.directories["/"] = fd
+                owned = false
+            }
+        }
         do throws(StorageError) {
             var st = stat()
-            guard fstat(fd, &st) == 0 else { throw .system(path: "/", operation: "fstat", errno: errno) }
-            try checkDirectory(st, "/")
-            for (index, name) in parts.enumerated() {
+            for index in start..<parts.count {
+                let name = parts[index]
                 current += "/" + name
                 let isLast = index == parts.count - 1
                 let flags = (isLast ? O_RDONLY : openPath) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
@@ -274,15 +304,51 @@ public final class SecureDirectory {
                 if next < 0 {
                     throw classify(errno, parent: fd, name: name, path: current, expected: .directory, operation: "open")
                 }
-                close(fd)
-                fd = next
+                if owned { close(fd) }
+                (fd, owned) = (next, true)
                 guard fstat(fd, &st) == 0 else { throw .system(path: current, operation: "fstat", errno: errno) }
                 try checkDirectory(st, current)
+                if !isLast, let shared {
+                    shared.directories[current] = fd
+                    owned = false
+                }
             }
         } catch {
-            close(fd)
+            if owned { close(fd) }
             throw error
         }
         return SecureDirectory(path: parts.isEmpty ? "/" : current, fd: fd)
     }
+
+    /// Runs `body` with the walks it makes on this thread sharing their checked intermediate
+    /// directories: a walk starts below the deepest one an earlier walk in the scope already
+    /// opened and checked (each is still opened O_NOFOLLOW and checked once, and stays open,
+    /// so it cannot be swapped afterwards). The module wraps each PAM call in one scope: its
+    /// policy file, host id, registry and history share /etc or /var/lib. Nothing outlives the
+    /// scope; nested scopes share the outer one.
+    public static func sharingWalks<R>(_ body: () -> R) -> R {
+        if WalkSharing.current != nil { return body() }
+        let shared = WalkSharing()
+        pthread_setspecific(walkSharingKey, Unmanaged.passUnretained(shared).toOpaque())
+        defer { pthread_setspecific(walkSharingKey, nil) }
+        return withExtendedLifetime(shared) { body() }
+    }
 }
+
+/// The directories the current `sharingWalks` scope has checked, by path.
+final class WalkSharing {
+    var directories: [String: Int32] = [:]
+
+    deinit { for fd in directories.values { close(fd) } }
+
+    /// This thread's scope, if any. Per thread: an application may run PAM calls on several.
+    static var current: WalkSharing? {
+        pthread_getspecific(walkSharingKey).map { Unmanaged<WalkSharing>.fromOpaque($0).takeUnretainedValue() }
+    }
+}
+
+private let walkSharingKey: pthread_key_t = {
+    var key = pthread_key_t()
+    precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+    return key
+}()

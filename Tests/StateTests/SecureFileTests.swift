@@ -30,6 +30,44 @@ final class SecureFileTests: TempDirTestCase {
         XCTAssertFalse(exists(path("realdir/g")))
     }
 
+    /// Inside one sharingWalks scope (the module makes one per PAM call) a walk starts below
+    /// the directories earlier walks checked; what is unsafe below them is still refused, no
+    /// link is followed, and nothing stays open after the scope.
+    func testWalksInOneScopeShareCheckedDirectoriesAndStillRefuseUnsafeOnes() throws {
+        mkdirRaw(path("a"))
+        mkdirRaw(path("a/b"))
+        mkdirRaw(path("a/c"))
+        mkdirRaw(path("a/w"), mode: 0o777)
+        writeRaw(path("a/b/f"), "one")
+        writeRaw(path("a/c/g"), "two")
+        writeRaw(path("a/w/h"), "x")
+        let before = openDescriptors()
+        SecureDirectory.sharingWalks {
+            XCTAssertEqual(try? SecureFile.read(path("a/b/f"), maxBytes: 10), Array("one".utf8))
+            XCTAssertNotNil(WalkSharing.current?.directories[path("a")])
+            // "a" is swapped for a link to a look-alike: the scope goes on from the directory it
+            // checked and opened.
+            XCTAssertEqual(rename(path("a"), path("a-moved")), 0)
+            mkdirRaw(path("elsewhere"))
+            mkdirRaw(path("elsewhere/c"))
+            writeRaw(path("elsewhere/c/g"), "evil")
+            XCTAssertEqual(symlink(path("elsewhere"), path("a")), 0)
+            XCTAssertEqual(try? SecureFile.read(path("a/c/g"), maxBytes: 10), Array("two".utf8))
+            assertRefused(.writableByOthers(path: path("a/w"), mode: 0o777, kind: .directory)) {
+                try SecureFile.read(path("a/w/h"), maxBytes: 10)
+            }
+            // Nested scopes share the outer one.
+            SecureDirectory.sharingWalks { XCTAssertNotNil(WalkSharing.current?.directories[path("a")]) }
+        }
+        XCTAssertNil(WalkSharing.current)
+        XCTAssertEqual(openDescriptors(), before)
+        assertRefused(.symbolicLink(path: path("a"))) { try SecureFile.read(path("a/c/g"), maxBytes: 10) }
+    }
+
+    private func openDescriptors() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).sorted()
+    }
+
     func testRefusesAFileOwnedBySomeoneElse() throws {
         writeRaw(path("f"), "x")
         XCTAssertEqual(chown(path("f"), otherUID, otherUID), 0)
