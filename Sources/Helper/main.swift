@@ -13,6 +13,8 @@ import Crypto
 import HelperProtocol
 import Policy
 
+// Before OpenSSL allocates anything: scrypt's working memory on huge pages.
+LargeBlockAllocator.install()
 let invocation = Invocation.current()
 invocation.harden()
 
