@@ -110,5 +110,7 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.debug),
     ]
 
-    public static func named(_ name: String) -> AnyPolicyKey? { all.first { $0.name == name } }
+    public static func named(_ name: String) -> AnyPolicyKey? { byName[name] }
+
+    private static let byName: [String: AnyPolicyKey] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 }

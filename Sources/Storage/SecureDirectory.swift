@@ -245,7 +245,11 @@ public final class SecureDirectory {
     }
 
     static func walk(_ path: String, createMode: mode_t?, createParents: Bool) throws(StorageError) -> SecureDirectory {
-        let parts = try components(path)
+        try walk(components: try components(path)[...], createMode: createMode, createParents: createParents)
+    }
+
+    /// `walk` for a path already split by `components`.
+    static func walk(components parts: ArraySlice<String>, createMode: mode_t?, createParents: Bool) throws(StorageError) -> SecureDirectory {
         let shared = WalkSharing.current
         // `fd` is the directory reached so far; `owned` says whether this walk must close it
         // (a directory kept by the sharing scope is closed by the scope).
@@ -256,7 +260,7 @@ public final class SecureDirectory {
         if let shared, !parts.isEmpty {
             // Start below the deepest intermediate directory this scope has already checked.
             for depth in stride(from: parts.count - 1, through: 0, by: -1) {
-                let prefix = depth == 0 ? "/" : "/" + parts[..<depth].joined(separator: "/")
+                let prefix = depth == 0 ? "/" : "/" + parts[parts.startIndex..<(parts.startIndex + depth)].joined(separator: "/")
                 if let kept = shared.directories[prefix] {
                     (fd, owned, start, current) = (kept, false, depth, depth == 0 ? "" : prefix)
                     break
@@ -285,7 +289,7 @@ public final class SecureDirectory {
         do throws(StorageError) {
             var st = stat()
             for index in start..<parts.count {
-                let name = parts[index]
+                let name = parts[parts.startIndex + index]
                 current += "/" + name
                 let isLast = index == parts.count - 1
                 let flags = (isLast ? O_RDONLY : openPath) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC

@@ -8,8 +8,9 @@ public enum SecureFile {
     /// The content of the file at `path`, or nil when the file does not exist (its directory
     /// must). See `SecureDirectory.read` for what is refused.
     public static func read(_ path: String, maxBytes: Int) throws(StorageError) -> [UInt8]? {
-        let (dir, name) = try split(path)
-        return try SecureDirectory.open(dir).read(name, maxBytes: maxBytes)
+        let parts = try SecureDirectory.components(path)
+        guard let name = parts.last else { throw .invalidPath(path: path) }
+        return try SecureDirectory.walk(components: parts.dropLast(), createMode: nil, createParents: false).read(name, maxBytes: maxBytes)
     }
 
     /// Atomically replaces (or creates) the file at `path`; see `SecureDirectory.replace`.
