@@ -27,6 +27,8 @@ public struct SoftwareAuthenticator: HostAuthenticator {
     public let settings: Settings
     /// Why this backend serves (reported by `health()`), e.g. what `authenticator = auto` found.
     public var selection: String?
+    /// Where the counter reset after a right PIN goes (nil: done before returning).
+    public var afterReply: AfterReply?
     let now: () -> Int64
 
     /// Keeps its credentials under `state_dir/authenticator/software`.
@@ -115,20 +117,23 @@ public struct SoftwareAuthenticator: HostAuthenticator {
             guard let pin = try pins.answer(.existing(credentialID: current.id, attemptsLeft: attemptsLeft, retry: retry)), !pin.isEmpty else {
                 throw HelperFailure(.cancelled, "PIN prompt cancelled")
             }
-            // Count the attempt before checking it, under the lock, synced: killing the helper
-            // from here on never gives a free guess.
+            // Count the attempt and reserve the signature counter before checking the PIN,
+            // under the lock, synced: killing the helper from here on never gives a free
+            // guess, and no two signatures ever carry the same counter.
             current = try store.modify(chosen.credentialID, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
                 guard !isLocked(c) else { throw lockedFailure }
                 c.failedAttempts += 1
+                c.signCount &+= 1
             }
             if let key = try unseal(current, pin: pin, hostSecret: hostSecret) {
-                // Right PIN: reset the counter and advance the signature counter, synced
-                // before anything is signed.
-                let used = try store.modify(chosen.credentialID, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
-                    c.failedAttempts = 0
-                    c.signCount &+= 1
+                let assertion = try sign(with: key, credential: current, request: request)
+                // Right PIN: the counter goes back to zero (after the reply, when the helper
+                // serves one; see AfterReply).
+                let (store, id, user) = (store, chosen.credentialID, request.user)
+                try afterReplying(afterReply) { () throws(HelperFailure) in
+                    _ = try store.modify(id, of: user) { (c: inout SealedCredential) throws(HelperFailure) in c.failedAttempts = 0 }
                 }
-                return try sign(with: key, credential: used, request: request)
+                return assertion
             }
             if current.failedAttempts >= settings.pinMaxAttempts {
                 _ = try store.modify(chosen.credentialID, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in

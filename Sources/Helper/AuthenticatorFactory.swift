@@ -14,7 +14,7 @@ enum AuthenticatorFactory {
     /// How long `auto` waits for a TPM to answer.
     static let autoProbeTimeoutMilliseconds: Int32 = 1500
 
-    static func make(policyPath: String) throws(HelperFailure) -> HostAuthenticator {
+    static func make(policyPath: String, afterReply: AfterReply) throws(HelperFailure) -> HostAuthenticator {
         let policy: Policy
         do {
             (policy, _) = try Policy.load(path: policyPath)
@@ -24,37 +24,40 @@ enum AuthenticatorFactory {
         let tcti = policy[.tcti]
         switch policy[.authenticator] {
         case .software:
-            return software(policy, selection: "authenticator = software")
+            return software(policy, selection: "authenticator = software", afterReply)
         case .tpm:
-            return tpm(policy, selection: "authenticator = tpm, TCTI \"\(tcti)\"")
+            return tpm(policy, selection: "authenticator = tpm, TCTI \"\(tcti)\"", afterReply)
         case .auto:
             switch TPMAuthenticator.presence(tcti: tcti, timeoutMilliseconds: autoProbeTimeoutMilliseconds) {
             case .answering:
-                return tpm(policy, selection: "authenticator = auto: a TPM answers at TCTI \"\(tcti)\"")
+                return tpm(policy, selection: "authenticator = auto: a TPM answers at TCTI \"\(tcti)\"", afterReply)
             case .absent(let why):
                 let store = KeyringStore<TPMCredential>(stateDirectory: policy[.stateDir], backend: "tpm")
                 if store.hasState {
-                    return tpm(policy, selection: "authenticator = auto: this host keeps its passkeys in the TPM at TCTI \"\(tcti)\", which does not answer")
+                    return tpm(policy, selection: "authenticator = auto: this host keeps its passkeys in the TPM at TCTI \"\(tcti)\", which does not answer", afterReply)
                 }
-                return software(policy, selection: "authenticator = auto: no TPM (\(why))")
+                return software(policy, selection: "authenticator = auto: no TPM (\(why))", afterReply)
             }
         }
     }
 
-    private static func software(_ policy: Policy, selection: String) -> HostAuthenticator {
+    private static func software(_ policy: Policy, selection: String, _ afterReply: AfterReply) -> HostAuthenticator {
         let settings = SoftwareAuthenticator.Settings(
             pinMinLength: policy[.pinMinLength], pinMaxAttempts: policy[.pinMaxAttempts],
             kdfCost: Scrypt.Cost(log2N: policy[.pinKDFCost]))
         var authenticator = SoftwareAuthenticator(stateDirectory: policy[.stateDir], settings: settings,
                                                   now: currentEpochSeconds)
         authenticator.selection = selection
+        authenticator.afterReply = afterReply
         return authenticator
     }
 
-    private static func tpm(_ policy: Policy, selection: String) -> HostAuthenticator {
+    private static func tpm(_ policy: Policy, selection: String, _ afterReply: AfterReply) -> HostAuthenticator {
         let settings = TPMAuthenticator.Settings(tcti: policy[.tcti], pinMinLength: policy[.pinMinLength],
                                                  pinMaxAttempts: policy[.pinMaxAttempts])
-        return TPMAuthenticator(store: KeyringStore<TPMCredential>(stateDirectory: policy[.stateDir], backend: "tpm"), settings: settings,
-                                selection: selection, now: currentEpochSeconds)
+        var authenticator = TPMAuthenticator(store: KeyringStore<TPMCredential>(stateDirectory: policy[.stateDir], backend: "tpm"),
+                                             settings: settings, selection: selection, now: currentEpochSeconds)
+        authenticator.afterReply = afterReply
+        return authenticator
     }
 }

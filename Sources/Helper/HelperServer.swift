@@ -23,6 +23,7 @@ struct HelperServer {
     /// Returns whether every request got its reply.
     func run() -> Bool {
         var authenticator: Result<HostAuthenticator, HelperFailure>? = nil
+        let afterReply = AfterReply()
         for served in 0..<Self.maxRequests {
             let request: HelperRequest
             do {
@@ -37,11 +38,17 @@ struct HelperServer {
                 return false
             }
             if authenticator == nil {
-                do { authenticator = .success(try AuthenticatorFactory.make(policyPath: policyPath)) } catch {
+                do { authenticator = .success(try AuthenticatorFactory.make(policyPath: policyPath, afterReply: afterReply)) } catch {
                     authenticator = .failure(error)
                 }
             }
-            guard reply(serve(request, authenticator!), op: request.operationName, user: request.user) else { return false }
+            let sent = reply(serve(request, authenticator!), op: request.operationName, user: request.user)
+            // The caller has its answer; now the bookkeeping that need not delay it (done even
+            // when the reply could not be sent).
+            for f in afterReply.run() {
+                HelperLog.write(LOG_WARNING, "\(request.operationName) \(request.user.map { "user=\($0) " } ?? "")after the reply: \(f.code.rawValue): \(f.message)")
+            }
+            guard sent else { return false }
         }
         return true
     }

@@ -38,6 +38,8 @@ public struct TPMAuthenticator: HostAuthenticator {
     public let settings: Settings
     /// Why this backend serves (reported by `health()`).
     public var selection: String?
+    /// Where the counter reset after a right PIN goes (nil: done before returning).
+    public var afterReply: AfterReply?
     let now: () -> Int64
 
     public init(store: KeyringStore<TPMCredential>, settings: Settings, selection: String? = nil, now: @escaping () -> Int64) {
@@ -206,7 +208,11 @@ public struct TPMAuthenticator: HostAuthenticator {
             let outcome = try tpm { (c: TPMConnection) throws(TPMError) in try Self.attemptSignature(record, authValue: authValue, digest: digest, on: c) }
             switch outcome {
             case .signed(let signature):
-                _ = try store.modify(chosen.credentialID, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in c.failedAttempts = 0 }
+                // The counter goes back to zero after the reply, when the helper serves one (AfterReply).
+                let (store, id, user) = (store, chosen.credentialID, request.user)
+                try afterReplying(afterReply) { () throws(HelperFailure) in
+                    _ = try store.modify(id, of: user) { (c: inout TPMCredential) throws(HelperFailure) in c.failedAttempts = 0 }
+                }
                 return Assertion(credentialID: current.id, authenticatorData: authData, signature: signature.derRepresentation,
                                  userHandle: Base64URL.decode(current.userHandle))
             case .wrongPIN(let after):

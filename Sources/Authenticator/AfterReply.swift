@@ -1,0 +1,31 @@
+import HelperProtocol
+
+/// Bookkeeping that need not hold the reply up. After a right PIN the wrong-PIN counter is
+/// set back to zero; the attempt itself was counted, and the signature counter reserved,
+/// synced, before the PIN was checked. The helper sends the assertion first and then does
+/// this, while the module verifies it and writes its own records. If the helper dies in
+/// between, the counter keeps the attempt: a user can lose an attempt that way, never gain
+/// one. Without an `AfterReply` (tests, benchmarks) the work runs at once.
+public final class AfterReply {
+    private var work: [() throws(HelperFailure) -> Void] = []
+
+    public init() {}
+
+    /// Runs what was queued, in order, and empties the queue; returns what failed.
+    public func run() -> [HelperFailure] {
+        let queued = work
+        work = []
+        var failures: [HelperFailure] = []
+        for w in queued {
+            do { try w() } catch { failures.append(error) }
+        }
+        return failures
+    }
+
+    fileprivate func add(_ w: @escaping () throws(HelperFailure) -> Void) { work.append(w) }
+}
+
+/// Queues `work` on `afterReply`, or runs it now when there is none.
+func afterReplying(_ afterReply: AfterReply?, _ work: @escaping () throws(HelperFailure) -> Void) throws(HelperFailure) {
+    if let afterReply { afterReply.add(work) } else { try work() }
+}
