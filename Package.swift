@@ -77,7 +77,7 @@ let package = Package(
                 dependencies: ["CPAM", "Policy", "Registry", "HostState", "Intelligence",
                                "HelperProtocol", "RelyingParty"],
                 path: "Sources/Module",
-                exclude: ["exports.map"],
+                exclude: ["exports.map", "section-order.txt"],
                 linkerSettings: [.unsafeFlags(staticSwift + [
                     "-Xlinker", "--version-script=\(root)/Sources/Module/exports.map",
                     "-Xlinker", "-z", "-Xlinker", "now",
@@ -85,6 +85,9 @@ let package = Package(
                     // process. Re-loading it on every pam_start leaked ~10 kB a cycle.
                     "-Xlinker", "-z", "-Xlinker", "nodelete",
                     "-Xlinker", "-z", "-Xlinker", "relro",
+                    // The functions the usual logins run, first and together: a PAM application
+                    // maps fewer of the module's pages (scripts/update-section-order.sh).
+                    "-Xlinker", "--section-ordering-file=\(root)/Sources/Module/section-order.txt",
                 ])]),
 
         // Executables.

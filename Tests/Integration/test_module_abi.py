@@ -31,3 +31,17 @@ def test_needs_only_system_libraries(build_dir):
 def test_helper_reaches_the_tpm_through_libtss2(build_dir):
     out = subprocess.run(["ldd", build_dir / "pam_passkey_helper"], check=True, capture_output=True, text=True).stdout
     assert "libtss2-esys.so.0" in out and "libtss2-tctildr.so.0" in out, out
+
+
+def test_section_order_names_the_module_s_functions(build_dir):
+    """Sources/Module/section-order.txt lists the functions the usual logins run, which the
+    linker places together. Functions get renamed as the code changes; when most entries no
+    longer name a function of the module, the file is stale and the footprint grows back."""
+    from pathlib import Path
+    order = Path(__file__).resolve().parents[2] / "Sources" / "Module" / "section-order.txt"
+    wanted = [line.strip()[len(".text."):] for line in order.read_text().splitlines() if line.strip()]
+    out = subprocess.run(["nm", build_dir / "pam_passkey.so"], check=True, capture_output=True, text=True).stdout
+    present = {line.split()[-1] for line in out.splitlines() if len(line.split()) == 3}
+    found = sum(1 for name in wanted if name in present)
+    assert len(wanted) > 200 and found >= 0.8 * len(wanted), (
+        f"{found} of {len(wanted)} functions in {order} are in the module: run scripts/update-section-order.sh")
