@@ -41,7 +41,20 @@ struct AppendStep {
         guard case .offer(let offer) = decision else { return }
 
         let ui = PAMUserInterface(handle: handle)
-        let answer = Wording.parseOfferAnswer(ui.ask(offer.prompt))
+        let answer: OfferAnswer
+        switch ui.question(offer.prompt) {
+        case .answered(let text):
+            answer = Wording.parseOfferAnswer(text.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+        case .noAnswer:
+            answer = .unanswered
+        case .refused:
+            // Not an offer: the user may never have seen it. Counting it would use up the
+            // offers (append_max_offers, fleet-wide) for logins that cannot ask at all.
+            call.logDecision(user: userText, step: "append", name: "not_asked", code: "conversation_refused",
+                             summary: "the application's conversation refused the question (sshd's does at pam_setcred); "
+                                + "no offer recorded")
+            return
+        }
         recordOffer(site, user, answer: answer, service: session.service, at: signals.now)
         switch answer {
         case .accepted:

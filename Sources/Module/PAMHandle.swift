@@ -56,14 +56,25 @@ struct PAMHandle {
         }
     }
 
+    /// What the application's conversation function gave back for one message.
+    enum Reply {
+        /// It took the message; for a prompt, the answer (possibly empty).
+        case answered(SecretBytes)
+        /// It took a prompt but returned no answer at all.
+        case noAnswer
+        /// There is no conversation function, or it returned an error: the message may never
+        /// have reached the user (sshd's conversation at pam_setcred refuses every prompt).
+        case refused
+    }
+
     /// One message through the application's conversation function. For prompts, the answer
     /// is copied into wiped memory and the application's buffer is cleared before it is
-    /// freed. Returns nil when there is no conversation or it failed.
-    func converse(_ style: Style, _ text: String) -> SecretBytes? {
-        guard let conv = conversationFunction, let fn = conv.conv else { return nil }
-        return text.withCString { cText -> SecretBytes? in
+    /// freed.
+    func send(_ style: Style, _ text: String) -> Reply {
+        guard let conv = conversationFunction, let fn = conv.conv else { return .refused }
+        return text.withCString { cText -> Reply in
             var message = pam_message(msg_style: style.code, msg: cText)
-            return withUnsafePointer(to: &message) { messagePointer -> SecretBytes? in
+            return withUnsafePointer(to: &message) { messagePointer -> Reply in
                 var messages: UnsafePointer<pam_message>? = messagePointer
                 var response: UnsafeMutablePointer<pam_response>? = nil
                 let rc = fn(1, &messages, &response, conv.appdata_ptr)
@@ -76,15 +87,21 @@ struct PAMHandle {
                         free(response)
                     }
                 }
-                guard rc == PAM_SUCCESS else { return nil }
+                guard rc == PAM_SUCCESS else { return .refused }
                 switch style {
-                case .info, .error: return SecretBytes(count: 0)
+                case .info, .error: return .answered(SecretBytes(count: 0))
                 case .secret, .visible:
-                    guard let r = response?.pointee.resp else { return nil }
-                    return SecretBytes(UnsafeRawBufferPointer(start: r, count: strlen(r)))
+                    guard let r = response?.pointee.resp else { return .noAnswer }
+                    return .answered(SecretBytes(UnsafeRawBufferPointer(start: r, count: strlen(r))))
                 }
             }
         }
+    }
+
+    /// `send`, when only an answer matters: nil when there is none, whatever the reason.
+    func converse(_ style: Style, _ text: String) -> SecretBytes? {
+        if case .answered(let answer) = send(style, text) { return answer }
+        return nil
     }
 
     /// A message the user reads. Suppressed under PAM_SILENT.

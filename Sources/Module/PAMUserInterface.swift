@@ -12,6 +12,10 @@ struct PAMUserInterface: UserInterface {
         return answer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// A visible question, telling an empty answer from none and from a conversation that
+    /// refused the question.
+    func question(_ prompt: String) -> PAMHandle.Reply { handle.send(.visible, prompt) }
+
     func info(_ text: String) { handle.info(text) }
 
     func error(_ text: String) { handle.error(text) }

@@ -19,7 +19,7 @@ def free_port() -> int:
 
 
 class Sshd:
-    def __init__(self, workdir: pathlib.Path, pam_stack: str):
+    def __init__(self, workdir: pathlib.Path, pam_stack: str, method: str = "keyboard-interactive"):
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         # The PAM service of sshd is its program name: a symlink named after our service.
@@ -36,10 +36,10 @@ ListenAddress 127.0.0.1
 HostKey {hostkey}
 PidFile {self.dir}/sshd.pid
 UsePAM yes
-KbdInteractiveAuthentication yes
-PasswordAuthentication no
+KbdInteractiveAuthentication {"yes" if method == "keyboard-interactive" else "no"}
+PasswordAuthentication {"yes" if method == "password" else "no"}
 PubkeyAuthentication no
-AuthenticationMethods keyboard-interactive
+AuthenticationMethods {method}
 StrictModes no
 PermitRootLogin no
 LogLevel VERBOSE
@@ -90,3 +90,38 @@ LogLevel VERBOSE
             self.pam_file.unlink()
         except FileNotFoundError:
             pass
+
+
+def login_and_run(server: "Sshd", user: str, answers, command: str = "true", password: str = None):
+    """Keyboard-interactive login, then a session running `command` — sshd calls
+    pam_setcred (and so the append step) only when a session starts. Returns
+    (authenticated, rounds, exit status or None, what the session printed)."""
+    queue = list(answers)
+    rounds = []
+
+    def handler(title, instructions, prompt_list):
+        rounds.append((instructions, [p for p, _echo in prompt_list]))
+        return [queue.pop(0) if queue else "" for _ in prompt_list]
+
+    transport = paramiko.Transport(("127.0.0.1", server.port))
+    try:
+        transport.start_client(timeout=10)
+        try:
+            if password is not None:
+                transport.auth_password(user, password)
+            else:
+                transport.auth_interactive(user, handler)
+        except paramiko.AuthenticationException:
+            return False, rounds, None, ""
+        channel = transport.open_session(timeout=10)
+        channel.exec_command(command)
+        output = b""
+        while True:
+            data = channel.recv(4096)
+            if not data:
+                break
+            output += data
+        status = channel.recv_exit_status()
+        return True, rounds, status, output.decode(errors="replace")
+    finally:
+        transport.close()

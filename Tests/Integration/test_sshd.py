@@ -41,3 +41,33 @@ def test_ssh_login_with_a_passkey_on_this_host_gets_the_password_only(fleet, mak
     assert fleet.record(alice) == before
     module_lines = [l for l in syslog.read() if "pam_passkey(" in l and server.service in l]
     assert module_lines and all("reason=remote_session" in l for l in module_lines if "decision=" in l), module_lines
+
+
+def test_with_remote_sessions_allowed_ssh_never_uses_up_the_offers(fleet, make_account, tmp_path, syslog):
+    """remote_sessions = allow, no passkey yet. sshd cannot put a question at pam_setcred: with
+    password authentication the append step runs there and its conversation refuses the offer;
+    with keyboard-interactive sshd ran the auth stack in another process and the append step
+    sees no login step. Either way the user signs in, is never asked, and nothing is recorded —
+    so the next login at the console still gets the offer."""
+    from sshd import Sshd, login_and_run
+    bob = make_account("bob")
+    a = fleet.host("host-a", remote_sessions="allow", append_max_offers=1)
+    for method in ("password", "keyboard-interactive"):
+        server = Sshd(tmp_path / f"sshd-{method}", shipped_sshd_stack(a), method=method)
+        try:
+            for _ in range(2):
+                ok, rounds, status, _ = login_and_run(server, bob.name, [bob.password],
+                                                      password=bob.password if method == "password" else None)
+                assert ok and status is not None, (method, rounds)
+                assert all(ps == ["Password: "] for _, ps in rounds if ps), (method, rounds)
+        finally:
+            server.stop()
+        assert "offers" not in fleet.record(bob), method
+        lines = [l for l in syslog.read() if "pam_passkey(" in l and server.service in l]
+        assert any("reason=no_credentials" in l for l in lines), lines
+        if method == "password":
+            assert sum("decision=not_asked reason=conversation_refused" in l for l in lines) == 2, lines
+
+    r = a.login(bob, [bob.password, "n"])
+    assert r.ok and r.transcript == [PASSWORD, offer_create()], r
+    assert [o["answer"] for o in fleet.record(bob)["offers"]["recent"]] == ["declined"]
