@@ -390,10 +390,3 @@ private func wait(_ pid: pid_t, _ name: String) throws -> Int32 {
     // WIFEXITED / WEXITSTATUS, which Swift does not import.
     return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
 }
-
-private enum Base16 {
-    static func encode(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef")
-        return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xf)]] })
-    }
-}

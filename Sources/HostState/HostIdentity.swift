@@ -51,11 +51,7 @@ public struct HostIdentity: Sendable, Equatable {
     /// The id derived from a machine id (already trimmed).
     public static func hostID<C: Collection>(machineID: C) -> String where C.Element == UInt8 {
         let mac = HMACSHA256.authenticate(key: applicationKey, data: Array(machineID))
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(32)
-        for byte in mac.prefix(16) { hex += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]] }
-        return String(decoding: hex, as: UTF8.self)
+        return Base16.encode(mac.prefix(16))
     }
 
     /// The kernel's host name (gethostname), or nil when it is unset.

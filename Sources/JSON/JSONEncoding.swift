@@ -123,7 +123,32 @@ struct KeyedNodeEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 }
 
-struct UnkeyedNodeEncoder: UnkeyedEncodingContainer {
+/// The unkeyed and single-value containers write a scalar the same way; only where it goes
+/// (`put`) and the path an error names (`scalarPath`) differ.
+protocol ScalarWriting {
+    func put(_ value: JSONValue)
+    var scalarPath: [any CodingKey] { get }
+}
+
+extension ScalarWriting {
+    func encodeNil() { put(.null) }
+    func encode(_ v: Bool) { put(.bool(v)) }
+    func encode(_ v: String) { put(.string(v)) }
+    func encode(_ v: Double) throws { put(try scalar(v, scalarPath)) }
+    func encode(_ v: Float) throws { put(try scalar(v, scalarPath)) }
+    func encode(_ v: Int) { put(.number(String(v))) }
+    func encode(_ v: Int8) { put(.number(String(v))) }
+    func encode(_ v: Int16) { put(.number(String(v))) }
+    func encode(_ v: Int32) { put(.number(String(v))) }
+    func encode(_ v: Int64) { put(.number(String(v))) }
+    func encode(_ v: UInt) { put(.number(String(v))) }
+    func encode(_ v: UInt8) { put(.number(String(v))) }
+    func encode(_ v: UInt16) { put(.number(String(v))) }
+    func encode(_ v: UInt32) { put(.number(String(v))) }
+    func encode(_ v: UInt64) { put(.number(String(v))) }
+}
+
+struct UnkeyedNodeEncoder: UnkeyedEncodingContainer, ScalarWriting {
     let node: EncodingNode
     let codingPath: [any CodingKey]
     var count: Int { node.elements?.count ?? 0 }
@@ -134,23 +159,9 @@ struct UnkeyedNodeEncoder: UnkeyedEncodingContainer {
         node.elements?.append(child)
         return (child, path)
     }
-    private func put(_ value: JSONValue) { next().0.single = value }
-
-    mutating func encodeNil() { put(.null) }
-    mutating func encode(_ v: Bool) { put(.bool(v)) }
-    mutating func encode(_ v: String) { put(.string(v)) }
-    mutating func encode(_ v: Double) throws { put(try scalar(v, codingPath + [PathKey(intValue: count)])) }
-    mutating func encode(_ v: Float) throws { put(try scalar(v, codingPath + [PathKey(intValue: count)])) }
-    mutating func encode(_ v: Int) { put(.number(String(v))) }
-    mutating func encode(_ v: Int8) { put(.number(String(v))) }
-    mutating func encode(_ v: Int16) { put(.number(String(v))) }
-    mutating func encode(_ v: Int32) { put(.number(String(v))) }
-    mutating func encode(_ v: Int64) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt8) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt16) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt32) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt64) { put(.number(String(v))) }
+    func put(_ value: JSONValue) { next().0.single = value }
+    /// Where the next element will be.
+    var scalarPath: [any CodingKey] { codingPath + [PathKey(intValue: count)] }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         let (child, path) = next()
@@ -173,27 +184,12 @@ struct UnkeyedNodeEncoder: UnkeyedEncodingContainer {
     }
 }
 
-struct SingleNodeEncoder: SingleValueEncodingContainer {
+struct SingleNodeEncoder: SingleValueEncodingContainer, ScalarWriting {
     let node: EncodingNode
     let codingPath: [any CodingKey]
 
-    private func put(_ value: JSONValue) { node.single = value }
-
-    mutating func encodeNil() { put(.null) }
-    mutating func encode(_ v: Bool) { put(.bool(v)) }
-    mutating func encode(_ v: String) { put(.string(v)) }
-    mutating func encode(_ v: Double) throws { put(try scalar(v, codingPath)) }
-    mutating func encode(_ v: Float) throws { put(try scalar(v, codingPath)) }
-    mutating func encode(_ v: Int) { put(.number(String(v))) }
-    mutating func encode(_ v: Int8) { put(.number(String(v))) }
-    mutating func encode(_ v: Int16) { put(.number(String(v))) }
-    mutating func encode(_ v: Int32) { put(.number(String(v))) }
-    mutating func encode(_ v: Int64) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt8) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt16) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt32) { put(.number(String(v))) }
-    mutating func encode(_ v: UInt64) { put(.number(String(v))) }
+    func put(_ value: JSONValue) { node.single = value }
+    var scalarPath: [any CodingKey] { codingPath }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         try value.encode(to: NodeEncoder(node: node, codingPath: codingPath))

@@ -101,7 +101,7 @@ extension RelyingParty {
 
 /// 8-4-4-4-12 lower-case hex.
 public func formatAAGUID(_ bytes: [UInt8]) -> String {
-    let hex = bytes.map { b in String(b >> 4, radix: 16) + String(b & 0xF, radix: 16) }.joined()
+    let hex = Base16.encode(bytes)
     guard hex.count == 32 else { return hex }
     let c = Array(hex)
     return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])

@@ -259,13 +259,13 @@ public final class SecureDirectory {
         var current = ""
         if let shared, !parts.isEmpty {
             // Start below the deepest intermediate directory this scope has already checked.
-            for depth in stride(from: parts.count - 1, through: 0, by: -1) {
-                let prefix = depth == 0 ? "/" : "/" + parts[parts.startIndex..<(parts.startIndex + depth)].joined(separator: "/")
-                if let kept = shared.directories[prefix] {
-                    (fd, owned, start, current) = (kept, false, depth, depth == 0 ? "" : prefix)
-                    break
-                }
+            var prefix = ""
+            for (depth, name) in zip(0..., parts.dropLast()) {
+                prefix += "/" + name
+                guard let kept = shared.directories[prefix] else { break }
+                (fd, owned, start, current) = (kept, false, depth + 1, prefix)
             }
+            if fd < 0, let root = shared.directories["/"] { (fd, owned) = (root, false) }
         }
         if fd < 0 {
             // Intermediate directories are opened O_PATH (no read permission needed, nothing

@@ -61,9 +61,10 @@ LogLevel VERBOSE
         self.stop()
         raise RuntimeError(f"sshd did not start: {(self.dir / 'sshd.log').read_text()}")
 
-    def login(self, user: str, answers):
-        """Keyboard-interactive login. Returns (succeeded, rounds): each round is
-        (instructions, [prompt texts]) as the client saw it."""
+    def _authenticate(self, transport, user: str, answers, password):
+        """Keyboard-interactive (or, with `password`, password) authentication on `transport`.
+        Returns (succeeded, rounds): each round is (instructions, [prompt texts]) as the client
+        saw it."""
         queue = list(answers)
         rounds = []
 
@@ -71,17 +72,44 @@ LogLevel VERBOSE
             rounds.append((instructions, [p for p, _echo in prompt_list]))
             return [queue.pop(0) if queue else "" for _ in prompt_list]
 
+        transport.start_client(timeout=10)
+        try:
+            if password is not None:
+                transport.auth_password(user, password)
+            else:
+                transport.auth_interactive(user, handler)
+            return transport.is_authenticated(), rounds
+        except paramiko.AuthenticationException:
+            return False, rounds
+
+    def login(self, user: str, answers):
+        """Keyboard-interactive login, no session. Returns (succeeded, rounds)."""
         transport = paramiko.Transport(("127.0.0.1", self.port))
         try:
-            transport.start_client(timeout=10)
-            try:
-                transport.auth_interactive(user, handler)
-                ok = transport.is_authenticated()
-            except paramiko.AuthenticationException:
-                ok = False
+            return self._authenticate(transport, user, answers, None)
         finally:
             transport.close()
-        return ok, rounds
+
+    def login_and_run(self, user: str, answers, command: str = "true", password: str = None):
+        """Login, then a session running `command` — sshd calls pam_setcred (and so the append
+        step) only when a session starts. Returns (authenticated, rounds, exit status or None,
+        what the session printed)."""
+        transport = paramiko.Transport(("127.0.0.1", self.port))
+        try:
+            ok, rounds = self._authenticate(transport, user, answers, password)
+            if not ok:
+                return False, rounds, None, ""
+            channel = transport.open_session(timeout=10)
+            channel.exec_command(command)
+            output = b""
+            while True:
+                data = channel.recv(4096)
+                if not data:
+                    break
+                output += data
+            return True, rounds, channel.recv_exit_status(), output.decode(errors="replace")
+        finally:
+            transport.close()
 
     def stop(self):
         processes.stop(self.proc)
@@ -91,37 +119,3 @@ LogLevel VERBOSE
         except FileNotFoundError:
             pass
 
-
-def login_and_run(server: "Sshd", user: str, answers, command: str = "true", password: str = None):
-    """Keyboard-interactive login, then a session running `command` — sshd calls
-    pam_setcred (and so the append step) only when a session starts. Returns
-    (authenticated, rounds, exit status or None, what the session printed)."""
-    queue = list(answers)
-    rounds = []
-
-    def handler(title, instructions, prompt_list):
-        rounds.append((instructions, [p for p, _echo in prompt_list]))
-        return [queue.pop(0) if queue else "" for _ in prompt_list]
-
-    transport = paramiko.Transport(("127.0.0.1", server.port))
-    try:
-        transport.start_client(timeout=10)
-        try:
-            if password is not None:
-                transport.auth_password(user, password)
-            else:
-                transport.auth_interactive(user, handler)
-        except paramiko.AuthenticationException:
-            return False, rounds, None, ""
-        channel = transport.open_session(timeout=10)
-        channel.exec_command(command)
-        output = b""
-        while True:
-            data = channel.recv(4096)
-            if not data:
-                break
-            output += data
-        status = channel.recv_exit_status()
-        return True, rounds, status, output.decode(errors="replace")
-    finally:
-        transport.close()

@@ -49,15 +49,15 @@ def test_with_remote_sessions_allowed_ssh_never_uses_up_the_offers(fleet, make_a
     with keyboard-interactive sshd ran the auth stack in another process and the append step
     sees no login step. Either way the user signs in, is never asked, and nothing is recorded —
     so the next login at the console still gets the offer."""
-    from sshd import Sshd, login_and_run
+    from sshd import Sshd
     bob = make_account("bob")
     a = fleet.host("host-a", remote_sessions="allow", append_max_offers=1)
     for method in ("password", "keyboard-interactive"):
         server = Sshd(tmp_path / f"sshd-{method}", shipped_sshd_stack(a), method=method)
         try:
             for _ in range(2):
-                ok, rounds, status, _ = login_and_run(server, bob.name, [bob.password],
-                                                      password=bob.password if method == "password" else None)
+                ok, rounds, status, _ = server.login_and_run(bob.name, [bob.password],
+                                                             password=bob.password if method == "password" else None)
                 assert ok and status is not None, (method, rounds)
                 assert all(ps == ["Password: "] for _, ps in rounds if ps), (method, rounds)
         finally:
