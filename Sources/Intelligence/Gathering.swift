@@ -83,10 +83,11 @@ public struct SignalGatherer {
                        probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Signals {
         // An application running as a user can act for its own account only: for any other
         // name nothing is read and nothing is asked (the decision steps aside).
+        var callersUID: UInt32? = nil
         if let caller = session.callerUID {
-            let uid = accounts.uid(of: user)
-            if uid != caller {
-                return Signals(user: user, uid: uid, credentials: [], host: host, authenticator: .notProbed,
+            callersUID = accounts.uid(of: user)
+            if callersUID != caller {
+                return Signals(user: user, uid: callersUID, credentials: [], host: host, authenticator: .notProbed,
                                session: session, now: now)
             }
         }
@@ -99,7 +100,7 @@ public struct SignalGatherer {
         // The login decision never reads the uid (an unknown name must look like any other),
         // and reads the history only to snooze a prompt for a usable credential.
         let forLogin = probe == .whenItCanDecide
-        let uid = forLogin && session.callerUID == nil ? nil : accounts.uid(of: user)
+        let uid = session.callerUID != nil ? callersUID : forLogin ? nil : accounts.uid(of: user)
         var past = History()
         if !forLogin || (hasActive && !sessionDecides) {
             do { past = try history.history(of: user) } catch {

@@ -1,11 +1,12 @@
 import HelperProtocol
+import Intelligence
 import Registry
 
 /// Every sentence a user sees from pam_passkey, in one place. An empty answer to any PIN
 /// prompt means "use my password instead".
 public enum Wording {
     public static func pinPrompt(user: String, hostName: String) -> String {
-        "PIN for \(user)'s passkey on \(hostName): "
+        LoginDecision.pinPrompt(user: user, hostName: hostName)
     }
 
     public static func wrongPIN(attemptsLeft: Int) -> String {
