@@ -80,7 +80,7 @@ struct AppendStep {
         case .created(let record, let computers):
             ui.info(Wording.created(computers: computers))
             call.logDecision(user: user.rawValue, step: "append", name: "created", code: offer.code,
-                             summary: "passkey \(record.id.prefix(12)) created for \(record.hostName); active on \(computers) host(s)")
+                             summary: "passkey \(shortCredentialID(record.id)) created for \(record.hostName); active on \(computers) host(s)")
         case .cancelled:
             ui.info(Wording.notCreated)
             call.logDecision(user: user.rawValue, step: "append", name: "not_created", code: "cancelled",

@@ -73,7 +73,7 @@ struct LoginStep {
             _ = handle.setData(LoginNote.key, LoginNote.passkey)
             call.recordHistory(site, user) { $0.recordPasskeyLogin(at: now) }
             call.logDecision(user: user.rawValue, step: "login", name: "success", code: "passkey_verified",
-                             summary: "signed in with passkey \(id.prefix(12))")
+                             summary: "signed in with passkey \(shortCredentialID(id))")
             return PAM_SUCCESS
         case .cancelled:
             note(code: "cancelled")
@@ -94,9 +94,9 @@ struct LoginStep {
             return PAM_AUTH_ERR
         case .rejected(let why):
             handle.error(Wording.passkeyFailed)
-            note(code: "assertion_rejected")
-            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "assertion_rejected",
-                             summary: why, priority: LOG_WARNING)
+            note(code: why.code)
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: why.code,
+                             summary: why.summary, priority: LOG_WARNING)
             return PAM_AUTH_ERR
         case .unavailable(let why):
             handle.error(Wording.passkeyFailed)
