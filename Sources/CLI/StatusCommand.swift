@@ -62,6 +62,8 @@ struct StatusReport {
     let pamDirectory: String
     var findings: [Finding] = []
     private var details: [(String, JSONValue)] = []
+    /// What the helper said is wrong, so a cause it already named is not reported twice.
+    private var helperProblem: String?
 
     init(policyPath: String, pamDirectory: String) {
         self.policyPath = policyPath
@@ -158,11 +160,13 @@ struct StatusReport {
                 info += [("backend", .string(health.backend)), ("aaguid", .string(formatAAGUID(health.aaguid))),
                          ("problem", .string(health.problem))]
                 if let problem = health.problem {
+                    helperProblem = problem
                     add(.error, "helper", "answers, but the \(health.backend) authenticator is not working: \(problem)")
                 } else {
                     add(.ok, "helper", "answers: \(health.backend) authenticator, healthy")
                 }
             case .failure(let f):
+                helperProblem = f.description
                 info.append(("problem", .string(f.description)))
                 add(.error, "helper", "answers with a failure: \(f)")
             default:
@@ -267,6 +271,14 @@ struct StatusReport {
         } catch {
             add(.error, "state_dir", "history: \(error)")
         }
+        // Every secret file (host secret, keyrings of every backend and user), as the helper
+        // would refuse it; what the helper has already named is not said twice.
+        let secrets = SecretFiles.audit(stateDirectory: path)
+        for problem in secrets where !(helperProblem?.containsText(problem.path) ?? false) {
+            add(.error, "state_dir", "\(problem)")
+        }
+        details.append(("secret_files", .object([("directory", .string(SecretFiles.directory(in: path))),
+                                                 ("problems", .array(secrets.map { .string($0.description) }))])))
     }
 
     private mutating func checkRegistry(_ policy: Policy) {
