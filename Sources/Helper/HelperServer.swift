@@ -61,7 +61,7 @@ struct HelperServer {
         case .failure(let f): return .failure(f)
         }
         let prompter = ChannelPrompter(channel: channel)
-        do {
+        do throws(HelperFailure) {
             switch request {
             case .status:
                 return .status(authenticator.health())
@@ -71,12 +71,19 @@ struct HelperServer {
             case .makeCredential(let r):
                 return .created(try authenticator.makeCredential(r, pins: prompter))
             case .getAssertion(let r):
-                let assertion = try authenticator.getAssertion(r, pins: prompter)
-                // A caller that is not root cannot write the registry; the counter this
-                // signature carries is recorded before it is handed over, as the module does
-                // for root (an assertion whose use is not on disk is not a login).
-                if !invocation.callerIsRoot { try UseRecorder(policyPath: policyPath).record(r, assertion) }
-                return .assertion(assertion)
+                // A caller that is not root cannot write the registry or the host history:
+                // what the module records for root is recorded here, the counter this
+                // signature carries before it is handed over (an assertion whose use is not
+                // on disk is not a login).
+                let recorder = invocation.callerIsRoot ? nil : UseRecorder(policyPath: policyPath)
+                do throws(HelperFailure) {
+                    let assertion = try authenticator.getAssertion(r, pins: prompter)
+                    try recorder?.record(r, assertion)
+                    return .assertion(assertion)
+                } catch {
+                    recorder?.recordFailure(error, user: r.user, credentialID: prompter.askedFor.value)
+                    throw error
+                }
             case .deleteCredential(let user, let id):
                 try authenticator.deleteCredential(user: user, credentialID: id)
                 return .done
@@ -128,8 +135,16 @@ struct HelperServer {
 /// Asks the caller for PINs over the channel.
 struct ChannelPrompter: PINPrompter {
     let channel: FrameChannel
+    /// The credential the last PIN question was about (the one a lockout is about).
+    let askedFor = Box<[UInt8]?>(nil)
+
+    final class Box<T> {
+        var value: T
+        init(_ value: T) { self.value = value }
+    }
 
     func answer(_ question: PINQuestion) throws(HelperFailure) -> SecretBytes? {
+        if case .existing(let id, _, _) = question { askedFor.value = id }
         do {
             try channel.send(HelperMessage.question(question).encoded())
             guard let frame = try channel.receiveSecret(timeoutSeconds: HelperServer.answerTimeout) else {

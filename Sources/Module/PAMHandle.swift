@@ -17,6 +17,9 @@ struct PAMHandle {
 
     /// The user name, asking the application for it if it has not been set yet.
     func user() -> String? {
+        // libpam's pam_get_user calls the conversation without checking that there is one
+        // (1.5.2 dereferences NULL): without one, only an already set PAM_USER counts.
+        guard hasConversation else { return stringItem(PAM_USER) }
         var p: UnsafePointer<CChar>? = nil
         guard pam_get_user(raw, &p, nil) == PAM_SUCCESS, let p else { return nil }
         return String(validatingCString: p)

@@ -50,6 +50,7 @@ extension SecureDirectory {
             throw classifyOpenFailure(errno, name: lockName, path: lockPath, expected: .regularFile, operation: "open")
         }
         defer { close(file) }
+        try ownedByRoot(file, lockPath)
         var st = stat()
         guard fstat(file, &st) == 0 else { throw StorageError.system(path: lockPath, operation: "fstat", errno: errno) }
         try Self.checkFile(st, lockPath)

@@ -162,6 +162,7 @@ public final class SecureDirectory {
         do throws(StorageError) {
             // The umask may have taken bits away; the mode is part of the contract.
             guard fchmod(file, mode & 0o7777) == 0 else { throw .system(path: tempPath, operation: "fchmod", errno: errno) }
+            try ownedByRoot(file, tempPath)
             var written = 0
             while written < bytes.count {
                 let n = bytes.withUnsafeBytes { Glibc.write(file, $0.baseAddress! + written, $0.count - written) }
@@ -306,6 +307,7 @@ public final class SecureDirectory {
                         // Whatever the umask: the parent was checked, so nobody else can have
                         // swapped the new directory for a link in between.
                         fchmodat(fd, name, m, 0)
+                        if geteuid() == 0 { _ = fchownat(fd, name, 0, 0, AT_SYMLINK_NOFOLLOW) }
                     } else if errno != EEXIST {
                         throw .system(path: current, operation: "mkdir", errno: errno)
                     }
@@ -362,3 +364,11 @@ private let walkSharingKey: pthread_key_t = {
     precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
     return key
 }()
+
+/// Files and directories made as root are root:root, whatever group the process has: setuid
+/// programs (su, sudo) run with the caller's group, and login has switched to the user's by
+/// pam_setcred. A file that took that group would keep it after the account is gone.
+func ownedByRoot(_ file: Int32, _ path: String) throws(StorageError) {
+    guard geteuid() == 0 else { return }
+    guard fchown(file, 0, 0) == 0 else { throw .system(path: path, operation: "fchown", errno: errno) }
+}
