@@ -26,6 +26,7 @@ struct LoginStep {
                              summary: "the user name cannot name a registry record")
             return PAM_IGNORE
         }
+        _ = handle.setData(LoginNote.userKey, user.rawValue)
         guard let site = call.loadSite() else {
             note(code: "policy_unusable")
             return PAM_IGNORE
@@ -60,7 +61,12 @@ struct LoginStep {
     }
 
     private func passkeyLogin(user: UserName, records: [CredentialRecord], site: Site) -> Int32 {
-        let outcome = site.relyingParty.login(user: user, credentials: records, ui: PAMUserInterface(handle: handle))
+        let outcome = site.relyingParty.login(user: user, credentials: records, ui: PAMUserInterface(handle: handle)) { left in
+            // Each wrong PIN its own line, as pam_unix logs each wrong password: fail2ban and
+            // audits count them. The last one of the exchange is the outcome's line below.
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "wrong_pin",
+                             summary: "wrong PIN; \(left) attempts left before the passkey locks")
+        }
         let now = site.relyingParty.now()
         switch outcome {
         case .success(let id):

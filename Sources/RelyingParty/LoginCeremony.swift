@@ -21,7 +21,10 @@ public enum LoginOutcome: Equatable, Sendable {
 extension RelyingParty {
     /// Asks the host authenticator for an assertion over a fresh challenge with one of
     /// `credentials` (records of this user bound to this host), verifies it, records it.
-    public func login(user: UserName, credentials: [CredentialRecord], ui: UserInterface) -> LoginOutcome {
+    /// `wrongPIN` is told of each wrong PIN the user is asked again after, with the attempts
+    /// left (the module logs each one).
+    public func login(user: UserName, credentials: [CredentialRecord], ui: UserInterface,
+                      wrongPIN: (Int) -> Void = { _ in }) -> LoginOutcome {
         let allowed = credentials.filter(\.isActive)
         let ids = allowed.compactMap { Base64URL.decode($0.id) }
         guard !ids.isEmpty else { return .unavailable("no usable credential to ask for") }
@@ -34,7 +37,10 @@ extension RelyingParty {
         do {
             reply = try helper.perform(.getAssertion(request)) { question in
                 guard case .existing(_, let left, let retry) = question else { return nil }
-                if retry { ui.error(Wording.wrongPIN(attemptsLeft: left)) }
+                if retry {
+                    wrongPIN(left)
+                    ui.error(Wording.wrongPIN(attemptsLeft: left))
+                }
                 return ui.secret(Wording.pinPrompt(user: user.rawValue, hostName: host.hostName))
             }
         } catch {
@@ -77,16 +83,14 @@ extension RelyingParty {
             return .rejected("\(error)")
         }
         // The proof is only accepted once the new counter and the use are on disk: a counter
-        // we could not record would blind the clone check next time.
+        // we could not record would blind the clone check next time. A process that is not
+        // root cannot write the registry: the setuid helper recorded the counter it signed
+        // with before it replied (HelperServer), so here it is on disk already.
+        guard !helperRecordsUse else { return .success(credentialID: idText) }
         let time = now()
         do {
             try registry.update(user: user) { record in
-                _ = record.modify(id: idText) { c in
-                    // Two logins with one credential may finish out of order: never move the
-                    // counter backwards, or the clone check would accept a replayed count.
-                    c.signCount = max(c.signCount, verified.signCount)
-                    c.lastUsed = HostEvent(time: time, host: host.hostName)
-                }
+                record.recordUse(id: idText, signCount: verified.signCount, at: time, host: host.hostName)
             }
         } catch {
             return .unavailable("assertion verified but the registry could not record it: \(error)")

@@ -13,6 +13,9 @@ public enum Wording {
                           : "Wrong PIN. \(attemptsLeft) attempts left before this passkey is locked."
     }
 
+    /// A PIN answer longer than CTAP2 allows (and any authenticator accepts).
+    public static let pinTooLong = "PINs are at most \(PINProblem.maxBytes) characters."
+
     public static let locked = "Too many wrong PINs: the passkey for this computer is locked. Use your password."
 
     // The offer questions are `Intelligence.AppendOffer.prompt`, beside the decision that
