@@ -483,12 +483,14 @@ struct outcome {
  *            pam_setcred, bits 4-5 PAM_RHOST (none, 198.51.100.7, 127.0.0.1, ""), bit 6 no
  *            user at pam_start (libpam asks through the conversation), bit 7 no
  *            conversation function at all (service fuzz-noconv: pam_deny for the password,
- *            as pam_matrix would call the missing function);
+ *            as pam_matrix would call the missing function; and always a user, see below);
  * byte 1 = four 2-bit calls: 0 pam_authenticate, 1 pam_setcred(ESTABLISH) if the last
  *            pam_authenticate succeeded (what login does), 2 pam_setcred with the flag of
  *            byte 2 bits 2-3 (ESTABLISH, REINITIALIZE, REFRESH, DELETE) whatever happened,
  *            3 PAM_USER set to the next literal of the script (a NULL-resp entry: unset);
- * byte 2 = bits 0-1 number of calls - 1. */
+ * byte 2 = bits 0-1 number of calls - 1, bits 2-3 the flag of call 2, bit 4 the credentials
+ *            of a setuid-root program run by a user (su, sudo): real uid 65534, effective
+ *            uid 0, for the whole transaction. */
 static struct outcome run_one(const uint8_t *data, size_t size) {
     struct outcome out = { .last_auth = -1 };
     uint8_t flags = size > 0 ? data[0] : 0;
@@ -500,18 +502,24 @@ static struct outcome run_one(const uint8_t *data, size_t size) {
 
     if (tx.verbose) fprintf(stderr, "module_entry: input of %zu bytes\n", size);
     restore_state();
+    int as_setuid = (extra & 0x10) != 0;
+    if (as_setuid && setresuid(65534, 0, 0) != 0) fail("setresuid: %s", strerror(errno));
     memset(&tx.script, 0, sizeof tx.script);
     tx.script.p = data + skip;
     tx.script.n = size - skip;
     tx.script.big_left = 4;
     tx.n_known = tx.known_overflow = tx.conv_calls = tx.saw_pin_prompt = tx.saw_created = tx.secret_public = 0;
 
-    struct pam_conv conv = { (flags & 0x80) ? NULL : conversation, NULL };
+    /* libpam's pam_get_user (1.5.2) calls conv->conv without looking whether it is NULL:
+     * with no conversation function there is always a user, or any module asking libpam
+     * for the user name would crash inside libpam. */
+    int no_conv = (flags & 0x80) != 0;
+    struct pam_conv conv = { no_conv ? NULL : conversation, NULL };
     pam_handle_t *pamh = NULL;
     /* pam_matrix calls the conversation without checking it is there: with none, the
      * password line of that stack is pam_deny. */
     const char *service = (flags & 0x80) ? "fuzz-noconv" : SERVICES[flags & 3];
-    int rc = pam_start_confdir(service, (flags & 0x40) ? NULL : USER, &conv, confdir, &pamh);
+    int rc = pam_start_confdir(service, (flags & 0x40) && !no_conv ? NULL : USER, &conv, confdir, &pamh);
     if (rc != PAM_SUCCESS) {
         fprintf(stderr, "module_entry: pam_start_confdir: %d\n", rc);
         abort();
@@ -544,12 +552,13 @@ static struct outcome run_one(const uint8_t *data, size_t size) {
         } else {
             struct answer a = next_answer(&tx.script);
             if (a.kind == A_TEXT && holds_secret(a.text)) tx.secret_public = 1;
-            pam_set_item(pamh, PAM_USER, a.kind == A_TEXT ? a.text : NULL);
+            if (a.kind == A_TEXT || !no_conv) pam_set_item(pamh, PAM_USER, a.kind == A_TEXT ? a.text : NULL);
             if (tx.verbose) fprintf(stderr, "  PAM_USER set (kind %d, length %zu)\n", a.kind, a.length);
             free(a.text);
         }
     }
     pam_end(pamh, last);
+    if (as_setuid && setresuid(0, 0, 0) != 0) fail("setresuid back to root: %s", strerror(errno));
     check_children();
     settle_log();
     for (int i = 0; i < tx.n_known; i++) free(tx.known[i]);
