@@ -24,14 +24,16 @@
  *   - neither the enrolled PIN nor the password appears in a message shown to the user or
  *     in a syslog line (the module's and the helper's: in a private mount namespace
  *     /dev is a fresh tmpfs whose /dev/log this harness reads, so no syslog line reaches
- *     anyone else's capture either);
+ *     anyone else's capture either), unless the input typed it where nothing is secret
+ *     (as the user name);
  *   - the module does not keep prompting after the conversation has failed.
- * The module and the helper are the release build, not instrumented: coverage guidance
- * comes from this harness and libpam's entry points only, and AddressSanitizer sees only
- * the harness's own memory (and malloc/free, which it replaces process-wide).
+ * The module, the helper and libpam are not instrumented (the module and helper are the
+ * release build): coverage guidance comes from this harness's own branches and from the
+ * comparisons libFuzzer sees through its strcmp/memcmp interceptors; AddressSanitizer
+ * checks the harness's memory, and every malloc/free in the process (it replaces them).
  *
- * Input: byte 0 session flags, byte 1 four call codes, byte 2 how many calls (+ setcred
- * flag), then the answer script. See decode_header() and next_answer().
+ * Input: byte 0 session flags, byte 1 four call codes, byte 2 how many calls, a setcred
+ * flag and the credentials, then the answer script: see run_one() and next_answer().
  *
  * Environment: PAM_PASSKEY_BUILD (default: the build this target was compiled against),
  * MODULE_ENTRY_VERBOSE=1 prints every message and answer (to replay a crash).
