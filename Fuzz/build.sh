@@ -1,21 +1,37 @@
 #!/bin/sh
-# Builds one libFuzzer target, Fuzz/build/TARGET, from the library modules the parsers live
-# in (Crypto, JSON, WebAuthn, HelperProtocol, Storage, Policy, Registry, HostState, Authenticator,
-# Intelligence)
-# plus the harness Fuzz/targets/TARGET.swift, all instrumented with -sanitize=fuzzer,address.
+# Builds one libFuzzer target, Fuzz/build/TARGET.
+#
+# A Swift harness, Fuzz/targets/TARGET.swift, is linked with the library modules the parsers
+# live in (Crypto, JSON, WebAuthn, HelperProtocol, Storage, Policy, Registry, HostState,
+# Authenticator, Intelligence), all instrumented with -sanitize=fuzzer,address.
 # SwiftPM cannot build sanitizer-instrumented fuzz targets, so the modules are compiled here
 # in dependency order with swiftc, each into a static library; a module is rebuilt only when
 # one of its sources (or a module it imports) is newer than its library.
-#   usage: Fuzz/build.sh TARGET        (SWIFTC overrides the compiler)
+#
+# A C harness, Fuzz/targets/TARGET.c, is compiled alone with the toolchain's clang
+# (-fsanitize=fuzzer,address) and linked with libpam: it drives the release build's
+# pam_passkey.so (which libpam loads from a service file) and pam_passkey_helper, so
+# `make build` must have run; those are not instrumented.
+#   usage: Fuzz/build.sh TARGET        (SWIFTC, FUZZ_CC override the compilers)
 set -eu
 cd "$(dirname "$0")/.."
 target=${1:?usage: Fuzz/build.sh TARGET}
-harness=Fuzz/targets/$target.swift
-[ -f "$harness" ] || { echo "fuzz: no harness $harness" >&2; exit 2; }
-
 SWIFTC=${SWIFTC:-swiftc}
 out=Fuzz/build
 mkdir -p "$out"
+
+if [ -f "Fuzz/targets/$target.c" ]; then
+    cc=${FUZZ_CC:-$(dirname "$(command -v "$SWIFTC")")/clang}
+    src=Fuzz/targets/$target.c
+    if [ ! -f "$out/$target" ] || [ -n "$(find "$src" Fuzz/build.sh -newer "$out/$target" -print -quit)" ]; then
+        echo "fuzz: compiling $target"
+        "$cc" -fsanitize=fuzzer,address -fuse-ld=lld -O1 -g -Wall -Wextra -Werror \
+            -DFUZZ_DEFAULT_BUILD_DIR="\"$(pwd)/.build/release\"" "$src" -lpam -lpthread -o "$out/$target"
+    fi
+    exit 0
+fi
+harness=Fuzz/targets/$target.swift
+[ -f "$harness" ] || { echo "fuzz: no harness $harness or Fuzz/targets/$target.c" >&2; exit 2; }
 # -O: the fuzzer should try many inputs a second; Swift's bounds and overflow traps stay on.
 flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/COpenSSL -I Sources/CTSS2 -I Sources/CSpawn -I $out"
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 seconds=${FUZZ_SECONDS:-15}
 # libFuzzer reports crashes itself; Swift's backtracer would only hold the crash up.
 export SWIFT_BACKTRACE=enable=no
-targets=$(ls targets 2>/dev/null | sed -n 's/\.swift$//p')
+targets=$(ls targets 2>/dev/null | sed -n 's/\.\(swift\|c\)$//p')
 if [ -z "$targets" ]; then echo "fuzz: no targets under Fuzz/targets" >&2; exit 1; fi
 
 for t in $targets; do ./build.sh "$t"; done
