@@ -17,7 +17,7 @@
 //   Registry/        per-user credential records (shareable between hosts)
 //   HostState/       host identity and per-user history on this host
 //   Intelligence/    the decision: passkey login, step aside, offer append — with a reason
-//   Authenticator/   host authenticator backends (software; TPM later)
+//   Authenticator/   host authenticator backends (software, TPM)
 //   HelperProtocol/  the framed protocol between the module/CLI and the helper, and its client
 //   RelyingParty/    the ceremonies (login, append/enroll) shared by the module and the CLI
 //   FleetSim/        passkey-fleet-sim — the decision driven over a simulated fleet
@@ -56,6 +56,8 @@ let package = Package(
         .systemLibrary(name: "CPAM", pkgConfig: "pam", providers: [.apt(["libpam0g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CTSS2", pkgConfig: "tss2-esys", providers: [.apt(["libtss2-dev"])]),
+        // Not a library: one inline C function (fork, become root, exec) posix_spawn cannot do.
+        .systemLibrary(name: "CSpawn"),
 
         // Libraries (FoundationEssentials only: they run inside sshd, login, gdm).
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
@@ -68,7 +70,7 @@ let package = Package(
         .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState", "JSON"]),
         .target(name: "FleetSimulation", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
         .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2"]),
-        .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto"]),
+        .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto", "CSpawn"]),
         .target(name: "RelyingParty",
                 dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Intelligence", "Storage"]),
 
@@ -92,7 +94,7 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "pam_passkey_helper",
-                          dependencies: ["Authenticator", "HelperProtocol", "Policy", "Storage"],
+                          dependencies: ["Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn"],
                           path: "Sources/Helper",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",

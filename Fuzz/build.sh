@@ -17,7 +17,7 @@ SWIFTC=${SWIFTC:-swiftc}
 out=Fuzz/build
 mkdir -p "$out"
 # -O: the fuzzer should try many inputs a second; Swift's bounds and overflow traps stay on.
-flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/COpenSSL -I Sources/CTSS2 -I $out"
+flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/COpenSSL -I Sources/CTSS2 -I Sources/CSpawn -I $out"
 
 # module NAME [DEPENDENCY...]: Sources/NAME/*.swift -> $out/libNAME.a + NAME.swiftmodule
 module() {

@@ -1,3 +1,5 @@
+import Policy
+
 /// The command line, parsed by hand against a small table: each command names its options
 /// and how many operands it takes, and `--conf PATH` and `--help` are accepted by all.
 /// Nothing is guessed: an unknown option, a missing value, a repeated option or a stray
@@ -64,7 +66,7 @@ struct CommandSpec: Sendable {
 
 /// One parsed command line.
 struct Invocation {
-    static let defaultPolicyPath = "/etc/security/pam_passkey.conf"
+    static let defaultPolicyPath = Policy.systemPath
 
     let command: CommandSpec
     let operands: [String]

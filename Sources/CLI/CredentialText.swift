@@ -5,7 +5,9 @@ import JSON
 /// How passkeyctl shows a registry credential: one table row, or a JSON object whose keys
 /// are stable (scripts read them) and in which an absent value is `null`.
 extension CredentialRecord {
-    var state: String { revoked ? "revoked" : "active" }
+    /// "suspect": a signature with a counter that went backwards was refused (a replay or a
+    /// cloned authenticator); revoke it if the user cannot explain it.
+    var state: String { revoked ? "revoked" : signCountRegression != nil ? "suspect" : "active" }
 
     /// "2026-03-14 09:26" (UTC, as every time passkeyctl prints).
     static func time(_ seconds: Int64?) -> String {
@@ -38,6 +40,10 @@ extension CredentialRecord {
             ("sign_count", .int(Int64(signCount))),
             ("revoked_at", .int(revokedAt)),
             ("revoked_by", .string(revokedBy)),
+            ("sign_count_regression", signCountRegression.map { r in
+                .object([("time", .int(r.time)), ("host", .string(r.host)), ("stored", .int(Int64(r.stored))),
+                         ("received", .int(Int64(r.received)))])
+            } ?? .null),
             ("aaguid", .string(aaguid)),
             ("algorithm", .int(algorithm)),
             ("backup_eligible", .bool(backupEligible)),
@@ -50,5 +56,4 @@ extension CredentialRecord {
     }
 }
 
-/// The start of a credential id, as users match it against `passkeyctl list`.
-func shortCredentialID(_ id: String) -> String { id.count > 12 ? String(id.prefix(10)) + "…" : id }
+

@@ -17,6 +17,7 @@ extension Invocation {
             switch error {
             case .policy(let e): throw .failed("\(e)")
             case .hostIdentity(let e): throw .failed("this host has no identity: \(e)")
+            case .policyNeedsRoot: throw .failed("--conf \(policyPath) needs root: without root the helper reads only the system policy; run passkeyctl with sudo")
             }
         }
         if showWarnings { for w in site.warnings { Output.warning("\(w)") } }

@@ -147,8 +147,11 @@ struct StatusReport {
 
         // One error per cause: a program that cannot be trusted is not started either.
         guard findings.count(where: { $0.level == .error }) == errorsBefore else { return }
-        let client = HelperClient(program: path, arguments: geteuid() == 0 ? ["--conf", policyPath] : [],
-                                  timeoutSeconds: policy[.helperTimeout])
+        guard let client = HelperClient.forThisProcess(program: path, policyPath: policyPath, systemPolicyPath: Policy.systemPath,
+                                                       timeoutSeconds: policy[.helperTimeout]) else {
+            add(.error, "helper", "run as root to check the helper against \(policyPath): a user's helper reads only \(Policy.systemPath)")
+            return
+        }
         do {
             switch try client.perform(.status, answer: { _ in nil }) {
             case .status(let health):

@@ -71,7 +71,12 @@ struct HelperServer {
             case .makeCredential(let r):
                 return .created(try authenticator.makeCredential(r, pins: prompter))
             case .getAssertion(let r):
-                return .assertion(try authenticator.getAssertion(r, pins: prompter))
+                let assertion = try authenticator.getAssertion(r, pins: prompter)
+                // A caller that is not root cannot write the registry; the counter this
+                // signature carries is recorded before it is handed over, as the module does
+                // for root (an assertion whose use is not on disk is not a login).
+                if !invocation.callerIsRoot { try UseRecorder(policyPath: policyPath).record(r, assertion) }
+                return .assertion(assertion)
             case .deleteCredential(let user, let id):
                 try authenticator.deleteCredential(user: user, credentialID: id)
                 return .done
@@ -92,7 +97,7 @@ struct HelperServer {
         case .status:
             return nil
         case .probe, .getAssertion:
-            guard let user = request.user, let caller = invocation.callerName(), user == caller else {
+            guard let user = request.user, invocation.isCallersOwnAccount(user) else {
                 return HelperFailure(.notPermitted, "a caller that is not root may only use its own account's passkeys")
             }
             return nil

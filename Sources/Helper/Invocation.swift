@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Policy
 
 @_silgen_name("close_range")
 private func closeRange(_ first: UInt32, _ last: UInt32, _ flags: Int32) -> Int32
@@ -20,6 +21,12 @@ struct Invocation {
     /// keep files private, and never die of SIGPIPE half-way through a state update.
     func harden() {
         if isSetuid { clearenv() }
+        // Started setuid by a user: the files it writes are root's, not the caller's group
+        // (which could outlive the account), and no supplementary group of the caller's applies.
+        if isSetuid && effectiveUID == 0 {
+            _ = setgroups(0, nil)
+            _ = setgid(0)  // with euid 0: real, effective and saved gid
+        }
         setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1)
         closeExtraDescriptors()
         umask(0o077)
@@ -37,13 +44,17 @@ struct Invocation {
         for fd in 3..<max(3, min(maxFD, 65536)) { close(fd) }
     }
 
-    /// The account name of the real uid (the only account a non-root caller may act for).
-    func callerName() -> String? {
+    /// Whether the account named `user` is the real uid's own (the only account a caller that
+    /// is not root may act for). Decided by uid, through the account database: never by
+    /// comparing name text, which Swift compares by canonical equivalence while files are
+    /// named by bytes ("é" and "e" + U+0301 are one String and two accounts).
+    func isCallersOwnAccount(_ user: String) -> Bool {
+        guard !user.isEmpty, !user.utf8.contains(0) else { return false }
         var pwd = passwd()
         var result: UnsafeMutablePointer<passwd>? = nil
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getpwuid_r(realUID, &pwd, &buffer, buffer.count, &result) == 0, result != nil, let name = pwd.pw_name else { return nil }
-        return String(cString: name)
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getpwnam_r(user, &pwd, &buffer, buffer.count, &result) == 0, result != nil else { return false }
+        return pwd.pw_uid == realUID
     }
 }
 
@@ -52,7 +63,7 @@ enum HelperCommandLine: Equatable {
     case version
     case usage(String)
 
-    static let defaultPolicyPath = "/etc/security/pam_passkey.conf"
+    static let defaultPolicyPath = Policy.systemPath
 
     static func parse(_ args: [String], callerIsRoot: Bool) -> HelperCommandLine {
         var path = defaultPolicyPath

@@ -29,11 +29,15 @@ public struct HelperClient: Sendable {
     public var timeoutSeconds: Int
     /// More than any ceremony needs (new PIN tries, confirmations, wrong-PIN retries).
     public var maxQuestions = 16
+    /// Start the helper with real uid 0 when this process has effective uid 0 only (a
+    /// setuid-root application: su, sudo). The helper then serves the request as root's.
+    public var asRoot: Bool
 
-    public init(program: String, arguments: [String] = [], timeoutSeconds: Int) {
+    public init(program: String, arguments: [String] = [], timeoutSeconds: Int, asRoot: Bool = false) {
         self.program = program
         self.arguments = arguments
         self.timeoutSeconds = timeoutSeconds
+        self.asRoot = asRoot
     }
 
     /// One request in a helper started for it. `answer` returns the PIN, or nil for
@@ -42,6 +46,25 @@ public struct HelperClient: Sendable {
         let connection = HelperConnection(self)
         defer { connection.close() }
         return try connection.perform(request, answer: answer)
+    }
+}
+
+extension HelperClient {
+    /// The helper as this process may start it, by who the process runs as:
+    /// - root (login, sshd, gdm, passkeyctl): told the policy file with `--conf`;
+    /// - effective uid 0 only (su, sudo, passwd, polkit's agent helper): the same, and started
+    ///   with real uid 0, the only proof a setuid helper can trust that a request is root's;
+    /// - not root (a screen locker): the setuid helper reads the system policy itself and
+    ///   refuses `--conf`, so a `policyPath` other than `systemPolicyPath` is nil: the helper
+    ///   would follow another policy (state_dir, PIN rules) than the module.
+    public static func forThisProcess(program: String, policyPath: String, systemPolicyPath: String,
+                                      timeoutSeconds: Int) -> HelperClient? {
+        if geteuid() == 0 {
+            return HelperClient(program: program, arguments: ["--conf", policyPath], timeoutSeconds: timeoutSeconds,
+                                asRoot: getuid() != 0)
+        }
+        guard policyPath == systemPolicyPath else { return nil }
+        return HelperClient(program: program, timeoutSeconds: timeoutSeconds)
     }
 }
 
@@ -62,7 +85,7 @@ public final class HelperConnection {
         if let running = process {
             helper = running
         } else {
-            do { helper = try HelperProcess.launch(path: client.program, arguments: client.arguments) } catch { throw .launch(error) }
+            do { helper = try HelperProcess.launch(path: client.program, arguments: client.arguments, asRoot: client.asRoot) } catch { throw .launch(error) }
             process = helper
         }
         do {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSpawn
 
 // glibc ≥ 2.34 has it, but only under _GNU_SOURCE, which Swift's Glibc module does not set.
 @_silgen_name("posix_spawn_file_actions_addclosefrom_np")
@@ -33,8 +34,10 @@ public final class HelperProcess {
     public let channel: FrameChannel
     private var finished = false
 
-    /// Verifies the program is safe to run as root, then starts it.
-    public static func launch(path: String, arguments: [String]) throws(HelperLaunchError) -> HelperProcess {
+    /// Verifies the program is safe to run as root, then starts it. `asRoot`: the caller's
+    /// effective uid is 0 but its real uid is not (su, sudo): the helper is started with real
+    /// uid 0, which tells it the request is root's (see Sources/CSpawn).
+    public static func launch(path: String, arguments: [String], asRoot: Bool = false) throws(HelperLaunchError) -> HelperProcess {
         try checkProgram(path)
         var fds: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
@@ -71,7 +74,13 @@ public final class HelperProcess {
             for p in cEnv { free(p) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attributes, &cArgs, &cEnv)
+        var rc: Int32
+        if asRoot && geteuid() == 0 && getuid() != 0 {
+            pid = pam_passkey_spawn_as_root(path, &cArgs, &cEnv, theirs)
+            rc = pid > 0 ? 0 : errno
+        } else {
+            rc = posix_spawn(&pid, path, &actions, &attributes, &cArgs, &cEnv)
+        }
         close(theirs)
         guard rc == 0 else {
             close(ours)

@@ -275,7 +275,11 @@ public enum PINAnswer {
         guard let pin, !pin.isEmpty else {
             return SecretBytes([0xA1, 0x66] + Array("cancel".utf8) + [0xF5])
         }
-        precondition(pin.count < 256, "PIN answers are bounded by the conversation (512 bytes) and PIN rules")
+        // The callers bound PINs to PINProblem.maxBytes (63); anything that got past them as
+        // well is no PIN, and no input may abort the process it runs in: a cancel.
+        guard pin.count <= PINProblem.maxBytes else {
+            return SecretBytes([0xA1, 0x66] + Array("cancel".utf8) + [0xF5])
+        }
         let header: [UInt8] = [0xA1, 0x63] + Array("pin".utf8) + (pin.count < 24 ? [0x40 | UInt8(pin.count)] : [0x58, UInt8(pin.count)])
         let out = SecretBytes(count: header.count + pin.count)
         out.withUnsafeMutableBytes { o in

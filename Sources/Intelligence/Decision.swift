@@ -30,6 +30,11 @@ public enum LoginDecision: Sendable, Equatable {
         }
     }
 
+    /// The PIN prompt of a passkey login (the offer's questions are `AppendOffer.prompt`).
+    public static func pinPrompt(user: String, hostName: String) -> String {
+        "PIN for \(user)'s passkey on \(hostName): "
+    }
+
     /// The info line to show before the password prompt, if any. Nil under PAM_SILENT.
     public func userMessage(session: SessionSignal) -> String? {
         guard case .stepAside(let r) = self, !session.silent else { return nil }
@@ -88,6 +93,8 @@ public func sessionStepAside(_ session: SessionSignal, host: HostSignal, policy:
 ///
 /// 1. Rule 2 — no conversation, then a `noninteractive_services` service: silent.
 /// 2. Rule 3 — remote session with `remote_sessions = decline`: silent.
+///    Then, for an application that does not run as root (a screen locker): any account but
+///    its own steps aside silently (`other_account`), before anything about it is read.
 /// 3. Rule 4 — credentials held here, unlocked, by a healthy authenticator: passkey login
 ///    with all of them — unless rule 7 (`cancel_threshold` cancels in a row, the last one
 ///    less than `cancel_snooze` ago) applies. Rule 7 is checked only here: with nothing to
@@ -106,6 +113,7 @@ public func sessionStepAside(_ session: SessionSignal, host: HostSignal, policy:
 /// with the default `remote_sessions = decline` only someone at the machine ever sees it.
 public func decideLogin(_ signals: Signals, policy: Policy) -> LoginDecision {
     if let r = sessionStepAside(signals.session, host: signals.host, policy: policy) { return .stepAside(r) }
+    if let caller = signals.session.callerUID, signals.uid != caller { return .stepAside(.otherAccount(callerUID: caller)) }
 
     let assessed = assessCredentials(signals)
     func ids(_ status: CredentialStatus) -> [CredentialID] { assessed.filter { $0.status == status }.map(\.credential.id) }
@@ -141,7 +149,7 @@ public func decideLogin(_ signals: Signals, policy: Policy) -> LoginDecision {
 /// that fails is the reason, checked in this order — session first (so the reason names the
 /// most general cause), then the account, then this host, then what the user said before:
 ///
-/// `append`; rules 2 and 3 as at login; PAM_SILENT; `append_skip_services`; the account
+/// `append`; rules 2 and 3 as at login; an application that runs as root; PAM_SILENT; `append_skip_services`; the account
 /// exists and uid ≥ `min_uid`; rollout bucket < `rollout_percent`; authenticator healthy;
 /// no usable credential held here; not "never" on this host; not within
 /// `append_snooze_days` of the last "n"; fewer than `append_max_offers` unanswered offers in
@@ -163,6 +171,7 @@ public func decideAppend(_ signals: Signals, policy: Policy) -> AppendDecision {
     case .remoteSession(let rhost): return .noOffer(.remoteSession(rhost: rhost))
     default: break
     }
+    if let caller = session.callerUID { return .noOffer(.unprivilegedCaller(uid: caller)) }
     if session.silent { return .noOffer(.silent) }
     if policy[.appendSkipServices].contains(session.service) { return .noOffer(.skippedService(session.service)) }
 

@@ -26,12 +26,17 @@ public struct Explanation: Sendable {
         if let tty = s.session.tty { where_ += ", tty \(tty)" }
         if !s.session.hasConversation { where_ += ", no conversation" }
         if s.session.silent { where_ += ", PAM_SILENT" }
+        if let caller = s.session.callerUID { where_ += ", the program runs as uid \(caller) (not root)" }
         lines.append("\(s.user) (\(account)) on \(s.host.name) at \(utcText(s.now)): \(where_)")
         lines.append("")
         lines.append("login:  \(login.name.replacingUnderscores) [\(login.code)]")
         lines.append("        \(login.summary)")
         if case .stepAside(let r) = login, r.isFault { lines.append("        (a fault: the module returns PAM_AUTHINFO_UNAVAIL)") }
-        lines.append("        the user sees: \(login.userMessage(session: s.session).map { "\"\($0)\"" } ?? "nothing before the password prompt")")
+        if case .passkey = login {
+            lines.append("        the user is asked: \"\(LoginDecision.pinPrompt(user: s.user, hostName: s.host.name).trimmingTrailingSpace)\" (an empty answer gives the password prompt)")
+        } else {
+            lines.append("        the user sees: \(login.userMessage(session: s.session).map { "\"\($0)\"" } ?? "nothing before the password prompt")")
+        }
         lines.append("append: \(append.name.replacingUnderscores) [\(append.code)] (if the password then succeeds)")
         lines.append("        \(append.summary)")
         if case .offer(let o) = append { lines.append("        the user is asked: \"\(o.prompt.trimmingTrailingSpace)\"") }
@@ -70,6 +75,7 @@ public struct Explanation: Sendable {
             if case .replace(let ids, _) = o { replaces = ids.map { .string($0) } }
         }
         let fault: Bool = if case .stepAside(let r) = login { r.isFault } else { false }
+        let loginPrompt: String? = if case .passkey = login { LoginDecision.pinPrompt(user: s.user, hostName: s.host.name) } else { nil }
         let value = JSONValue.object([
             ("format", .int(1)),
             ("user", .string(s.user)),
@@ -82,6 +88,7 @@ public struct Explanation: Sendable {
                 ("tty", .string(s.session.tty)),
                 ("conversation", .bool(s.session.hasConversation)),
                 ("silent", .bool(s.session.silent)),
+                ("caller_uid", .int(s.session.callerUID.map { Int64($0) })),
                 ("remote", .bool(remote)),
             ])),
             ("login", .object([
@@ -89,6 +96,7 @@ public struct Explanation: Sendable {
                 ("reason", .string(login.code)),
                 ("summary", .string(login.summary)),
                 ("message", .string(login.userMessage(session: s.session))),
+                ("prompt", .string(loginPrompt)),
                 ("credentials", .array(loginIDs)),
                 ("fault", .bool(fault)),
             ])),

@@ -81,6 +81,16 @@ public struct SignalGatherer {
     /// could not change the decision is not read.
     public func gather(user: String, session: SessionSignal, now: Int64, policy: Policy,
                        probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Signals {
+        // An application running as a user can act for its own account only: for any other
+        // name nothing is read and nothing is asked (the decision steps aside).
+        var callersUID: UInt32? = nil
+        if let caller = session.callerUID {
+            callersUID = accounts.uid(of: user)
+            if callersUID != caller {
+                return Signals(user: user, uid: callersUID, credentials: [], host: host, authenticator: .notProbed,
+                               session: session, now: now)
+            }
+        }
         let creds: [CredentialSignal]
         do { creds = try credentials.credentials(of: user) } catch {
             throw .registryUnreadable(user: user, detail: String(describing: error))
@@ -90,7 +100,7 @@ public struct SignalGatherer {
         // The login decision never reads the uid (an unknown name must look like any other),
         // and reads the history only to snooze a prompt for a usable credential.
         let forLogin = probe == .whenItCanDecide
-        let uid = forLogin ? nil : accounts.uid(of: user)
+        let uid = session.callerUID != nil ? callersUID : forLogin ? nil : accounts.uid(of: user)
         var past = History()
         if !forLogin || (hasActive && !sessionDecides) {
             do { past = try history.history(of: user) } catch {

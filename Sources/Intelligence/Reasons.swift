@@ -13,6 +13,9 @@ public enum StepAsideReason: Sendable, Equatable {
     case nonInteractiveService(String)
     /// Rule 3: PAM_RHOST names another machine and `remote_sessions = decline`.
     case remoteSession(rhost: String)
+    /// The application runs as a user (a screen locker) and asks about another account: the
+    /// setuid helper serves only the caller's own account, so there is nothing to try.
+    case otherAccount(callerUID: UInt32)
     /// Rule 1: no active credential — and, identically, no such user.
     case noCredentials
     /// Rule 5: every active credential is on another host or a security key. `hosts` are
@@ -34,6 +37,7 @@ public enum StepAsideReason: Sendable, Equatable {
         case .noConversation: "no_conversation"
         case .nonInteractiveService: "noninteractive_service"
         case .remoteSession: "remote_session"
+        case .otherAccount: "other_account"
         case .noCredentials: "no_credentials"
         case .credentialsElsewhere: "credentials_elsewhere"
         case .credentialLocked: "credential_locked"
@@ -52,6 +56,8 @@ public enum StepAsideReason: Sendable, Equatable {
             "service \(s) is in noninteractive_services"
         case .remoteSession(let rhost):
             "remote session from \(rhost) and remote_sessions = decline: this host's authenticator is not with the user"
+        case .otherAccount(let uid):
+            "the application runs as uid \(uid), not as root, and this is another account: only root can use another account's passkeys"
         case .noCredentials:
             "the user has no active passkey"
         case .credentialsElsewhere(let hosts, let keys):
@@ -71,7 +77,7 @@ public enum StepAsideReason: Sendable, Equatable {
 
     public var userMessage: String? {
         switch self {
-        case .noConversation, .nonInteractiveService, .remoteSession, .noCredentials:
+        case .noConversation, .nonInteractiveService, .remoteSession, .otherAccount, .noCredentials:
             nil
         case .credentialsElsewhere(let hosts, let keys):
             "Your \(hosts.count + keys == 1 ? "passkey is" : "passkeys are") \(placesText(hosts: hosts, securityKeys: keys, short: true))."
@@ -120,6 +126,9 @@ public enum NoOfferReason: Sendable, Equatable {
     /// PAM_SILENT: an unasked-for question is exactly what the caller asked us not to show.
     case silent
     case remoteSession(rhost: String)
+    /// The application does not run as root (a screen locker): creating a passkey needs
+    /// root, so the helper would refuse.
+    case unprivilegedCaller(uid: UInt32)
     case skippedService(String)
     case unknownAccount
     case systemAccount(uid: UInt32, minUID: Int)
@@ -140,6 +149,7 @@ public enum NoOfferReason: Sendable, Equatable {
         case .nonInteractiveService: "noninteractive_service"
         case .silent: "silent"
         case .remoteSession: "remote_session"
+        case .unprivilegedCaller: "unprivileged_caller"
         case .skippedService: "skipped_service"
         case .unknownAccount: "unknown_account"
         case .systemAccount: "system_account"
@@ -161,6 +171,7 @@ public enum NoOfferReason: Sendable, Equatable {
         case .nonInteractiveService(let s): "service \(s) is in noninteractive_services"
         case .silent: "the application passed PAM_SILENT"
         case .remoteSession(let rhost): "remote session from \(rhost) and remote_sessions = decline"
+        case .unprivilegedCaller(let uid): "the application runs as uid \(uid), not as root; creating a passkey needs root"
         case .skippedService(let s): "service \(s) is in append_skip_services (an offer would interrupt a task)"
         case .unknownAccount: "there is no account of that name on this host"
         case .systemAccount(let uid, let min): "uid \(uid) is below min_uid = \(min)"

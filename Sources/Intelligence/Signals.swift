@@ -118,13 +118,21 @@ public struct SessionSignal: Sendable, Codable, Equatable {
     public var hasConversation: Bool
     /// PAM_SILENT was passed: no informational messages.
     public var silent: Bool
+    /// The uid the application runs as, when that is not root: a screen locker (vlock,
+    /// xscreensaver, swaylock) or `pamtester` run by a user. nil when it runs as root —
+    /// login, sshd, gdm, and the setuid-root programs su, sudo, passwd and polkit's agent
+    /// helper, whose effective uid is 0 whoever started them. Such an application can only
+    /// use its own account's passkeys, through the setuid helper, and can create none.
+    public var callerUID: UInt32?
 
-    public init(service: String, rhost: String? = nil, tty: String? = nil, hasConversation: Bool = true, silent: Bool = false) {
+    public init(service: String, rhost: String? = nil, tty: String? = nil, hasConversation: Bool = true, silent: Bool = false,
+                callerUID: UInt32? = nil) {
         self.service = service
         self.rhost = rhost
         self.tty = tty
         self.hasConversation = hasConversation
         self.silent = silent
+        self.callerUID = callerUID
     }
 }
 
@@ -132,9 +140,11 @@ public struct SessionSignal: Sendable, Codable, Equatable {
 public struct Signals: Sendable, Codable, Equatable {
     /// PAM_USER as given, whether or not such an account exists.
     public var user: String
-    /// The account's uid; nil when there is no such account (or the lookup failed). Only the
-    /// append decision reads it — the login decision must not depend on whether the account
-    /// exists, so an unknown name looks exactly like a user without passkeys.
+    /// The account's uid; nil when there is no such account (or the lookup failed). The append
+    /// decision reads it; the login decision only when the application does not run as root
+    /// (`SessionSignal.callerUID`), where every account but the caller's own — an unknown name
+    /// included — gets the same answer. Otherwise the login decision must not depend on whether
+    /// the account exists, so an unknown name looks exactly like a user without passkeys.
     public var uid: UInt32?
     public var credentials: [CredentialSignal]
     public var host: HostSignal

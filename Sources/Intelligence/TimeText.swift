@@ -1,3 +1,4 @@
+import Registry
 /// "2026-03-14 09:26 UTC" for reasons and explain output. Written out here rather than
 /// through a date library: the module must not pull in ICU, and UTC needs no time zone data.
 public func utcText(_ seconds: Int64) -> String {
@@ -26,4 +27,4 @@ func durationText(_ seconds: Int) -> String {
 }
 
 /// A credential id cut to something a person can match against `passkeyctl list`.
-func shortID(_ id: CredentialID) -> String { id.count > 10 ? String(id.prefix(8)) + "…" : id }
+func shortID(_ id: CredentialID) -> String { shortCredentialID(id) }

@@ -19,7 +19,9 @@ struct AppendStep {
         guard let note = handle.data(LoginNote.key) else { return }   // login step did not run here
         guard let stepAsideCode = LoginNote.reason(of: note) else { return }  // passkey login, or already done
         _ = handle.setData(LoginNote.key, LoginNote.appendDone)
-        guard let userText = handle.user(), let user = try? UserName(validating: userText) else { return }
+        // The user the login step decided for: PAM_USER may have changed since (sudo sets it
+        // to the target user before pam_setcred).
+        guard let userText = handle.data(LoginNote.userKey), let user = try? UserName(validating: userText) else { return }
         guard let site = call.loadSite() else { return }
         // One helper process serves the probe and the ceremony; it ends before libpam regains control.
         defer { site.relyingParty.finish() }
@@ -47,6 +49,8 @@ struct AppendStep {
             answer = Wording.parseOfferAnswer(text.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
         case .noAnswer:
             answer = .unanswered
+        case .tooLong:
+            answer = .declined  // not an answer we understood: never create on one
         case .refused:
             // Not an offer: the user may never have seen it. Counting it would use up the
             // offers (append_max_offers, fleet-wide) for logins that cannot ask at all.
@@ -76,7 +80,7 @@ struct AppendStep {
         case .created(let record, let computers):
             ui.info(Wording.created(computers: computers))
             call.logDecision(user: user.rawValue, step: "append", name: "created", code: offer.code,
-                             summary: "passkey \(record.id.prefix(12)) created for \(record.hostName); active on \(computers) host(s)")
+                             summary: "passkey \(shortCredentialID(record.id)) created for \(record.hostName); active on \(computers) host(s)")
         case .cancelled:
             ui.info(Wording.notCreated)
             call.logDecision(user: user.rawValue, step: "append", name: "not_created", code: "cancelled",

@@ -26,6 +26,7 @@ struct LoginStep {
                              summary: "the user name cannot name a registry record")
             return PAM_IGNORE
         }
+        _ = handle.setData(LoginNote.userKey, user.rawValue)
         guard let site = call.loadSite() else {
             note(code: "policy_unusable")
             return PAM_IGNORE
@@ -60,14 +61,19 @@ struct LoginStep {
     }
 
     private func passkeyLogin(user: UserName, records: [CredentialRecord], site: Site) -> Int32 {
-        let outcome = site.relyingParty.login(user: user, credentials: records, ui: PAMUserInterface(handle: handle))
+        let outcome = site.relyingParty.login(user: user, credentials: records, ui: PAMUserInterface(handle: handle)) { left in
+            // Each wrong PIN its own line, as pam_unix logs each wrong password: fail2ban and
+            // audits count them. The last one of the exchange is the outcome's line below.
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "wrong_pin",
+                             summary: "wrong PIN; \(left) attempts left before the passkey locks")
+        }
         let now = site.relyingParty.now()
         switch outcome {
         case .success(let id):
             _ = handle.setData(LoginNote.key, LoginNote.passkey)
             call.recordHistory(site, user) { $0.recordPasskeyLogin(at: now) }
             call.logDecision(user: user.rawValue, step: "login", name: "success", code: "passkey_verified",
-                             summary: "signed in with passkey \(id.prefix(12))")
+                             summary: "signed in with passkey \(shortCredentialID(id))")
             return PAM_SUCCESS
         case .cancelled:
             note(code: "cancelled")
@@ -88,9 +94,9 @@ struct LoginStep {
             return PAM_AUTH_ERR
         case .rejected(let why):
             handle.error(Wording.passkeyFailed)
-            note(code: "assertion_rejected")
-            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "assertion_rejected",
-                             summary: why, priority: LOG_WARNING)
+            note(code: why.code)
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: why.code,
+                             summary: why.summary, priority: LOG_WARNING)
             return PAM_AUTH_ERR
         case .unavailable(let why):
             handle.error(Wording.passkeyFailed)

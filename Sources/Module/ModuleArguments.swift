@@ -1,11 +1,12 @@
 import CPAM
+import Policy
 
 /// The arguments on a pam_passkey line of a PAM stack.
 ///   conf=PATH   policy file (default /etc/security/pam_passkey.conf)
 ///   append      this invocation is the append step (after the password module)
 ///   debug       log every signal behind a decision (same as `debug = yes` in the policy)
 struct ModuleArguments: Equatable {
-    static let defaultPolicyPath = "/etc/security/pam_passkey.conf"
+    static let defaultPolicyPath = Policy.systemPath
 
     var policyPath = ModuleArguments.defaultPolicyPath
     var isAppendStep = false

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CPAM
 import HostState
 import Intelligence
@@ -33,8 +36,10 @@ struct ModuleCall {
     var debug: Bool { arguments.debug }
 
     func session() -> SessionSignal {
-        SessionSignal(service: handle.service ?? "", rhost: handle.remoteHost, tty: handle.tty,
-                      hasConversation: handle.hasConversation, silent: handle.isSilent)
+        let euid = geteuid()
+        return SessionSignal(service: handle.service ?? "", rhost: handle.remoteHost, tty: handle.tty,
+                             hasConversation: handle.hasConversation, silent: handle.isSilent,
+                             callerUID: euid == 0 ? nil : UInt32(euid))
     }
 
     /// The single line per decision: who, where, what, why. Never a secret.
@@ -46,7 +51,10 @@ struct ModuleCall {
 
 extension ModuleCall {
     /// History feeds later decisions; failing to write it never changes this login's result.
+    /// A program that does not run as root (a screen locker) keeps none: the host state is
+    /// root's.
     func recordHistory(_ site: Site, _ user: UserName, _ change: (inout UserHistory) -> Void) {
+        guard site.isRoot else { return }
         do {
             try site.history.update(user: user) { change(&$0) }
         } catch {
@@ -58,6 +66,9 @@ extension ModuleCall {
 /// What the login step leaves on the handle for the append step of the same transaction.
 enum LoginNote {
     static let key = "pam_passkey_login"
+    /// The user the login step decided for. The append step and every history record use it,
+    /// not PAM_USER at pam_setcred time: sudo has set PAM_USER to the target user by then.
+    static let userKey = "pam_passkey_user"
 
     /// The login step ended with a passkey login: nothing to offer.
     static let passkey = "passkey"

@@ -62,14 +62,20 @@ struct PAMHandle {
         case answered(SecretBytes)
         /// It took a prompt but returned no answer at all.
         case noAnswer
+        /// An answer longer than any pam_passkey asks for (`maxAnswerBytes`): not copied,
+        /// never used. A terminal line holds up to 4,095 bytes, a GUI's field any number.
+        case tooLong
         /// There is no conversation function, or it returned an error: the message may never
         /// have reached the user (sshd's conversation at pam_setcred refuses every prompt).
         case refused
     }
 
+    /// More than any PIN (63 bytes) or yes/no answer.
+    static let maxAnswerBytes = 1024
+
     /// One message through the application's conversation function. For prompts, the answer
     /// is copied into wiped memory and the application's buffer is cleared before it is
-    /// freed.
+    /// freed; an answer over `maxAnswerBytes` is cleared without being copied.
     func send(_ style: Style, _ text: String) -> Reply {
         guard let conv = conversationFunction, let fn = conv.conv else { return .refused }
         return text.withCString { cText -> Reply in
@@ -92,7 +98,9 @@ struct PAMHandle {
                 case .info, .error: return .answered(SecretBytes(count: 0))
                 case .secret, .visible:
                     guard let r = response?.pointee.resp else { return .noAnswer }
-                    return .answered(SecretBytes(UnsafeRawBufferPointer(start: r, count: strlen(r))))
+                    let length = strnlen(r, Self.maxAnswerBytes + 1)
+                    guard length <= Self.maxAnswerBytes else { return .tooLong }
+                    return .answered(SecretBytes(UnsafeRawBufferPointer(start: r, count: length)))
                 }
             }
         }

@@ -21,6 +21,10 @@ extension Policy {
     /// Far beyond any real policy (all keys with comments fit in a few KiB).
     public static let maxFileBytes = 64 << 10
 
+    /// The system's policy file: the module's default (`conf=` names another), passkeyctl's
+    /// (`--conf`), and the only one the setuid helper reads for a caller that is not root.
+    public static let systemPath = "/etc/security/pam_passkey.conf"
+
     /// Reads and parses the policy file (`conf=` module argument, or
     /// /etc/security/pam_passkey.conf), checked like every file read as root: no symbolic
     /// link, owned by root, not writable by group or others, in directories that are the

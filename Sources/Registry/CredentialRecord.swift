@@ -11,6 +11,28 @@ public struct HostEvent: Codable, Sendable, Equatable {
     }
 }
 
+/// The start of a credential id, the same wherever one is shown (syslog, explain, passkeyctl's
+/// messages), so an administrator can match them: the first 10 characters and "…" (ids in
+/// `passkeyctl list` are whole; any unique start selects one in `revoke --credential`).
+public func shortCredentialID(_ id: String) -> String { id.count > 12 ? String(id.prefix(10)) + "…" : id }
+
+/// A signature whose counter did not grow past the one recorded: a replay, or a copy of the
+/// authenticator's key used somewhere else (a clone). The login was refused.
+public struct SignCountRegression: Codable, Sendable, Equatable {
+    public var time: EpochSeconds
+    public var host: String
+    /// The counter the registry held, and the one the signature carried.
+    public var stored: UInt32
+    public var received: UInt32
+
+    public init(time: EpochSeconds, host: String, stored: UInt32, received: UInt32) {
+        self.time = time
+        self.host = host
+        self.stored = stored
+        self.received = received
+    }
+}
+
 /// One WebAuthn credential of a user, as the registry keeps it: public data only.
 ///
 /// Binary values are base64url without padding (as WebAuthn writes them), so the file stays
@@ -53,6 +75,8 @@ public struct CredentialRecord: Codable, Sendable, Equatable {
     public var revokedAt: EpochSeconds?
     /// Who revoked it (an administrator's name, or the host that replaced it).
     public var revokedBy: String?
+    /// The last refused signature whose counter went backwards (nil: none ever).
+    public var signCountRegression: SignCountRegression?
     /// From the registration, base64url, unmodified.
     public var attestationObject: String
     public var clientDataJSON: String

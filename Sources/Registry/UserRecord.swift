@@ -41,6 +41,18 @@ public struct UserRecord: VersionedDocument {
         return true
     }
 
+    /// A login with credential `id` whose assertion carried `signCount`, at `time` on `host`.
+    /// Two logins with one credential may finish out of order: the counter never moves
+    /// backwards, or the clone check would accept a replayed count. Written by the module
+    /// after it verified the assertion, or by the setuid helper for a caller that is not root.
+    @discardableResult
+    public mutating func recordUse(id: String, signCount: UInt32, at time: EpochSeconds, host: String) -> Bool {
+        modify(id: id) { c in
+            c.signCount = max(c.signCount, signCount)
+            c.lastUsed = HostEvent(time: time, host: host)
+        }
+    }
+
     /// Marks the credential revoked (kept in the file, never used again). Returns false when
     /// there is no such credential or it was already revoked.
     @discardableResult

@@ -13,15 +13,47 @@ public enum LoginOutcome: Equatable, Sendable {
     case wrongPIN(attemptsLeft: Int)
     case locked(credentialID: String?)
     /// The authenticator answered, but what it sent does not verify: PAM_AUTH_ERR.
-    case rejected(String)
+    case rejected(LoginRejection)
     /// The helper or the registry could not do their part: PAM_AUTHINFO_UNAVAIL.
     case unavailable(String)
+}
+
+/// Why an answer from the authenticator was not accepted.
+public enum LoginRejection: Equatable, Sendable {
+    /// It signed with a credential that was not asked for.
+    case unexpectedCredential(credentialID: String)
+    /// A valid signature whose counter did not grow: a replay, or a cloned authenticator.
+    case signCountRegressed(credentialID: String, stored: UInt32, received: UInt32)
+    /// Anything else the verifier refused (signature, challenge, flags, …).
+    case verification(credentialID: String, detail: String)
+
+    public var code: String {
+        switch self {
+        case .signCountRegressed: "sign_count_regressed"
+        case .unexpectedCredential, .verification: "assertion_rejected"
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .unexpectedCredential(let id):
+            "the authenticator answered with credential \(shortCredentialID(id)), which was not asked for"
+        case .signCountRegressed(let id, let stored, let received):
+            "the signature of passkey \(shortCredentialID(id)) is valid but its counter is \(received), not above the recorded \(stored): "
+                + "a replay, or a copy of the key used elsewhere (a cloned authenticator); login refused"
+        case .verification(let id, let detail):
+            "the assertion of passkey \(shortCredentialID(id)) did not verify: \(detail)"
+        }
+    }
 }
 
 extension RelyingParty {
     /// Asks the host authenticator for an assertion over a fresh challenge with one of
     /// `credentials` (records of this user bound to this host), verifies it, records it.
-    public func login(user: UserName, credentials: [CredentialRecord], ui: UserInterface) -> LoginOutcome {
+    /// `wrongPIN` is told of each wrong PIN the user is asked again after, with the attempts
+    /// left (the module logs each one).
+    public func login(user: UserName, credentials: [CredentialRecord], ui: UserInterface,
+                      wrongPIN: (Int) -> Void = { _ in }) -> LoginOutcome {
         let allowed = credentials.filter(\.isActive)
         let ids = allowed.compactMap { Base64URL.decode($0.id) }
         guard !ids.isEmpty else { return .unavailable("no usable credential to ask for") }
@@ -31,10 +63,16 @@ extension RelyingParty {
         let request = GetAssertionRequest(user: user.rawValue, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
                                           allowCredentials: ids)
         let reply: HelperReply
+        // The credential the helper asked the PIN for: the one a lockout is about.
+        var askedFor: [UInt8]? = nil
         do {
             reply = try helper.perform(.getAssertion(request)) { question in
-                guard case .existing(_, let left, let retry) = question else { return nil }
-                if retry { ui.error(Wording.wrongPIN(attemptsLeft: left)) }
+                guard case .existing(let id, let left, let retry) = question else { return nil }
+                askedFor = id
+                if retry {
+                    wrongPIN(left)
+                    ui.error(Wording.wrongPIN(attemptsLeft: left))
+                }
                 return ui.secret(Wording.pinPrompt(user: user.rawValue, hostName: host.hostName))
             }
         } catch {
@@ -50,7 +88,7 @@ extension RelyingParty {
             case .wrongPIN: return .wrongPIN(attemptsLeft: f.attemptsLeft ?? 0)
             case .locked:
                 ui.error(Wording.locked)
-                return .locked(credentialID: allowed.count == 1 ? allowed[0].id : nil)
+                return .locked(credentialID: askedFor.map(Base64URL.encode) ?? (allowed.count == 1 ? allowed[0].id : nil))
             default: return .unavailable("helper: \(f)")
             }
         default:
@@ -62,7 +100,7 @@ extension RelyingParty {
                                  challenge: [UInt8], clientDataJSON: [UInt8]) -> LoginOutcome {
         let idText = Base64URL.encode(assertion.credentialID)
         guard let record = allowed.first(where: { $0.id == idText }) else {
-            return .rejected("the authenticator answered with a credential that was not asked for")
+            return .rejected(.unexpectedCredential(credentialID: idText))
         }
         guard let keyBytes = Base64URL.decode(record.publicKey), let key = try? COSEKey(encoded: keyBytes) else {
             return .unavailable("registry record of credential \(idText) has an unreadable public key")
@@ -73,20 +111,30 @@ extension RelyingParty {
                 authenticatorData: assertion.authenticatorData, clientDataJSON: clientDataJSON, signature: assertion.signature,
                 credentialPublicKey: key, storedSignCount: record.signCount,
                 expecting: AssertionExpectations(challenge: challenge, origin: origin, rpID: rpID, requireUserVerification: true))
+        } catch .signCountNotIncreased(let stored, let received) {
+            // Recorded on the credential, for the administrator (passkeyctl list), where this
+            // process may write the registry.
+            if !helperRecordsUse {
+                let time = now()
+                _ = try? registry.update(user: user) { (record: inout UserRecord) in
+                    _ = record.modify(id: idText) { c in
+                        c.signCountRegression = SignCountRegression(time: time, host: host.hostName, stored: stored, received: received)
+                    }
+                }
+            }
+            return .rejected(.signCountRegressed(credentialID: idText, stored: stored, received: received))
         } catch {
-            return .rejected("\(error)")
+            return .rejected(.verification(credentialID: idText, detail: "\(error)"))
         }
         // The proof is only accepted once the new counter and the use are on disk: a counter
-        // we could not record would blind the clone check next time.
+        // we could not record would blind the clone check next time. A process that is not
+        // root cannot write the registry: the setuid helper recorded the counter it signed
+        // with before it replied (HelperServer), so here it is on disk already.
+        guard !helperRecordsUse else { return .success(credentialID: idText) }
         let time = now()
         do {
             try registry.update(user: user) { record in
-                _ = record.modify(id: idText) { c in
-                    // Two logins with one credential may finish out of order: never move the
-                    // counter backwards, or the clone check would accept a replayed count.
-                    c.signCount = max(c.signCount, verified.signCount)
-                    c.lastUsed = HostEvent(time: time, host: host.hostName)
-                }
+                record.recordUse(id: idText, signCount: verified.signCount, at: time, host: host.hostName)
             }
         } catch {
             return .unavailable("assertion verified but the registry could not record it: \(error)")

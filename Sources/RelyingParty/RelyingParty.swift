@@ -15,14 +15,18 @@ public struct RelyingParty {
     /// ceremony): started on first use, ended by `finish()`.
     public let helper: HelperConnection
     public var now: () -> EpochSeconds
+    /// The helper writes a login's counter and last use to the registry itself: it does for a
+    /// caller that is not root (a screen locker), which cannot write the registry.
+    public var helperRecordsUse: Bool
 
     public init(policy: Policy, host: HostIdentity, registry: any CredentialRegistry, helper: HelperClient,
-                now: @escaping () -> EpochSeconds = currentEpochSeconds) {
+                now: @escaping () -> EpochSeconds = currentEpochSeconds, helperRecordsUse: Bool = false) {
         self.policy = policy
         self.host = host
         self.registry = registry
         self.helper = HelperConnection(helper)
         self.now = now
+        self.helperRecordsUse = helperRecordsUse
     }
 
     /// Lets the helper exit and reaps it. The module calls this before returning to libpam.

@@ -21,14 +21,25 @@ public struct Site {
     public let history: HistoryStore
     public let relyingParty: RelyingParty
 
+    /// Whether this process runs as root (effective uid 0: login, sshd, su, sudo). One that
+    /// does not (a screen locker) reads the policy and the registry, which are world-readable,
+    /// and neither reads nor writes this host's state (root only): the setuid helper uses the
+    /// caller's own passkeys on its behalf.
+    public let isRoot: Bool
+
     public enum LoadError: Error, CustomStringConvertible {
         case policy(PolicyLoadError)
         case hostIdentity(HostIdentityError)
+        /// Not root, and the policy is not the system's: the setuid helper would not follow it.
+        case policyNeedsRoot(path: String, uid: UInt32)
 
         public var description: String {
             switch self {
             case .policy(let e): return "policy file unusable, stepping aside: \(e)"
             case .hostIdentity(let e): return "host identity unavailable: \(e)"
+            case .policyNeedsRoot(let path, let uid):
+                return "conf=\(path) is honoured only in programs that run as root; this one runs as uid \(uid), and the "
+                    + "setuid helper then reads \(Policy.systemPath) only: remove conf= from this stack, stepping aside"
             }
         }
     }
@@ -42,13 +53,16 @@ public struct Site {
             throw .hostIdentity(error)
         }
         let registry = FileRegistry(directory: policy[.registryDir])
-        // A setuid helper run for a non-root caller reads the system policy itself and refuses
-        // --conf; root passes the policy it was given.
-        let helperArguments = geteuid() == 0 ? ["--conf", policyPath] : []
-        let helper = HelperClient(program: policy[.helper], arguments: helperArguments, timeoutSeconds: policy[.helperTimeout])
+        guard let helper = HelperClient.forThisProcess(program: policy[.helper], policyPath: policyPath,
+                                                       systemPolicyPath: Policy.systemPath,
+                                                       timeoutSeconds: policy[.helperTimeout]) else {
+            throw .policyNeedsRoot(path: policyPath, uid: geteuid())
+        }
         return Site(policyPath: policyPath, policy: policy, warnings: warnings, host: host, registry: registry,
                     history: HistoryStore(stateDirectory: policy[.stateDir]),
-                    relyingParty: RelyingParty(policy: policy, host: host, registry: registry, helper: helper))
+                    relyingParty: RelyingParty(policy: policy, host: host, registry: registry, helper: helper,
+                                               helperRecordsUse: geteuid() != 0),
+                    isRoot: geteuid() == 0)
     }
 
     /// The decision's inputs for `user` in `session`, and the registry records they came from
@@ -59,7 +73,7 @@ public struct Site {
     }
 
     public func signals(for user: UserName, session: SessionSignal, probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Gathered {
-        let stored = StoredState(registry: registry, history: history)
+        let stored = StoredState(registry: registry, history: isRoot ? history : nil)
         let gatherer = SignalGatherer(credentials: stored, history: stored, authenticator: HelperProbe(relyingParty: relyingParty),
                                       accounts: SystemAccountLookup(), host: HostSignal(id: host.hostID, name: host.hostName))
         let signals = try gatherer.gather(user: user.rawValue, session: session, now: relyingParty.now(), policy: policy, probe: probe)
@@ -72,11 +86,12 @@ public struct Site {
 /// it is read once per gathering (one file, one consistent view), not once per question.
 final class StoredState: CredentialSource, HistorySource {
     let registry: FileRegistry
-    let history: HistoryStore
+    /// nil when this process cannot read the host state (not root): no cancels, no "never".
+    let history: HistoryStore?
     /// The record read for the last question (the ceremonies reuse it).
     private(set) var lastRead: UserRecord?
 
-    init(registry: FileRegistry, history: HistoryStore) {
+    init(registry: FileRegistry, history: HistoryStore?) {
         self.registry = registry
         self.history = history
     }
@@ -97,7 +112,7 @@ final class StoredState: CredentialSource, HistorySource {
     func history(of user: String) throws -> History {
         guard let name = try? UserName(validating: user) else { return History() }
         let offers = try record(name).offers ?? OfferLog()
-        return History(host: try history.history(for: name).host, offers: offers)
+        return History(host: try history?.history(for: name).host ?? HostHistory(), offers: offers)
     }
 }
 

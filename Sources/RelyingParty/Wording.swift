@@ -1,17 +1,21 @@
 import HelperProtocol
+import Intelligence
 import Registry
 
 /// Every sentence a user sees from pam_passkey, in one place. An empty answer to any PIN
 /// prompt means "use my password instead".
 public enum Wording {
     public static func pinPrompt(user: String, hostName: String) -> String {
-        "PIN for \(user)'s passkey on \(hostName): "
+        LoginDecision.pinPrompt(user: user, hostName: hostName)
     }
 
     public static func wrongPIN(attemptsLeft: Int) -> String {
         attemptsLeft == 1 ? "Wrong PIN. 1 attempt left before this passkey is locked."
                           : "Wrong PIN. \(attemptsLeft) attempts left before this passkey is locked."
     }
+
+    /// A PIN answer longer than CTAP2 allows (and any authenticator accepts).
+    public static let pinTooLong = "PINs are at most \(PINProblem.maxBytes) characters."
 
     public static let locked = "Too many wrong PINs: the passkey for this computer is locked. Use your password."
 

@@ -63,6 +63,47 @@ final class SetuidHelperTests: HelperTestCase {
         if case .status = try asAccount().perform(.status, answer: { _ in nil }) {} else { XCTFail("status refused") }
     }
 
+    /// Two accounts whose names are canonically equivalent but byte-different ("é" as one
+    /// code point, and "e" + U+0301): one Swift String, two accounts, two keyrings. The
+    /// helper run by one must refuse every operation on the other's credential.
+    func testLookAlikeNamesAreTwoAccounts() throws {
+        let suffix = String(UInt32.random(in: 0..<0xFFFFF), radix: 16)
+        let victim = "pk\u{E9}" + suffix, lookalike = "pke\u{301}" + suffix
+        XCTAssertEqual(victim, lookalike, "the premise: Swift calls these names equal")
+        XCTAssertNotEqual(Array(victim.utf8), Array(lookalike.utf8))
+        var made: [String] = []
+        defer { for name in made { _ = try? run("/usr/sbin/userdel", [name]) } }
+        for name in [victim, lookalike] {
+            XCTAssertEqual(try run("/usr/sbin/useradd", ["--badname", "--no-create-home", "--shell", "/usr/sbin/nologin", name]), 0, name)
+            made.append(name)
+        }
+        let lookalikeUID = try XCTUnwrap(getpwnam(lookalike)).pointee.pw_uid
+        XCTAssertNotEqual(lookalikeUID, try XCTUnwrap(getpwnam(victim)).pointee.pw_uid)
+        let enrolled = try enroll(victim)
+
+        let asLookalike = HelperClient(program: "/usr/bin/setpriv",
+                                       arguments: ["--reuid=\(lookalikeUID)", "--regid=\(lookalikeUID)", "--clear-groups", "--", setuidCopy],
+                                       timeoutSeconds: 10)
+        let cdh = SHA256.hash([4, 5, 6])
+        let requests: [(String, HelperRequest)] = [
+            ("probe", .probe(user: victim, rpID: rpID)),
+            ("getAssertion", .getAssertion(GetAssertionRequest(user: victim, rpID: rpID, clientDataHash: cdh,
+                                                               allowCredentials: [enrolled.credentialID]))),
+            ("delete", .deleteCredential(user: victim, credentialID: enrolled.credentialID)),
+            ("unlock", .unlock(user: victim, credentialID: enrolled.credentialID)),
+        ]
+        for (what, request) in requests {
+            let reply = try asLookalike.perform(request, answer: { _ in XCTFail("\(what): asked for a PIN"); return nil })
+            XCTAssertEqual(reply.failureCode, .notPermitted, what)
+        }
+        // Nothing of the victim's changed: no attempt used up, the credential still there.
+        XCTAssertEqual(try failedAttempts(victim), 0)
+        XCTAssertEqual(try held(victim).map(\.id), [enrolled.credentialID])
+        // Its own name is its own account.
+        let own = try asLookalike.perform(.probe(user: lookalike, rpID: rpID), answer: { _ in nil })
+        XCTAssertNotEqual(own.failureCode, .notPermitted)
+    }
+
     func testANonRootCallerCannotPointTheSetuidHelperAtItsOwnPolicy() throws {
         XCTAssertThrowsError(try asAccount(["--conf", policyPath]).perform(.status, answer: { _ in nil })) { error in
             XCTAssertEqual(error as? HelperClientError, .channel(.closed))

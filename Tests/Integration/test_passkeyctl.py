@@ -545,7 +545,7 @@ def test_explain_shows_both_decisions_and_their_reasons(fleet, make_account):
     e = explained(a, alice, "--rhost", "203.0.113.9", "--service", "sshd", "--tty", "ssh")
     assert (e["login"]["decision"], e["login"]["reason"]) == ("step_aside", "remote_session")
     assert e["session"] == {"service": "sshd", "rhost": "203.0.113.9", "tty": "ssh", "conversation": True, "silent": False,
-                            "remote": True}
+                            "caller_uid": None, "remote": True}
     # Always probed, even where the module would not ask the authenticator.
     assert e["authenticator"]["held"] == [{"id": c["id"], "locked": False}]
     e = explained(a, alice, "--service", "cron")
@@ -565,6 +565,29 @@ def test_explain_shows_both_decisions_and_their_reasons(fleet, make_account):
     assert r.returncode == 0
     assert r.stdout.startswith("pktnosuchuser (no such account) on host-a")
     assert r.stdout.endswith("There is no account named pktnosuchuser on this host: the decision is the one for any user without passkeys.\n")
+
+
+def test_explain_models_su_sudo_and_programs_that_run_as_a_user(fleet, make_account):
+    """su and sudo decide as root; a screen locker (--caller-uid) only for its own account,
+    never with an offer; a passkey login shows the PIN prompt the user would get."""
+    alice, bob = make_account("alice"), make_account("bob")
+    a = fleet.host("host-a")
+    enroll(a, alice)
+    for service in ("su-l", "sudo"):
+        e = explained(a, alice, "--service", service)
+        assert (e["login"]["decision"], e["append"]["reason"]) == ("passkey", "skipped_service"), service
+        assert e["login"]["prompt"] == f"PIN for {alice.name}'s passkey on host-a: "
+    own = explained(a, alice, "--caller-uid", str(alice.uid))
+    assert own["session"]["caller_uid"] == alice.uid
+    assert (own["login"]["decision"], own["append"]["reason"]) == ("passkey", "unprivileged_caller")
+    other = explained(a, alice, "--caller-uid", str(bob.uid))
+    assert (other["login"]["reason"], other["login"]["message"], other["login"]["prompt"]) == ("other_account", None, None)
+    r = ctl(a, "explain", alice.name, "--caller-uid", str(bob.uid))
+    assert f"the program runs as uid {bob.uid} (not root)" in r.stdout and "[other_account]" in r.stdout, r.stdout
+    r = ctl(a, "explain", alice.name)
+    assert f'the user is asked: "PIN for {alice.name}\'s passkey on host-a:" (an empty answer gives the password prompt)' in r.stdout, r.stdout
+    r = ctl(a, "explain", alice.name, "--caller-uid", "bob")
+    assert r.returncode == 2 and "--caller-uid needs a number" in r.stderr, r.stderr
 
 
 # ---------------------------------------------------------------------------------------------

@@ -48,6 +48,16 @@ final class DecisionTableTests: XCTestCase {
         Row(name: "no conversation beats remote", scenario: plain.with { $0.session = ssh(from: "10.0.0.5"); $0.session.hasConversation = false },
             login: .stepAside(.noConversation), message: nil, append: .noOffer(.noConversation)),
 
+        // The program runs as a user (a screen locker), not as root.
+        Row(name: "screen locker of the user, credential held here", scenario: withLocal.with { $0.session.callerUID = 1000 },
+            login: .passkey(credentialIDs: ["B1"]), message: nil, append: .noOffer(.unprivilegedCaller(uid: 1000))),
+        Row(name: "screen locker of the user, no credentials: never an offer", scenario: plain.with { $0.session.callerUID = 1000 },
+            login: .stepAside(.noCredentials), message: nil, append: .noOffer(.unprivilegedCaller(uid: 1000))),
+        Row(name: "screen locker of another user asking for this one", scenario: withLocal.with { $0.session.callerUID = 1001 },
+            login: .stepAside(.otherAccount(callerUID: 1001)), message: nil, append: .noOffer(.unprivilegedCaller(uid: 1001))),
+        Row(name: "screen locker asking for an unknown name", scenario: withLocal.with { $0.session.callerUID = 1001; $0.uid = nil },
+            login: .stepAside(.otherAccount(callerUID: 1001)), message: nil, append: .noOffer(.unprivilegedCaller(uid: 1001))),
+
         // Rule 3.
         Row(name: "remote, no credential", scenario: plain.with { $0.session = ssh(from: "10.0.0.5") },
             login: .stepAside(.remoteSession(rhost: "10.0.0.5")), message: nil, append: .noOffer(.remoteSession(rhost: "10.0.0.5"))),
@@ -275,11 +285,11 @@ final class DecisionTableTests: XCTestCase {
 
     func testReasonCodesAreDistinctSnakeCase() {
         let stepAside: [StepAsideReason] = [.noConversation, .nonInteractiveService("cron"), .remoteSession(rhost: "x"),
-            .noCredentials, .credentialsElsewhere(hosts: ["a"], securityKeys: 0), .credentialLocked(["i"]),
+            .otherAccount(callerUID: 1001), .noCredentials, .credentialsElsewhere(hosts: ["a"], securityKeys: 0), .credentialLocked(["i"]),
             .credentialMissing(["i"]), .authenticatorUnavailable("d"), .authenticatorBroken("d"),
             .cancelSnooze(cancels: 3, until: now)]
         let noOffer: [NoOfferReason] = [.appendDisabled, .noConversation, .nonInteractiveService("c"), .silent,
-            .remoteSession(rhost: "x"), .skippedService("su"), .unknownAccount, .systemAccount(uid: 1, minUID: 1000),
+            .remoteSession(rhost: "x"), .unprivilegedCaller(uid: 1000), .skippedService("su"), .unknownAccount, .systemAccount(uid: 1, minUID: 1000),
             .outsideRollout(bucket: 9, percent: 5), .authenticatorUnavailable("d"), .authenticatorBroken("d"),
             .credentialHere, .declinedNever(since: now), .snoozed(declinedAt: now, until: now), .unansweredOffers(count: 3, max: 3),
             .offerLimit(offers: 3, max: 3)]

@@ -20,7 +20,7 @@ final class ExplainTests: XCTestCase {
         let text = e.text
         for expected in ["alice (uid 1000) on host-b", "login:  step aside [credential_locked]",
                          "the user sees: \"Your passkey for this computer is locked after too many wrong PINs.\"",
-                         "append: offer [replace_locked]", "Replace your locked passkey", "B1xxxxxx…",
+                         "append: offer [replace_locked]", "Replace your locked passkey", "B1xxxxxxxx…",
                          "locked", "elsewhere", "holds 1 of the user's credentials (1 locked)",
                          "rollout: bucket 7 of 0–99, inside rollout_percent = 100", "  append_max_offers = 3", "policy (built-in defaults):"] {
             XCTAssertTrue(text.contains(expected), "text lacks \(expected):\n\(text)")

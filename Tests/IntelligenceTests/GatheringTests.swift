@@ -82,6 +82,26 @@ final class GatheringTests: XCTestCase {
         XCTAssertEqual(Set(shapes.map { $0.joined(separator: ",") }).count, 1, "\(shapes)")
     }
 
+    /// A program that runs as a user (a screen locker) can act for that user only: for any
+    /// other name — a real account or none — the account is looked up and nothing else is
+    /// read or asked; its own account is gathered as at the console.
+    func testProgramRunningAsAUserReadsNothingAboutOtherAccounts() throws {
+        var locker = console
+        locker.callerUID = 1001  // bob's
+        for user in ["alice", "nobody-here"] {
+            let r = Recorder()
+            let s = try gatherer(r).gather(user: user, session: locker, now: now, policy: Policy(), probe: .whenItCanDecide)
+            XCTAssertEqual(r.asked, ["account \(user)"], user)
+            XCTAssertEqual(decideLogin(s, policy: Policy()), .stepAside(.otherAccount(callerUID: 1001)), user)
+        }
+        var own = console
+        own.callerUID = 1000  // alice's
+        let r = Recorder()
+        let s = try gatherer(r).gather(user: "alice", session: own, now: now, policy: Policy(), probe: .whenItCanDecide)
+        XCTAssertEqual(r.asked, ["account alice", "registry alice", "history alice", "probe alice"])
+        XCTAssertEqual(decideLogin(s, policy: Policy()), .passkey(credentialIDs: ["B1"]))
+    }
+
     func testRemoteSessionSkipsOnlyTheProbe() throws {
         let r = Recorder()
         let s = try gatherer(r).gather(user: "alice", session: ssh(from: "10.0.0.5"), now: now, policy: Policy())
