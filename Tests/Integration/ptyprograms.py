@@ -28,7 +28,6 @@ import re
 import secrets
 import shutil
 import signal
-import stat
 import struct
 import subprocess
 import tempfile
@@ -101,7 +100,6 @@ class InstalledSystem:
     def __init__(self, build_dir: pathlib.Path, policy_extra: dict = None):
         self.build_dir = pathlib.Path(build_dir)
         self.undo = contextlib.ExitStack()
-        self.created_pam_files = []
         try:
             self._undo_on_termination()
             self._lock()
@@ -183,9 +181,11 @@ class InstalledSystem:
         self.machine_id.write_text(secrets.token_hex(16) + "\n")
         os.chmod(self.machine_id, 0o644)
         self.registry = self.dir / "registry"
-        self.registry.mkdir(mode=0o755)
+        self.registry.mkdir()
+        os.chmod(self.registry, 0o755)
         self.state = self.dir / "state"
-        self.state.mkdir(mode=0o700)
+        self.state.mkdir()
+        os.chmod(self.state, 0o700)
         self.policy = {
             "rp_id": RP_ID,
             "host_name": HOST_NAME,
@@ -294,6 +294,7 @@ class Person:
 
     def remove(self):
         run("userdel", self.name, check=False)
+        remove(f"/run/sudo/ts/{self.name}")     # sudo's cached credentials
 
     def __str__(self):
         return self.name

@@ -18,7 +18,6 @@ module makes neither crash the program nor let anyone in.
 
 (sshd with remote_sessions = allow is in test_sshd.py.)
 """
-import json
 import os
 import re
 import secrets
@@ -309,12 +308,28 @@ def assert_got_in(ended: pp.Ended, t: pp.Terminal):
     assert not ended.killed and ended.status == 0, f"{t.argv}: {ended.describe()}:\n{t.screen()}"
 
 
+def sign_in(program, target, by, pin: str, password: str = None) -> pp.Terminal:
+    """target signs in through `program` run by `by`: `pin` at the PIN prompt, then (after
+    an empty PIN) `password` at the password prompt. Fails unless they got in."""
+    t = program.start(target, by)
+    try:
+        expect_pin_prompt(t, program, target)
+        t.type(pin)
+        if password is not None:
+            t.expect(program.password_prompt(target))
+            t.type(password)
+        ended = program.got_in(t, target)
+    finally:
+        t.kill()
+    assert_got_in(ended, t)
+    return t
+
+
 def assert_nothing_under_root(system):
     """A sudo by alice records alice, never root (whom sudo makes PAM_USER for pam_setcred)."""
-    assert not (system.registry / "root.json").exists(), "a registry record for root"
-    history = system.state / "history"
-    if history.exists():
-        assert [p.name for p in history.iterdir() if "root" in p.name] == [], "history files for root"
+    for top in (system.registry, system.state):
+        found = [str(p) for p in top.rglob("*") if p.name in ("root.json", ".root.json.lock")]
+        assert found == [], f"files for root: {found}"
 
 
 # -- the stack is the site's ------------------------------------------------------------------
@@ -385,7 +400,12 @@ def test_the_pin_signs_in_without_a_password(program, alice_passkey, system, peo
     now = system.credentials(target)[0]
     assert now["signCount"] > before["signCount"], (before, now)
     assert now["lastUsed"]["host"] == pp.HOST_NAME and now["lastUsed"]["time"] >= started, now
-    assert system.history(target)["counters"]["passkeyLogins"] == counts + 1
+    # Written from a user's program: still root's file and writable by root only, or the
+    # next login would refuse to read it (see also test_state_written_from_the_programs_is_roots).
+    st = os.stat(system.registry / f"{target.name}.json")
+    assert (st.st_uid, st.st_mode & 0o022) == (0, 0), (st.st_uid, oct(st.st_mode))
+    if program is not PAMTESTER:     # (see test_a_program_running_as_the_user_keeps_the_users_history)
+        assert system.history(target)["counters"]["passkeyLogins"] == counts + 1
     lines = log.module(mark, user=target.name, service=program.service)
     assert any("decision=success reason=passkey_verified" in l for l in lines), log.since(mark)
     if program is SUDO:
@@ -397,6 +417,7 @@ def test_an_empty_pin_gives_the_password(program, alice_passkey, system, people,
     target, by = who_runs(program, people)
     fallbacks = system.history(target)["counters"]["fallbacks"].get("cancelled", 0)
     mark = log.mark()
+    started = int(time.time())
     t = program.start(target, by)
     try:
         expect_pin_prompt(t, program, target)
@@ -410,10 +431,14 @@ def test_an_empty_pin_gives_the_password(program, alice_passkey, system, people,
     assert "Wrong PIN" not in t.seen and OFFER not in t.seen, t.screen()
     lines = log.module(mark, user=target.name, service=program.service)
     assert any("decision=step_aside reason=cancelled" in l for l in lines), log.since(mark)
-    # The password login after the cancel is history of the person who signed in (the
-    # append step runs at pam_setcred; vlock and pamtester authenticate only).
+    # The cancel is history of the person who signed in (it feeds cancel_threshold); so is
+    # the password login after it, recorded at pam_setcred (vlock and pamtester here call
+    # pam_authenticate only).
+    history = system.history(target)
+    if program is not PAMTESTER:     # (see test_a_program_running_as_the_user_keeps_the_users_history)
+        assert history["host"].get("lastCancel", 0) >= started, history
     if program not in (VLOCK, PAMTESTER):
-        assert system.history(target)["counters"]["fallbacks"].get("cancelled", 0) == fallbacks + 1
+        assert history["counters"]["fallbacks"].get("cancelled", 0) == fallbacks + 1, history
     if program is SUDO:
         assert_nothing_under_root(system)
 
@@ -443,6 +468,43 @@ def test_a_wrong_pin_is_refused_and_logged(program, alice_passkey, system, peopl
     failed = [l for l in log.module(mark, user=target.name, service=program.service)
               if "decision=failed reason=wrong_pin" in l]
     assert len(failed) == 1, log.since(mark)
+
+
+def test_a_program_running_as_the_user_keeps_the_users_history(alice_passkey, system, people):
+    """A screen locker running as alice (pamtester here): her passkey login and her
+    cancelled PIN prompt are this host's history of her, as they are from login or su. The
+    history feeds decisions (cancel_threshold: a user who always answers the PIN prompt of
+    her screen locker with Enter is asked less) and passkeyctl report; the module running
+    as alice cannot write it, the setuid helper it asks can."""
+    alice = people.alice
+    before = system.history(alice)
+    started = int(time.time())
+    sign_in(PAMTESTER, alice, alice, alice_passkey)
+    sign_in(PAMTESTER, alice, alice, "", alice.password)
+    after = system.history(alice)
+    assert after["counters"]["passkeyLogins"] == before["counters"]["passkeyLogins"] + 1, after
+    assert after["host"].get("lastPasskeyLogin", 0) >= started, after
+    assert after["host"].get("lastCancel", 0) >= started, after
+
+
+def test_state_written_from_the_programs_is_roots(alice_passkey, system, people):
+    """The module and the helper it starts do not run with group root in these programs:
+    login has set the user's group before pam_setcred (where alice's passkey was created),
+    and su, sudo and vlock are setuid root but not setgid (the caller's group). Whatever
+    they write into the registry and the host state (keys, host secret, PIN counters,
+    history) must still be root:root (README "Files"), not owned by the group of the user
+    who enrolled first or ran su."""
+    alice, bob = people.alice, people.bob
+    sign_in(SU, alice, bob, alice_passkey)
+    sign_in(SUDO, alice, alice, "", alice.password)
+    sign_in(VLOCK, alice, alice, alice_passkey)
+    foreign = []
+    for top in (system.registry, system.state):
+        for path in [top, *top.rglob("*")]:
+            st = os.lstat(path)
+            if (st.st_uid, st.st_gid) != (0, 0):
+                foreign.append(f"{path.relative_to(system.dir)} {st.st_uid}:{st.st_gid}")
+    assert foreign == [], f"not root:root (alice is {alice.gid}, bob {bob.gid}): {foreign}"
 
 
 def test_three_wrong_pins_and_a_wrong_password_keep_the_console_shut(alice_passkey, system, people, log):
@@ -504,18 +566,8 @@ def test_no_offer_outside_login(program, system, people, log):
 def test_sudo_by_alice_never_records_anything_under_root(alice_passkey, system, people, log):
     alice = people.alice
     mark = log.mark()
-    for answers in ([alice_passkey], ["", alice.password]):
-        t = SUDO.start(alice, alice)
-        try:
-            expect_pin_prompt(t, SUDO, alice)
-            t.type(answers[0])
-            if len(answers) > 1:
-                t.expect(SUDO.password_prompt(alice))
-                t.type(answers[1])
-            ended = SUDO.got_in(t, alice)
-        finally:
-            t.kill()
-        assert_got_in(ended, t)
+    sign_in(SUDO, alice, alice, alice_passkey)
+    sign_in(SUDO, alice, alice, "", alice.password)
     assert_nothing_under_root(system)
     assert not any('user="root"' in l for l in log.module(mark)), log.since(mark)
     assert system.history(alice)["counters"]["fallbacks"].get("cancelled", 0) >= 1
@@ -639,8 +691,8 @@ def test_a_long_answer_to_the_offer_creates_nothing(program, size, system):
 @pytest.mark.parametrize("size", LONG)
 @pytest.mark.parametrize("program", OFFER_PROGRAMS, ids=lambda p: p.name)
 def test_long_answers_when_choosing_and_confirming_a_pin(program, size, system):
-    """A long new PIN is refused with the rule and asked again; a long confirmation does not
-    match; a proper PIN after both creates the passkey."""
+    """A long new PIN is refused with the rule and asked again; so is a long confirmation;
+    a proper PIN after both creates the passkey."""
     person = person_without_passkey(system)
     t = first_login(program, person)
     try:
@@ -652,11 +704,17 @@ def test_long_answers_when_choosing_and_confirming_a_pin(program, size, system):
         t.type(PIN)
         t.expect(CONFIRM)
         t.type("5" * size)
-        t.expect_first(CHOOSE, NOT_CREATED)
+        # Refused (too long, or not the PIN chosen), then asked again: the confirmation, or
+        # the choice from the start.
+        refusal = t.expect("at most 63 characters", "The PINs did not match.", NOT_CREATED, CREATED)
+        assert refusal in (0, 1), f"a long confirmation was not refused:\n{t.screen()}"
+        again = t.expect(CONFIRM, CHOOSE, NOT_CREATED)
+        assert again != 2, f"gave up after one long confirmation:\n{t.screen()}"
+        if again == 1:
+            t.type(PIN)
+            t.expect_first(CONFIRM, NOT_CREATED)
         t.type(PIN)
-        t.expect(CONFIRM)
-        t.type(PIN)
-        t.expect(CREATED)
+        t.expect_first(CREATED, NOT_CREATED, CHOOSE, CONFIRM)
         ended = program.got_in(t, person)
     finally:
         t.kill()
