@@ -50,30 +50,20 @@ SYSTEM_LOCK = "/run/lock/pam_passkey-system-tests.lock"
 ENV = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
 
 
-def module_dir() -> str:
-    libdir = subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_output=True, text=True,
-                            check=True).stdout.strip()
-    return libdir + "/security"
+def staged_paths(build_dir) -> tuple:
+    """(files, directories) that scripts/install.sh puts into /: what it writes into an
+    empty staging tree, so the list is always the script's own."""
+    stage = pathlib.Path(tempfile.mkdtemp(prefix="pkt-programs-stage-"))
+    try:
+        run(ROOT / "scripts/install.sh", stage, build_dir)
+        files, dirs = [], []
+        for p in sorted(stage.rglob("*"), key=lambda p: (len(p.parts), str(p))):
+            (dirs if p.is_dir() and not p.is_symlink() else files).append("/" + str(p.relative_to(stage)))
+        return files, dirs
+    finally:
+        shutil.rmtree(stage, True)
 
 
-def installed_files() -> list:
-    """Every file scripts/install.sh puts into / (README "Files")."""
-    return [
-        f"{module_dir()}/pam_passkey.so",
-        HELPER,
-        "/usr/sbin/passkeyctl",
-        "/usr/share/man/man8/pam_passkey.8",
-        "/usr/share/man/man8/passkeyctl.8",
-        "/usr/share/man/man5/pam_passkey.conf.5",
-        "/usr/share/pam-configs/passkey",
-        "/usr/share/pam-configs/passkey-append",
-        POLICY,
-    ]
-
-
-# Directories install.sh creates when they are missing (install -d, mkstate).
-INSTALLED_DIRS = ["/usr/libexec/pam_passkey", "/usr/share/man/man5", "/usr/share/man/man8",
-                  "/usr/share/pam-configs", STATE_ROOT, STATE_ROOT + "/registry", STATE_ROOT + "/host"]
 PAM_RECORDS = [PAM_D / f"common-{t}" for t in ("auth", "account", "password", "session",
                                                 "session-noninteractive")]
 
@@ -143,28 +133,25 @@ class InstalledSystem:
                 raise RuntimeError(f"{PACKAGE} is installed on this machine; these tests install the build "
                                    f"themselves. Remove it first: dpkg --purge {PACKAGE}")
             time.sleep(2)
-        # What was there before is moved aside and comes back afterwards (a developer's own
-        # `make install`, an administrator's policy file).
-        for path in installed_files() + [STATE_ROOT]:
+        files, dirs = staged_paths(self.build_dir)
+        self.installed = files
+        # What was at those paths is moved aside and comes back afterwards (a developer's own
+        # `make install`, an administrator's policy file, earlier state).
+        for path in files + [STATE_ROOT]:
             if os.path.lexists(path):
                 aside = f"{path}.pkt-programs-{secrets.token_hex(4)}"
                 os.rename(path, aside)
                 self.undo.callback(os.rename, aside, path)
-        missing_dirs = [d for d in INSTALLED_DIRS if not os.path.lexists(d)]
-        # Undone last-created first: removes exactly the directories install.sh made.
-        for d in missing_dirs:
-            self.undo.callback(lambda d=d: os.path.isdir(d) and not os.path.islink(d) and shutil.rmtree(d))
-        for f in installed_files():
+        # The directories install.sh will create, removed after (deepest first: the undo
+        # runs in reverse), then every file it will put in place.
+        for d in dirs:
+            if not os.path.lexists(d):
+                self.undo.callback(lambda d=d: os.path.isdir(d) and not os.path.islink(d) and shutil.rmtree(d))
+        for f in files:
             self.undo.callback(remove, f)
         p = run(ROOT / "scripts/install.sh", "", self.build_dir, check=False)
         if p.returncode != 0:
             raise RuntimeError(f"scripts/install.sh failed: {p.stdout}{p.stderr}")
-        # install.sh names each path it put in place; the undo above must cover all of them.
-        put = {l.strip().split(" ")[0] for l in p.stdout.splitlines() if l.startswith("  /")}
-        unexpected = put - set(installed_files()) - set(INSTALLED_DIRS)
-        if unexpected:
-            raise RuntimeError(f"install.sh put {sorted(unexpected)} in place, which this test would not remove; "
-                               "add them to ptyprograms.installed_files()")
 
     @staticmethod
     def _packaged() -> bool:
