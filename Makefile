@@ -20,11 +20,15 @@ all: build
 deps:
 	@./scripts/install-deps.sh
 
-# One build, reused by every test stage: products, tests, and pam_passkey.so.
+# One build, reused by every test stage: products, tests, and pam_passkey.so. The setuid
+# launcher (C, static) is installed as pam_passkey_helper and starts the Swift helper at
+# /usr/libexec/pam_passkey/pam_passkey_authenticator; in the build directory the Swift helper
+# keeps its name, pam_passkey_helper, and the tests run it directly.
 build: deps
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 	@ln -sfn libpam_passkey.so $(BUILD_DIR)/pam_passkey.so
 	$(CC) -O2 -Wall -Wextra -o $(BUILD_DIR)/passkey-footprint-probe Sources/FootprintProbe/main.c -lpam -ldl
+	CC="$(CC)" ./Sources/HelperLauncher/build.sh $(BUILD_DIR)/pam_passkey_launcher
 
 check: build
 	$(MAKE) --no-print-directory unit integration fuzz

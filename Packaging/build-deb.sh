@@ -36,7 +36,7 @@ root=$work/root
 find "$root" -type f \( -name '*.so' -o -path '*/usr/sbin/*' -o -path '*/usr/libexec/*' \) | while read -r f; do
     mode=$(stat -c '%a' "$f")
     strip --strip-unneeded --remove-section=.comment --remove-section=.note "$f"
-    chmod "$mode" "$f"   # strip rewrites the file; keep the setuid bit
+    chmod "$mode" "$f"   # strip rewrites the file; keep the launcher's setuid bit
 done
 
 # As dh_installman / dh_installdocs: compressed, reproducible.
@@ -84,7 +84,8 @@ Description: PAM module for passkey login with a PIN, bound to this computer
  The package enables two pam-auth-update profiles: "passkey" (the passkey
  login, before pam_unix) and "passkey-append" (the offer, after the
  password). It includes passkeyctl, the administrator's tool, and the
- setuid helper that holds the private keys.
+ helper that holds the private keys, started through a small setuid
+ launcher that clears the caller's environment first.
 EOF
 echo /etc/security/pam_passkey.conf > "$root/DEBIAN/conffiles"
 for script in postinst prerm postrm; do

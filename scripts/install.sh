@@ -34,9 +34,15 @@ fi
 
 MODULE=$BUILD/pam_passkey.so
 [ -f "$MODULE" ] || MODULE=$BUILD/libpam_passkey.so
-for f in "$MODULE" "$BUILD/pam_passkey_helper" "$BUILD/passkeyctl" "$BUILD/passkey-docgen"; do
+for f in "$MODULE" "$BUILD/pam_passkey_helper" "$BUILD/pam_passkey_launcher" "$BUILD/passkeyctl" "$BUILD/passkey-docgen"; do
     [ -f "$f" ] || die "$f is missing; run \`make build\` first"
 done
+
+# The launcher executes the path compiled into it: it must be where the authenticator goes.
+LIBEXEC=/usr/libexec/pam_passkey
+AUTHENTICATOR=$LIBEXEC/pam_passkey_authenticator
+tr '\000' '\n' < "$BUILD/pam_passkey_launcher" | grep -qxF "pam_passkey launcher target=$AUTHENTICATOR" \
+    || die "$BUILD/pam_passkey_launcher was not built to start $AUTHENTICATOR; run \`make build\` again"
 
 if [ "$(id -u)" -eq 0 ]; then OWNER="-o root -g root"; else OWNER=""; fi
 
@@ -54,6 +60,7 @@ put() {
     install -m "$3" $OWNER "$1" "$new"
     # An installed binary must not search for libraries next to itself: SwiftPM links
     # RUNPATH=$ORIGIN, and the module is loaded into sshd and login.
+    # static: the launcher, statically linked, has no RUNPATH to remove.
     case "$4" in
         binary)
             if command -v chrpath >/dev/null 2>&1; then
@@ -93,9 +100,13 @@ mkstate() {
 
 echo "Installing pam_passkey into ${DEST:-/}"
 put "$MODULE" "$MODDIR/pam_passkey.so" 0644 binary
-# Setuid root: screen lockers and other callers that are not root use it; it then serves
-# only the caller's own account (see pam_passkey(8), "The helper").
-put "$BUILD/pam_passkey_helper" /usr/libexec/pam_passkey/pam_passkey_helper 4755 binary
+# The host authenticator (the Swift helper), not setuid: the launcher starts it. Installed
+# first, so that an upgrade never has a launcher without the program it starts.
+put "$BUILD/pam_passkey_helper" "$AUTHENTICATOR" 0755 binary
+# The launcher, setuid root: screen lockers and other callers that are not root use it. It
+# drops their environment and descriptors before any other code runs, then starts the
+# authenticator, which serves only the caller's own account (see pam_passkey(8), "The helper").
+put "$BUILD/pam_passkey_launcher" "$LIBEXEC/pam_passkey_helper" 4755 static
 put "$BUILD/passkeyctl" /usr/sbin/passkeyctl 0755 binary
 
 "$BUILD/passkey-docgen" fill < "$SRC/man/pam_passkey.conf.5.in" > "$tmpdir/pam_passkey.conf.5"

@@ -37,7 +37,8 @@ public struct Keyring<Entry: KeyringEntry>: VersionedDocument {
 /// A backend's credentials under `state_dir`:
 ///   authenticator/BACKEND/USER.json   0600, written atomically under the user's lock
 /// Each backend has its own directory, so switching `authenticator` never misreads one
-/// backend's records as the other's.
+/// backend's records as the other's. Keyrings are secret files (`SecretFiles`): one that group
+/// or others can read is refused, naming the file and the fix.
 public struct KeyringStore<Entry: KeyringEntry>: Sendable {
     public let stateDirectory: String
     public let backend: String
@@ -47,11 +48,12 @@ public struct KeyringStore<Entry: KeyringEntry>: Sendable {
     public init(stateDirectory: String, backend: String) {
         self.stateDirectory = stateDirectory
         self.backend = backend
-        documents = DocumentStore(directory: stateDirectory + "/authenticator/" + backend, fileMode: 0o600, maxBytes: 1 << 20,
-                                  lockTimeout: Self.lockTimeout, missingDirectory: .isEmpty(createMode: 0o700))
+        documents = DocumentStore(directory: SecretFiles.directory(in: stateDirectory) + "/" + backend, fileMode: 0o600,
+                                  maxBytes: 1 << 20, lockTimeout: Self.lockTimeout,
+                                  missingDirectory: .isEmpty(createMode: 0o700), secret: true)
     }
 
-    var authenticatorDirectory: String { stateDirectory + "/authenticator" }
+    var authenticatorDirectory: String { SecretFiles.directory(in: stateDirectory) }
 
     /// Whether this host has ever kept credentials of this backend.
     public var hasState: Bool { (try? SecureDirectory.open(documents.directory)) != nil }

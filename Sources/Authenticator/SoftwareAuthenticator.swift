@@ -40,7 +40,10 @@ public struct SoftwareAuthenticator: HostAuthenticator {
     }
 
     public func health() -> AuthenticatorHealth {
-        AuthenticatorHealth(backend: "software", aaguid: ProjectAAGUID.software, problem: store.problem(), detail: selection)
+        // The host secret is checked here, before any PIN is asked for: one that others can
+        // read is not used. (Keyrings are checked when they are read.)
+        AuthenticatorHealth(backend: "software", aaguid: ProjectAAGUID.software, problem: store.problem() ?? hostSecret.problem(),
+                            detail: selection)
     }
 
     public func credentials(user: String, rpID: String) throws(HelperFailure) -> [HeldCredential] {

@@ -62,6 +62,8 @@ struct StatusReport {
     let pamDirectory: String
     var findings: [Finding] = []
     private var details: [(String, JSONValue)] = []
+    /// What the helper said is wrong, so a cause it already named is not reported twice.
+    private var helperProblem: String?
 
     init(policyPath: String, pamDirectory: String) {
         self.policyPath = policyPath
@@ -131,18 +133,21 @@ struct StatusReport {
         let setuid = mode & UInt32(S_ISUID) != 0 && st.st_uid == 0
         info += [("owner_uid", .int(Int64(st.st_uid))), ("mode", .string(octal(mode))), ("setuid", .bool(setuid))]
         let errorsBefore = findings.count { $0.level == .error }
-        if mode & UInt32(S_IFMT) != UInt32(S_IFREG) {
-            add(.error, "helper", "\(path) is not a regular file (a link or something else); install the helper program itself there")
-        } else if st.st_uid != 0 {
-            add(.error, "helper", "\(path) is owned by uid \(st.st_uid), not root; chown root:root \(path)")
-        } else if mode & 0o022 != 0 {
-            add(.error, "helper", "\(path) is writable by group or others (mode \(octal(mode))); chmod go-w \(path)")
-        } else if mode & 0o111 == 0 {
-            add(.error, "helper", "\(path) is not executable; chmod 0755 \(path)")
+        if let problem = Self.programProblem(path, st) {
+            info += [("launcher", .null), ("authenticator", .null)]
+            add(.error, "helper", problem)
+        } else if let target = Self.launcherTarget(path) {
+            // The installed layout: the setuid launcher, and the authenticator it starts.
+            add(.ok, "helper", "\(path): launcher, owner root, mode \(octal(mode))")
+            checkAuthenticator(target, launcher: path, into: &info)
+            if findings.count(where: { $0.level == .error }) == errorsBefore { addSetuidInfo(setuid) }
         } else {
+            info += [("launcher", .bool(false)), ("authenticator", .null)]
             add(.ok, "helper", "\(path): owner root, mode \(octal(mode))")
-            add(.info, "helper", setuid ? "setuid root: screen lockers running as the user can use passkeys (for that user only)"
-                                        : "not setuid: only programs running as root (login, sshd, su) can use passkeys; screen lockers cannot")
+            addSetuidInfo(setuid)
+            if setuid {
+                add(.warning, "helper", "\(path) is setuid root but is not pam_passkey's launcher, so the language runtime reads the caller's environment before the helper can clear it; install the launcher there (make install, or the package) or remove the bit: chmod u-s \(path)")
+            }
         }
 
         // One error per cause: a program that cannot be trusted is not started either.
@@ -158,11 +163,13 @@ struct StatusReport {
                 info += [("backend", .string(health.backend)), ("aaguid", .string(formatAAGUID(health.aaguid))),
                          ("problem", .string(health.problem))]
                 if let problem = health.problem {
+                    helperProblem = problem
                     add(.error, "helper", "answers, but the \(health.backend) authenticator is not working: \(problem)")
                 } else {
                     add(.ok, "helper", "answers: \(health.backend) authenticator, healthy")
                 }
             case .failure(let f):
+                helperProblem = f.description
                 info.append(("problem", .string(f.description)))
                 add(.error, "helper", "answers with a failure: \(f)")
             default:
@@ -173,6 +180,79 @@ struct StatusReport {
             info.append(("problem", .string(error.description)))
             add(.error, "helper", "does not answer: \(error)")
         }
+    }
+
+    private mutating func addSetuidInfo(_ setuid: Bool) {
+        add(.info, "helper", setuid ? "setuid root: screen lockers running as the user can use passkeys (for that user only)"
+                                    : "not setuid: only programs running as root (login, sshd, su) can use passkeys; screen lockers cannot")
+    }
+
+    /// The Swift program the launcher starts: root's, not writable by others, and not setuid
+    /// itself (started directly by a user, its runtime would read their environment as root).
+    private mutating func checkAuthenticator(_ target: String, launcher: String, into info: inout [(String, JSONValue)]) {
+        info.append(("launcher", .bool(true)))
+        var st = stat()
+        guard lstat(target, &st) == 0 else {
+            info.append(("authenticator", .object([("path", .string(target))])))
+            add(.error, "helper", "\(target), the authenticator the launcher \(launcher) starts, does not exist; reinstall pam_passkey")
+            return
+        }
+        let mode = UInt32(st.st_mode)
+        info.append(("authenticator", .object([("path", .string(target)), ("owner_uid", .int(Int64(st.st_uid))),
+                                                ("mode", .string(octal(mode)))])))
+        if let problem = Self.programProblem(target, st) {
+            add(.error, "helper", problem)
+        } else if mode & UInt32(S_ISUID | S_ISGID) != 0 {
+            add(.error, "helper", "\(target) is setuid or setgid (mode \(octal(mode))); started directly by a user, the language runtime would read their environment with root's rights, so only the launcher \(launcher) is setuid; chmod 0755 \(target)")
+        } else {
+            add(.ok, "helper", "\(target): the authenticator it starts, owner root, mode \(octal(mode))")
+        }
+    }
+
+    /// Why a program is not safe to run as root, or nil.
+    private static func programProblem(_ path: String, _ st: stat) -> String? {
+        let mode = UInt32(st.st_mode)
+        if mode & UInt32(S_IFMT) != UInt32(S_IFREG) {
+            return "\(path) is not a regular file (a link or something else); install the helper program itself there"
+        } else if st.st_uid != 0 {
+            return "\(path) is owned by uid \(st.st_uid), not root; chown root:root \(path)"
+        } else if mode & 0o022 != 0 {
+            return "\(path) is writable by group or others (mode \(octal(mode))); chmod go-w \(path)"
+        } else if mode & 0o111 == 0 {
+            return "\(path) is not executable; chmod 0755 \(path)"
+        }
+        return nil
+    }
+
+    /// The program a pam_passkey launcher at `path` starts, from the line launcher.c keeps in
+    /// its binary; nil when the file is not a launcher (the launcher is small; the Swift
+    /// helper is not one).
+    static func launcherTarget(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size <= 4 << 20 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var total = 0
+        while total < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            total += n
+        }
+        let marker = Array("pam_passkey launcher target=".utf8)
+        guard total >= marker.count else { return nil }
+        var i = 0
+        while i <= total - marker.count {
+            if bytes[i] == marker[0] && bytes[i..<(i + marker.count)].elementsEqual(marker) {
+                let start = i + marker.count
+                guard let end = bytes[start..<total].firstIndex(of: 0), end > start, bytes[start] == UInt8(ascii: "/") else { return nil }
+                return String(decoding: bytes[start..<end], as: UTF8.self)
+            }
+            i += 1
+        }
+        return nil
     }
 
     private mutating func checkStateDirectory(_ policy: Policy) {
@@ -194,6 +274,14 @@ struct StatusReport {
         } catch {
             add(.error, "state_dir", "history: \(error)")
         }
+        // Every secret file (host secret, keyrings of every backend and user), as the helper
+        // would refuse it; what the helper has already named is not said twice.
+        let secrets = SecretFiles.audit(stateDirectory: path)
+        for problem in secrets where !(helperProblem?.containsText(problem.path) ?? false) {
+            add(.error, "state_dir", "\(problem)")
+        }
+        details.append(("secret_files", .object([("directory", .string(SecretFiles.directory(in: path))),
+                                                 ("problems", .array(secrets.map { .string($0.description) }))])))
     }
 
     private mutating func checkRegistry(_ policy: Policy) {

@@ -32,14 +32,19 @@ public struct DocumentStore<Document: VersionedDocument>: Sendable {
     public let maxBytes: Int
     public let lockTimeout: Duration
     public let missingDirectory: MissingDirectory
+    /// The documents hold key material: refused when group or others can read them
+    /// (`SecretFiles`), and `fileMode` must give them no access.
+    public let secret: Bool
 
     public init(directory: String, fileMode: mode_t, maxBytes: Int, lockTimeout: Duration,
-                missingDirectory: MissingDirectory) {
+                missingDirectory: MissingDirectory, secret: Bool = false) {
+        precondition(!secret || fileMode & 0o077 == 0, "a secret document store must write files only their owner can read")
         self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         self.fileMode = fileMode
         self.maxBytes = maxBytes
         self.lockTimeout = lockTimeout
         self.missingDirectory = missingDirectory
+        self.secret = secret
     }
 
     public func fileName(for user: UserName) -> String { user.rawValue + ".json" }
@@ -48,7 +53,7 @@ public struct DocumentStore<Document: VersionedDocument>: Sendable {
     /// The user's document; `Document.empty` when the user has no file.
     public func read(_ user: UserName) throws(StorageError) -> Document {
         guard let dir = try openDirectory() else { return .empty(for: user) }
-        guard let bytes = try dir.read(fileName(for: user), maxBytes: maxBytes) else { return .empty(for: user) }
+        guard let bytes = try dir.read(fileName(for: user), maxBytes: maxBytes, secret: secret) else { return .empty(for: user) }
         return try Self.decode(bytes, path: path(for: user), user: user)
     }
 
@@ -67,7 +72,7 @@ public struct DocumentStore<Document: VersionedDocument>: Sendable {
         let name = fileName(for: user)
         let filePath = path(for: user)
         return try dir.withLock(name, timeout: lockTimeout) { locked in
-            let old = try locked.read(maxBytes: maxBytes)
+            let old = try locked.read(maxBytes: maxBytes, secret: secret)
             var document = try old.map { bytes throws(StorageError) in try Self.decode(bytes, path: filePath, user: user) }
                 ?? .empty(for: user)
             let result = try body(&document)

@@ -10,8 +10,9 @@ public struct LockedFile {
 
     public var path: String { directory.path(of: name) }
 
-    public func read(maxBytes: Int) throws(StorageError) -> [UInt8]? {
-        try directory.read(name, maxBytes: maxBytes)
+    /// See `SecureDirectory.read`.
+    public func read(maxBytes: Int, secret: Bool = false) throws(StorageError) -> [UInt8]? {
+        try directory.read(name, maxBytes: maxBytes, secret: secret)
     }
 
     /// Atomic replacement as `SecureDirectory.replace`, through the fixed temporary name

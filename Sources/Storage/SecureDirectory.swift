@@ -49,8 +49,9 @@ public final class SecureDirectory {
 
     /// The content of the regular file `name`, or nil when there is none. Refused: a symbolic
     /// link, anything but a regular file, a file not owned by root, a file writable by group
-    /// or others, a file larger than `maxBytes`.
-    public func read(_ name: String, maxBytes: Int) throws(StorageError) -> [UInt8]? {
+    /// or others, a file larger than `maxBytes`; with `secret`, also a file that group or
+    /// others can read (see `SecretFiles`).
+    public func read(_ name: String, maxBytes: Int, secret: Bool = false) throws(StorageError) -> [UInt8]? {
         let full = path(of: name)
         try Self.checkName(name, full)
         // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
@@ -63,7 +64,7 @@ public final class SecureDirectory {
         defer { close(file) }
         var st = stat()
         guard fstat(file, &st) == 0 else { throw .system(path: full, operation: "fstat", errno: errno) }
-        try Self.checkFile(st, full)
+        if secret { try Self.checkSecretFile(st, full) } else { try Self.checkFile(st, full) }
         if Int(st.st_size) > maxBytes { throw .tooLarge(path: full, size: Int(st.st_size), limit: maxBytes) }
 
         // Read one byte past the size fstat gave, growing up to one byte past the limit: the
@@ -89,6 +90,11 @@ public final class SecureDirectory {
     /// Names that are not valid UTF-8 are returned repaired (with U+FFFD), which no
     /// `UserName` accepts.
     public func entries() throws(StorageError) -> [String] {
+        try allEntries().filter { !$0.hasPrefix(".") }
+    }
+
+    /// Every name in this directory but `.` and `..`.
+    func allEntries() throws(StorageError) -> [String] {
         // A fresh open file description: a dup would share (and move) the offset of `fd`.
         let listing = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard listing >= 0 else { throw .system(path: path, operation: "open", errno: errno) }
@@ -108,7 +114,7 @@ public final class SecureDirectory {
             let name = withUnsafePointer(to: &entry.pointee.d_name) {
                 String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
             }
-            if name.hasPrefix(".") { continue }
+            if name == "." || name == ".." { continue }
             names.append(name)
         }
         return names

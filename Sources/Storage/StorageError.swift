@@ -40,6 +40,9 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongOwner(path: String, uid: UInt32, allowed: [UInt32])
     /// Group- or world-writable (a directory: unless sticky and owned by root).
     case writableByOthers(path: String, mode: UInt32, kind: FileKind)
+    /// A secret file (authenticator key material, the host secret) that group or others can
+    /// read, write or execute: only its owner may have any access (`SecretFiles`).
+    case secretNotPrivate(path: String, mode: UInt32)
     case tooLarge(path: String, size: Int, limit: Int)
     /// The lock beside `path` was held by another process for the whole wait.
     case lockTimeout(path: String, milliseconds: Int)
@@ -55,7 +58,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     public var path: String {
         switch self {
         case .invalidPath(let p), .notFound(let p), .symbolicLink(let p), .wrongKind(let p, _, _),
-             .wrongOwner(let p, _, _), .writableByOthers(let p, _, _), .tooLarge(let p, _, _),
+             .wrongOwner(let p, _, _), .writableByOthers(let p, _, _), .secretNotPrivate(let p, _), .tooLarge(let p, _, _),
              .lockTimeout(let p, _), .system(let p, _, _), .malformed(let p, _),
              .unsupportedSchema(let p, _, _), .userMismatch(let p, _, _):
             return p
@@ -83,6 +86,11 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
                 ? "is a directory writable by group or others (mode \(octal(mode))), so they could replace what is in it"
                 : "is writable by group or others (mode \(octal(mode)))"
             return "\(p) \(what); fix: chmod go-w \(p)"
+        case .secretNotPrivate(let p, let mode):
+            let (read, write) = (mode & 0o044 != 0, mode & 0o022 != 0)
+            let how = read && write ? "readable and writable" : read ? "readable" : write ? "writable" : "accessible"
+            return "\(p) holds authenticator secrets and is \(how) by group or others (mode \(octal(mode))), "
+                + "so it is not used (a copy of it helps an offline search for the PIN); fix: chmod go-rwx \(p)"
         case .tooLarge(let p, let size, let limit):
             return "\(p) is \(size) bytes, more than the \(limit) accepted; pam_passkey never writes one that large: "
                 + "inspect it and restore it from a backup"

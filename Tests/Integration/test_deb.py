@@ -172,8 +172,17 @@ def test_install_login_purge(deb, system, make_account):
     for path, mode in ((STATE + "/registry", 0o755), (STATE + "/host", 0o700)):
         st = os.stat(path)
         assert (stat.S_IMODE(st.st_mode), st.st_uid) == (mode, 0), path
+    # The setuid launcher, and the Swift helper it starts, not setuid.
     helper = os.stat("/usr/libexec/pam_passkey/pam_passkey_helper")
     assert (stat.S_IMODE(helper.st_mode), helper.st_uid) == (0o4755, 0)
+    authenticator = os.stat("/usr/libexec/pam_passkey/pam_passkey_authenticator")
+    assert (stat.S_IMODE(authenticator.st_mode), authenticator.st_uid) == (0o755, 0)
+    # As installed, passkeyctl status finds both and the helper answers through the launcher.
+    status = [re.split(r"\s+", l, maxsplit=2) for l in run("/usr/sbin/passkeyctl", "status").stdout.splitlines()]
+    for finding in (["ok", "helper", "/usr/libexec/pam_passkey/pam_passkey_helper: launcher, owner root, mode 4755"],
+                    ["ok", "helper", "/usr/libexec/pam_passkey/pam_passkey_authenticator: the authenticator it starts, owner root, mode 0755"],
+                    ["ok", "helper", "answers: software authenticator, healthy"]):
+        assert finding in status, status
     # Stripped for the package, the module still exports its entry points.
     module_dir = run("pkg-config", "--variable=libdir", "pam").stdout.strip() + "/security"
     exported = run("nm", "-D", "--defined-only", module_dir + "/pam_passkey.so").stdout
@@ -214,6 +223,7 @@ def test_remove_keeps_passkeys_and_policy_until_purge(deb, system):
     assert p.returncode == 0, p.stdout + p.stderr
     assert "pam_passkey" not in pathlib.Path("/etc/pam.d/common-auth").read_text()
     assert not os.path.exists("/usr/libexec/pam_passkey/pam_passkey_helper")
+    assert not os.path.exists("/usr/libexec/pam_passkey/pam_passkey_authenticator")
     assert record.read_text() == "{}"
     assert conf.read_text().endswith("pin_min_length = 8\n")
     # Installing again keeps the administrator's policy (a conffile) and turns the module on.

@@ -15,7 +15,9 @@ MODULE_DIR = subprocess.run(["pkg-config", "--variable=libdir", "pam"], capture_
 EXPECTED = {
     # path: (mode, is directory)
     f"{MODULE_DIR}/pam_passkey.so": (0o644, False),
+    # The setuid launcher, and the Swift helper it starts (not setuid).
     "/usr/libexec/pam_passkey/pam_passkey_helper": (0o4755, False),
+    "/usr/libexec/pam_passkey/pam_passkey_authenticator": (0o755, False),
     "/usr/sbin/passkeyctl": (0o755, False),
     "/etc/security/pam_passkey.conf": (0o644, False),
     "/usr/share/man/man8/pam_passkey.8": (0o644, False),
@@ -60,13 +62,37 @@ def test_binaries_are_the_build_with_exports_and_no_runpath(staged, build_dir):
                               check=True).stdout
     for symbol in ("pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt"):
         assert f" T {symbol}\n" in exported
-    for path in (module, f"{staged}/usr/libexec/pam_passkey/pam_passkey_helper", f"{staged}/usr/sbin/passkeyctl"):
+    libexec = f"{staged}/usr/libexec/pam_passkey"
+    for path in (module, f"{libexec}/pam_passkey_helper", f"{libexec}/pam_passkey_authenticator", f"{staged}/usr/sbin/passkeyctl"):
         dynamic = subprocess.run(["readelf", "-d", path], capture_output=True, text=True, check=True).stdout
         # Loaded into sshd and run setuid: no library search next to the file.
         assert "RUNPATH" not in dynamic and "RPATH" not in dynamic, path
-    version = subprocess.run([f"{staged}/usr/libexec/pam_passkey/pam_passkey_helper", "--version"],
-                             capture_output=True, text=True)
+    version = subprocess.run([f"{libexec}/pam_passkey_authenticator", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("pam_passkey_helper")
+    # The setuid file is the launcher (static: no program interpreter), starting the
+    # authenticator where it was installed.
+    launcher = pathlib.Path(f"{libexec}/pam_passkey_helper").read_bytes()
+    assert launcher == (build_dir / "pam_passkey_launcher").read_bytes()
+    assert b"\0pam_passkey launcher target=/usr/libexec/pam_passkey/pam_passkey_authenticator\0" in launcher
+    headers = subprocess.run(["readelf", "-l", f"{libexec}/pam_passkey_helper"], capture_output=True, text=True, check=True).stdout
+    assert "INTERP" not in headers
+
+
+def test_refuses_a_launcher_built_for_another_place(tmp_path, build_dir):
+    """A launcher compiled for a test directory would start nothing (or the wrong program)
+    once installed."""
+    build = tmp_path / "build"
+    build.mkdir()
+    for name in ("pam_passkey.so", "pam_passkey_helper", "passkeyctl", "passkey-docgen"):
+        (build / name).symlink_to(build_dir / name)
+    elsewhere = subprocess.run([ROOT / "Sources/HelperLauncher/build.sh", build / "pam_passkey_launcher",
+                                "/usr/libexec/pam_passkey/pam_passkey_authenticator2"], capture_output=True, text=True)
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    p = subprocess.run([ROOT / "scripts/install.sh", str(tmp_path / "root"), str(build)], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert p.stderr == (f"install.sh: {build}/pam_passkey_launcher was not built to start "
+                        "/usr/libexec/pam_passkey/pam_passkey_authenticator; run `make build` again\n")
+    assert not (tmp_path / "root" / "usr").exists()
 
 
 def test_policy_and_man_page_are_generated_from_the_key_table(staged, build_dir):

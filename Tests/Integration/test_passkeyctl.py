@@ -660,9 +660,27 @@ def test_status_of_a_working_host(fleet):
     assert s["pam"]["files"][0]["lines"][0]["module_file"] == str(a.build_dir / "pam_passkey.so")
     assert s["pam"]["common_auth"] is False
 
-    # common-auth, included by another service; a setuid helper.
+    assert s["helper"]["launcher"] is False and s["helper"]["authenticator"] is None
+
+    # common-auth, included by another service; the installed layout: the setuid launcher and
+    # the authenticator it starts.
     (a.confdir / "common-auth").write_text((a.confdir / "login").read_text())
     (a.confdir / "login").write_text("@include common-auth\n")
+    launcher, authenticator = installed_layout(fleet, a)
+    r = ctl(a, "status", "--pam-dir", str(a.confdir))
+    assert r.returncode == 0, r.stdout
+    got = status_lines(r)
+    assert ["ok", "pam", "common-auth uses pam_passkey.so, so do the services including it (login)"] in got
+    assert ["ok", "helper", f"{launcher}: launcher, owner root, mode 4755"] in got
+    assert ["ok", "helper", f"{authenticator}: the authenticator it starts, owner root, mode 0755"] in got
+    assert ["info", "helper", "setuid root: screen lockers running as the user can use passkeys (for that user only)"] in got
+    assert ["ok", "helper", "answers: software authenticator, healthy"] in got
+    assert not any(l[0] in ("warning", "error") for l in got), r.stdout
+    s = json.loads(ctl(a, "status", "--pam-dir", str(a.confdir), "--json").stdout)
+    assert s["helper"]["launcher"] is True and s["helper"]["setuid"] is True
+    assert s["helper"]["authenticator"] == {"path": str(authenticator), "owner_uid": 0, "mode": "0755"}
+
+    # The Swift helper itself setuid (no launcher): works, with a warning.
     setuid_helper = fleet.root / "helper-setuid"
     shutil.copy(helper, setuid_helper)
     os.chmod(setuid_helper, 0o4755)
@@ -670,8 +688,23 @@ def test_status_of_a_working_host(fleet):
     r = ctl(a, "status", "--pam-dir", str(a.confdir))
     assert r.returncode == 0, r.stdout
     got = status_lines(r)
-    assert ["ok", "pam", "common-auth uses pam_passkey.so, so do the services including it (login)"] in got
     assert ["info", "helper", "setuid root: screen lockers running as the user can use passkeys (for that user only)"] in got
+    assert ["warning", "helper", f"{setuid_helper} is setuid root but is not pam_passkey's launcher, so the language runtime reads the caller's environment before the helper can clear it; install the launcher there (make install, or the package) or remove the bit: chmod u-s {setuid_helper}"] in got
+
+
+def installed_layout(fleet, host):
+    """The launcher (4755) and the Swift helper it starts (0755) in the fleet's directory, as
+    install.sh lays them out; the host's policy names the launcher."""
+    authenticator = fleet.root / "authenticator"
+    shutil.copy(host.build_dir / "pam_passkey_helper", authenticator)
+    os.chmod(authenticator, 0o755)
+    launcher = fleet.root / "launcher"
+    p = subprocess.run([os.path.join(ROOT, "Sources/HelperLauncher/build.sh"), str(launcher), str(authenticator)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    os.chmod(launcher, 0o4755)
+    host.set_policy(helper=launcher)
+    return launcher, authenticator
 
 
 def test_status_reports_what_breaks_logins(fleet):
@@ -705,6 +738,16 @@ def test_status_reports_what_breaks_logins(fleet):
     os.chmod(writable, 0o775)
     a.set_policy(helper=writable)
     assert errors()[0] == [("helper", f"{writable} is writable by group or others (mode 0775); chmod go-w {writable}")]
+    a.set_policy(helper=a.build_dir / "pam_passkey_helper")
+
+    # The launcher is fine, the authenticator it starts is not: missing, writable, setuid.
+    launcher, authenticator = installed_layout(fleet, a)
+    os.chmod(authenticator, 0o775)
+    assert errors()[0] == [("helper", f"{authenticator} is writable by group or others (mode 0775); chmod go-w {authenticator}")]
+    os.chmod(authenticator, 0o4755)
+    assert errors()[0] == [("helper", f"{authenticator} is setuid or setgid (mode 4755); started directly by a user, the language runtime would read their environment with root's rights, so only the launcher {launcher} is setuid; chmod 0755 {authenticator}")]
+    os.remove(authenticator)
+    assert errors()[0] == [("helper", f"{authenticator}, the authenticator the launcher {launcher} starts, does not exist; reinstall pam_passkey")]
     a.set_policy(helper=a.build_dir / "pam_passkey_helper")
 
     os.chmod(fleet.registry, 0o777)
