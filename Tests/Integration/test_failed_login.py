@@ -43,9 +43,9 @@ def attempt(program, service, user, password, confdir=None, ruid=None):
     p = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
     lines = p.stdout.splitlines()
-    auth = int(re.match(r"pam_authenticate (\d+) ", lines[-2]).group(1))
-    cred = int(re.match(r"pam_setcred (\d+) ", lines[-1]).group(1))
-    return lines[:-2], auth, cred
+    results = {m.group(1): int(m.group(2)) for m in (re.match(r"(pam_authenticate|pam_setcred) (\d+) ", l) for l in lines) if m}
+    messages = [l for l in lines if not re.match(r"pam_(authenticate|setcred) \d+ ", l)]
+    return messages, results["pam_authenticate"], results["pam_setcred"]
 
 
 def readme_block(marker):
