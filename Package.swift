@@ -20,6 +20,8 @@
 //   Authenticator/   host authenticator backends (software, TPM)
 //   HelperProtocol/  the framed protocol between the module/CLI and the helper, and its client
 //   RelyingParty/    the ceremonies (login, append/enroll) shared by the module and the CLI
+//   PAMStack/        PAM service files read as libpam reads them, and whether the append line
+//                    can run after a failed authentication (the module and passkeyctl status)
 //   FleetSim/        passkey-fleet-sim — the decision driven over a simulated fleet
 //   FleetSimulation/ the fleet model itself (a library, so tests can run it)
 //   Bench/           passkey-bench — benchmarks that print figures
@@ -73,11 +75,12 @@ let package = Package(
         .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto", "CSpawn"]),
         .target(name: "RelyingParty",
                 dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Intelligence", "Storage"]),
+        .target(name: "PAMStack", dependencies: ["Storage"]),
 
         // pam_passkey.so: only pam_sm_* exported, Swift runtime linked in.
         .target(name: "PAMModule",
                 dependencies: ["CPAM", "Policy", "Registry", "HostState", "Intelligence",
-                               "HelperProtocol", "RelyingParty"],
+                               "HelperProtocol", "RelyingParty", "PAMStack"],
                 path: "Sources/Module",
                 exclude: ["exports.map", "section-order.txt"],
                 linkerSettings: [.unsafeFlags(staticSwift + [
@@ -99,7 +102,7 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
                           dependencies: ["Policy", "Registry", "HostState", "Intelligence",
-                                         "HelperProtocol", "RelyingParty", "WebAuthn", "JSON"],
+                                         "HelperProtocol", "RelyingParty", "WebAuthn", "JSON", "PAMStack"],
                           path: "Sources/CLI",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkey-fleet-sim",
@@ -123,6 +126,7 @@ let package = Package(
         .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState", "WebAuthn"],
                           path: "Tests/StateWorker"),
         .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "FleetSimulation", "Policy", "Registry", "HostState"]),
+        .testTarget(name: "PAMStackTests", dependencies: ["PAMStack"]),
         .testTarget(name: "AuthenticatorTests",
                     dependencies: ["Authenticator", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),
     ],

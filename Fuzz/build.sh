@@ -3,7 +3,7 @@
 #
 # A Swift harness, Fuzz/targets/TARGET.swift, is linked with the library modules the parsers
 # live in (Crypto, JSON, WebAuthn, HelperProtocol, Storage, Policy, Registry, HostState,
-# Authenticator, Intelligence), all instrumented with -sanitize=fuzzer,address.
+# Authenticator, Intelligence, PAMStack), all instrumented with -sanitize=fuzzer,address.
 # SwiftPM cannot build sanitizer-instrumented fuzz targets, so the modules are compiled here
 # in dependency order with swiftc, each into a static library; a module is rebuilt only when
 # one of its sources (or a module it imports) is newer than its library.
@@ -64,11 +64,12 @@ module Registry Storage
 module HostState Storage Crypto Registry
 module Authenticator WebAuthn Crypto Storage Policy HelperProtocol
 module Intelligence Policy Crypto Registry HostState JSON
+module PAMStack Storage
 
 echo "fuzz: linking $target"
 # Every library, dependents first: the linker takes from each archive only what is used.
 # shellcheck disable=SC2086
 "$SWIFTC" $flags -parse-as-library -use-ld=lld -module-name "fuzz_$target" "$harness" \
-    "$out/libIntelligence.a" "$out/libAuthenticator.a" "$out/libHostState.a" "$out/libRegistry.a" "$out/libPolicy.a" "$out/libStorage.a" \
+    "$out/libIntelligence.a" "$out/libAuthenticator.a" "$out/libHostState.a" "$out/libRegistry.a" "$out/libPolicy.a" "$out/libPAMStack.a" "$out/libStorage.a" \
     "$out/libHelperProtocol.a" "$out/libWebAuthn.a" "$out/libJSON.a" "$out/libCrypto.a" \
     -lcrypto -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -o "$out/$target"

@@ -371,6 +371,7 @@ struct StatusReport {
         } else {
             add(.info, "pam", "common-auth does not use pam_passkey.so")
         }
+        for (level, text) in stacks.offerSafety() { add(level, "pam", text) }
         details.append(("pam", .object([("directory", .string(pamDirectory)), ("files", .array(fileDetails)),
                                         ("common_auth", .bool(stacks.commonAuth)),
                                         ("including_common_auth", .array(stacks.includingCommonAuth.map { .string($0) }))])))

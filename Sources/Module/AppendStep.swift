@@ -1,27 +1,43 @@
 import CPAM
 import HostState
 import Intelligence
+import PAMStack
 import Registry
 import RelyingParty
 import Storage
 
-/// The `append` line, at pam_setcred: the whole auth stack has succeeded, and if the login
-/// step stepped aside in this transaction the user signed in some other way (the password).
-/// Offer a passkey for this host when the decision says so. Whatever happens, the login that
-/// already succeeded is not touched: every failure here is logged and ignored.
+/// The `append` line, at pam_setcred: if the login step stepped aside in this transaction,
+/// the user signed in some other way (the password) — provided pam_authenticate succeeded,
+/// which no module can see: an application may call pam_setcred after a failure, and libpam
+/// then runs this line whenever the failed path reached it. So the step first reads its own
+/// service's auth stack and goes on only if no path reaching an append line can end in a
+/// failed authentication (PAMStack/OfferGuard). Offer a passkey for this host when the
+/// decision says so. Whatever happens, the login is not touched: every failure here is
+/// logged and ignored.
 struct AppendStep {
     let call: ModuleCall
     var handle: PAMHandle { call.handle }
 
+    /// Credentials being established or reinitialised: a login. Not a refresh (a screen
+    /// lock's periodic renewal) or a deletion (logout).
+    static let credentialActions: Set<Int32> = [Int32(PAM_ESTABLISH_CRED), Int32(PAM_REINITIALIZE_CRED)]
+    static let credentialFlags = Int32(PAM_ESTABLISH_CRED | PAM_DELETE_CRED | PAM_REINITIALIZE_CRED | PAM_REFRESH_CRED)
+
     func run() {
-        // Not after a credential deletion, and only once per transaction.
-        guard handle.flags & Int32(bitPattern: UInt32(PAM_DELETE_CRED)) == 0 else { return }
+        guard Self.credentialActions.contains(handle.flags & Self.credentialFlags) else { return }
         guard let note = handle.data(LoginNote.key) else { return }   // login step did not run here
         guard let stepAsideCode = LoginNote.reason(of: note) else { return }  // passkey login, or already done
         _ = handle.setData(LoginNote.key, LoginNote.appendDone)
         // The user the login step decided for: PAM_USER may have changed since (sudo sets it
         // to the target user before pam_setcred).
         guard let userText = handle.data(LoginNote.userKey), let user = try? UserName(validating: userText) else { return }
+        // Before anything is read or recorded: the authentication may have failed.
+        if let unsafe = OfferGuard.problem(service: handle.service ?? "", stackFile: call.arguments.stackPath,
+                                           arguments: call.arguments.all) {
+            call.logDecision(user: userText, step: "append", name: "no_offer", code: "unsafe_stack", summary: unsafe,
+                             priority: LOG_ERR)
+            return
+        }
         guard let site = call.loadSite() else { return }
         // One helper process serves the probe and the ceremony; it ends before libpam regains control.
         defer { site.relyingParty.finish() }

@@ -8,8 +8,9 @@ import Storage
 public typealias PAMArgv = UnsafeMutablePointer<UnsafePointer<CChar>?>?
 
 /// Without `append`: the login step (passkey login, or step aside). With `append`: nothing
-/// here — the offer waits for pam_setcred, which applications call only after the whole
-/// auth stack succeeded.
+/// here — the offer waits for pam_setcred. Applications should call it only after the whole
+/// auth stack succeeded; the append step does not rely on that, it checks that its stack
+/// cannot reach it after a failure (Sources/PAMStack).
 @_cdecl("pam_sm_authenticate")
 public func pam_sm_authenticate(_ pamh: OpaquePointer?, _ flags: Int32, _ argc: Int32, _ argv: PAMArgv) -> Int32 {
     guard let pamh else { return PAM_SERVICE_ERR }

@@ -40,6 +40,7 @@ class Host:
             "pin_kdf_cost": "10",
         }
         self.set_policy(**policy)
+        self.templates = {}
         self.set_stack(STACK)
         # libpam wants a fallback service; without one it logs "no default config other".
         (self.confdir / "other").write_text("auth required pam_deny.so\n")
@@ -50,12 +51,22 @@ class Host:
         os.chmod(self.conf, 0o644)
 
     def set_stack(self, template: str, service: str = "login"):
-        text = template.format(module=self.build_dir / "pam_passkey.so", conf=self.conf)
-        (self.confdir / service).write_text(text)
+        """Writes the service file from a template; each pam_passkey.so line gets
+        stack=<this file>, which the append step needs under pam_start_confdir."""
+        module = str(self.build_dir / "pam_passkey.so")
+        path = self.confdir / service
+        lines = []
+        for line in template.format(module=module, conf=self.conf).splitlines():
+            rule, hash, comment = line.partition("#")
+            if module in rule.split():
+                line = f"{rule.rstrip()} stack={path}" + (f" {hash}{comment}" if hash else "")
+            lines.append(line)
+        path.write_text("\n".join(lines) + "\n")
+        self.templates[service] = template
 
     def login(self, user, answers=(), service="login", **kwargs) -> pamdriver.Result:
         if service != "login" and not (self.confdir / service).exists():
-            (self.confdir / service).write_text((self.confdir / "login").read_text())
+            self.set_stack(self.templates["login"], service)
         name = user.name if hasattr(user, "name") else user
         return pamdriver.authenticate(service, name, self.confdir, answers, **kwargs)
 
