@@ -19,6 +19,8 @@
 //   Intelligence/    the decision: passkey login, step aside, offer append — with a reason
 //   Authenticator/   host authenticator backends (software, TPM)
 //   HelperProtocol/  the framed protocol between the module/CLI and the helper, and its client
+//   CSpawn/          one inline C function: fork, become root, exec the helper (su, sudo)
+//   HelperLauncher/  the setuid launcher in C, built by the Makefile with cc
 //   RelyingParty/    the ceremonies (login, append/enroll) shared by the module and the CLI
 //   PAMStack/        PAM service files read as libpam reads them, and whether the append line
 //                    can run after a failed authentication (the module and passkeyctl status)
