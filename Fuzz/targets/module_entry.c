@@ -6,9 +6,9 @@
  * The stack (one service file per service name below) is the shipped three lines, with
  * pam_wrapper's pam_matrix (a flat-file password module) in place of pam_unix:
  *
- *   auth  [success=done default=ignore]  pam_passkey.so conf=POLICY
- *   auth  requisite                      pam_matrix.so passdb=FILE
- *   auth  optional                       pam_passkey.so conf=POLICY append
+ *   auth  [success=done default=ignore]  pam_passkey.so conf=POLICY stack=FILE
+ *   auth  [success=ok default=die]       pam_matrix.so passdb=FILE
+ *   auth  optional                       pam_passkey.so conf=POLICY stack=FILE append
  *
  * At start-up the user "nobody" enrols once through the offer path (password, "y", PIN,
  * PIN), and the registry and host state are kept as a snapshot; every input starts from
@@ -631,21 +631,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         snprintf(text + len, sizeof text - len, "%s:%s:%s\n", USER, PASSWORD, SERVICES[i]);
     }
     write_file(passdb, text, 0600);
-    snprintf(text, sizeof text,
-             "auth  [success=done default=ignore]  %s conf=%s\n"
-             "auth  requisite                      %s passdb=%s\n"
-             "auth  optional                       %s conf=%s append\n",
-             module, conf, PAM_MATRIX, passdb, module, conf);
+    /* pam_matrix is not pam_unix: it may decline (PAM_IGNORE), which requisite passes over,
+       so the append step's stack check wants [success=ok default=die] for it. A private PAM
+       directory (pam_start_confdir) is named to the module by stack=. */
     for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", confdir, SERVICES[i]);
+        snprintf(text, sizeof text,
+                 "auth  [success=done default=ignore]  %s conf=%s stack=%s\n"
+                 "auth  [success=ok default=die]       %s passdb=%s\n"
+                 "auth  optional                       %s conf=%s stack=%s append\n",
+                 module, conf, path, PAM_MATRIX, passdb, module, conf, path);
         write_file(path, text, 0644);
     }
-    snprintf(text, sizeof text,
-             "auth  [success=done default=ignore]  %s conf=%s\n"
-             "auth  requisite                      pam_deny.so\n"
-             "auth  optional                       %s conf=%s append\n",
-             module, conf, module, conf);
     snprintf(path, sizeof path, "%s/fuzz-noconv", confdir);
+    snprintf(text, sizeof text,
+             "auth  [success=done default=ignore]  %s conf=%s stack=%s\n"
+             "auth  requisite                      pam_deny.so\n"
+             "auth  optional                       %s conf=%s stack=%s append\n",
+             module, conf, path, module, conf, path);
     write_file(path, text, 0644);
     snprintf(path, sizeof path, "%s/other", confdir);
     write_file(path, "auth required pam_deny.so\n", 0644);
