@@ -225,11 +225,12 @@ final class PAMBenchHost {
             "permit": "auth required pam_permit.so\n",
             "unix": "auth required pam_unix.so nodelay\n",
             "stepaside": "auth [success=done ignore=ignore default=die] \(module) conf=\(conf)\nauth required pam_permit.so\n",
-            // The shipped stack (pam.d/, DESIGN.md).
+            // The shipped stack (pam.d/, DESIGN.md); stack= names this private directory's
+            // file, which the append step checks before it offers.
             "passkey": """
-                auth [success=done default=ignore] \(module) conf=\(conf)
+                auth [success=done default=ignore] \(module) conf=\(conf) stack=\(confdir)/passkey
                 auth requisite pam_unix.so nodelay
-                auth optional \(module) conf=\(conf) append
+                auth optional \(module) conf=\(conf) stack=\(confdir)/passkey append
 
                 """,
             "footprint": "auth required \(module) conf=\(conf)\n",
