@@ -85,7 +85,11 @@ extension RelyingParty {
         case .failure(let f):
             switch f.code {
             case .cancelled: return .cancelled
-            case .wrongPIN: return .wrongPIN(attemptsLeft: f.attemptsLeft ?? 0)
+            case .wrongPIN:
+                // The last wrong PIN of this login: said like the others, then the password.
+                let left = f.attemptsLeft ?? 0
+                ui.error(Wording.wrongPIN(attemptsLeft: left))
+                return .wrongPIN(attemptsLeft: left)
             case .locked:
                 ui.error(Wording.locked)
                 return .locked(credentialID: askedFor.map(Base64URL.encode) ?? (allowed.count == 1 ? allowed[0].id : nil))

@@ -73,6 +73,7 @@ def test_lockout_then_password_then_heal_replaces_the_passkey(fleet, make_accoun
     assert r.transcript == [pin_prompt(alice, "host-b"),
                             ("error", "Wrong PIN. 4 attempts left before this passkey is locked."), pin_prompt(alice, "host-b"),
                             ("error", "Wrong PIN. 3 attempts left before this passkey is locked."), pin_prompt(alice, "host-b"),
+                            ("error", "Wrong PIN. 2 attempts left before this passkey is locked."),
                             PASSWORD], r
 
     # Two more: locked. The password still works, and the heal offer replaces the passkey.
