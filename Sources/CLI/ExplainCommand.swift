@@ -7,7 +7,7 @@ enum ExplainCommand {
         "explain", synopsis: "USER [--service NAME] [--rhost ADDR] [--tty NAME] [--caller-uid UID] [--json]",
         summary: "Show what pam_passkey would decide if USER signed in on this host now: the login decision and, if the password then succeeded, the append decision, each with its reason and the signals behind it.",
         details: [
-            "The session is imagined: service login, local, with a conversation, in a program that runs as root, unless --service, --rhost, --tty or --caller-uid say otherwise. This host's authenticator is always asked, even where the module would not ask it (a remote session). Nothing is changed.",
+            "The session is imagined: service login, local, with a conversation, in a program that runs as root, unless --service, --rhost, --tty or --caller-uid say otherwise. This host's authenticator is always asked, even where the module would not ask it (a remote session) — except for another account with --caller-uid, about which nothing is read. Nothing is changed.",
             "su, sudo, passwd and polkit's agent helper are setuid root: name their service (--service su-l, --service sudo); they decide as root. --caller-uid UID imagines a program that runs as that user, as screen lockers do: it can use only its own account's passkeys and is never offered one.",
         ],
         options: [
