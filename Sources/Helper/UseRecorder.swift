@@ -13,7 +13,14 @@ import WebAuthn
 /// locker): such a process can read the registry but not write it, and cannot read the host
 /// state at all. Only what this helper has just done, only for the caller's own account.
 struct UseRecorder {
-    let policyPath: String
+    /// The policy, read once for everything this request records.
+    let policy: Result<Policy, HelperFailure>
+
+    init(policyPath: String) {
+        do { policy = .success(try Policy.load(path: policyPath).0) } catch {
+            policy = .failure(HelperFailure(.unavailable, "policy file: \(error)"))
+        }
+    }
 
     /// A cancelled PIN prompt or a lockout, as the module records them for root. Failing to
     /// record it changes nothing about the answer (it is logged).
@@ -32,7 +39,7 @@ struct UseRecorder {
 
     private func history(_ user: String, _ change: (inout UserHistory) -> Void) {
         do {
-            let (policy, _) = try Policy.load(path: policyPath)
+            let policy = try policy.get()
             try HistoryStore(stateDirectory: policy[.stateDir]).update(user: try UserName(validating: user)) { change(&$0) }
         } catch {
             HelperLog.write(LOG_WARNING, "could not update this host's history for \(user): \(error)")
@@ -40,14 +47,11 @@ struct UseRecorder {
     }
 
     func record(_ request: GetAssertionRequest, _ assertion: Assertion) throws(HelperFailure) {
-        // authenticatorData: rpIdHash (32) ‖ flags (1) ‖ signCount (4, big-endian) ‖ …
-        let data = assertion.authenticatorData
-        guard data.count >= 37 else { throw HelperFailure(.internalError, "authenticator data too short") }
-        let signCount = data[33..<37].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        let policy: Policy
-        do { (policy, _) = try Policy.load(path: policyPath) } catch {
-            throw HelperFailure(.unavailable, "policy file: \(error)")
+        let signCount: UInt32
+        do { signCount = try AuthenticatorData(bytes: assertion.authenticatorData).signCount } catch {
+            throw HelperFailure(.internalError, "authenticator data: \(error)")
         }
+        let policy = try policy.get()
         let user: UserName
         do { user = try UserName(validating: request.user) } catch { throw HelperFailure(.badRequest, error.description) }
         let host: HostIdentity

@@ -339,6 +339,9 @@ public final class SecureDirectory {
     /// policy file, host id, registry and history share /etc or /var/lib. Nothing outlives the
     /// scope; nested scopes share the outer one.
     public static func sharingWalks<R>(_ body: () -> R) -> R {
+        // Without a thread key (the host used up PTHREAD_KEYS_MAX) every walk starts at "/":
+        // slower, as safe.
+        guard let walkSharingKey else { return body() }
         if WalkSharing.current != nil { return body() }
         let shared = WalkSharing()
         pthread_setspecific(walkSharingKey, Unmanaged.passUnretained(shared).toOpaque())
@@ -355,14 +358,16 @@ final class WalkSharing {
 
     /// This thread's scope, if any. Per thread: an application may run PAM calls on several.
     static var current: WalkSharing? {
-        pthread_getspecific(walkSharingKey).map { Unmanaged<WalkSharing>.fromOpaque($0).takeUnretainedValue() }
+        guard let walkSharingKey else { return nil }
+        return pthread_getspecific(walkSharingKey).map { Unmanaged<WalkSharing>.fromOpaque($0).takeUnretainedValue() }
     }
 }
 
-private let walkSharingKey: pthread_key_t = {
+/// nil when the host process has no thread key left to give: the module then shares nothing,
+/// rather than stopping the program it runs in.
+private let walkSharingKey: pthread_key_t? = {
     var key = pthread_key_t()
-    precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
-    return key
+    return pthread_key_create(&key, nil) == 0 ? key : nil
 }()
 
 /// Files and directories made as root are root:root, whatever group the process has: setuid
