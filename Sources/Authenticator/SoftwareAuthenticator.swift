@@ -42,8 +42,9 @@ public struct SoftwareAuthenticator: HostAuthenticator {
     public func health() -> AuthenticatorHealth {
         // The host secret is checked here, before any PIN is asked for: one that others can
         // read is not used. (Keyrings are checked when they are read.)
-        AuthenticatorHealth(backend: "software", aaguid: ProjectAAGUID.software, problem: store.problem() ?? hostSecret.problem(),
-                            detail: selection)
+        let problem = store.problem() ?? hostSecret.problem()
+        return AuthenticatorHealth(kind: .software, aaguid: ProjectAAGUID.software,
+                                   condition: problem.map(AuthenticatorCondition.broken) ?? .healthy, detail: selection)
     }
 
     public func credentials(user: String, rpID: String) throws(HelperFailure) -> [HeldCredential] {

@@ -42,15 +42,24 @@ extension Site {
     /// What this host's authenticator holds for `user`; an authenticator that cannot answer
     /// ends the command.
     func held(by user: UserName) throws(CLIError) -> [HeldCredential] {
-        let health: AuthenticatorHealth
-        let held: [HeldCredential]
-        do { (health, held) = try relyingParty.probe(user: user) } catch {
+        let reports: [AuthenticatorReport]
+        do {
+            switch try relyingParty.probe(user: user) {
+            case .success(let r): reports = r
+            case .failure(let f): throw CLIError.failed("this host's authenticator is not working: \(f); run passkeyctl status")
+            }
+        } catch let e as CLIError {
+            throw e
+        } catch {
             throw .failed("this host's authenticator does not answer: \(error); run passkeyctl status")
         }
-        if let problem = health.problem {
-            throw .failed("this host's authenticator is not working: \(problem); run passkeyctl status")
+        guard let host = reports.hostAuthenticator else {
+            throw .failed("the helper reported no host authenticator; run passkeyctl status")
         }
-        return held
+        if let problem = host.health.problem {
+            throw .failed("this host's \(host.health.kind.rawValue) authenticator is \(host.health.condition.code): \(problem); run passkeyctl status")
+        }
+        return host.held
     }
 }
 

@@ -159,14 +159,21 @@ struct StatusReport {
         }
         do {
             switch try client.perform(.status, answer: { _ in nil }) {
-            case .status(let health):
-                info += [("backend", .string(health.backend)), ("aaguid", .string(formatAAGUID(health.aaguid))),
-                         ("problem", .string(health.problem))]
+            case .status(let reports):
+                guard let host = reports.hostAuthenticator else {
+                    helperProblem = "no host authenticator"
+                    info.append(("problem", .string(helperProblem)))
+                    add(.error, "helper", "answers, but reports no host authenticator; reinstall pam_passkey so the module and helper match")
+                    return
+                }
+                let health = host.health
+                info += [("backend", .string(health.kind.rawValue)), ("aaguid", .string(formatAAGUID(health.aaguid))),
+                         ("state", .string(health.condition.code)), ("problem", .string(health.problem))]
                 if let problem = health.problem {
                     helperProblem = problem
-                    add(.error, "helper", "answers, but the \(health.backend) authenticator is not working: \(problem)")
+                    add(.error, "helper", "answers, but the \(health.kind.rawValue) authenticator is \(health.condition.code): \(problem)")
                 } else {
-                    add(.ok, "helper", "answers: \(health.backend) authenticator, healthy")
+                    add(.ok, "helper", "answers: \(health.kind.rawValue) authenticator, healthy")
                 }
             case .failure(let f):
                 helperProblem = f.description

@@ -7,8 +7,8 @@ import Storage
 /// Picks the backend the policy asks for.
 ///
 /// `auto` takes the TPM at `tcti` when one answers, and software otherwise — except on a
-/// host that already keeps TPM credentials: a TPM that stops answering there is reported as a
-/// broken TPM authenticator (the decision steps aside and offers nothing), not silently
+/// host that already keeps TPM credentials: a TPM that stops answering there is reported as an
+/// unavailable TPM authenticator (the decision steps aside and offers nothing), not silently
 /// replaced by software, which would then offer to replace every TPM passkey with a weaker one.
 enum AuthenticatorFactory {
     /// How long `auto` waits for a TPM to answer.

@@ -64,10 +64,11 @@ struct HelperServer {
         do throws(HelperFailure) {
             switch request {
             case .status:
-                return .status(authenticator.health())
+                return .status([AuthenticatorReport(health: authenticator.health())])
             case .probe(let user, let rp):
                 let health = authenticator.health()
-                return .probe(health, health.isHealthy ? try authenticator.credentials(user: user, rpID: rp) : [])
+                return .probe([AuthenticatorReport(health: health,
+                                                   held: health.isHealthy ? try authenticator.credentials(user: user, rpID: rp) : [])])
             case .makeCredential(let r):
                 return .created(try authenticator.makeCredential(r, pins: prompter))
             case .getAssertion(let r):

@@ -1,10 +1,12 @@
 import Crypto
 
-/// The vocabulary the module (or passkeyctl) and the helper speak. One request per helper
-/// process; while serving it the helper may ask for PINs any number of times; it ends with
-/// exactly one reply. Every frame is a CBOR map with text keys (see Wire.swift).
+/// The vocabulary the module (or passkeyctl) and the helper speak. A helper process serves a
+/// few requests one after the other (a probe, then a ceremony); while serving one it may ask
+/// for PINs any number of times, and it ends each with exactly one reply. Every frame is a
+/// CBOR map with text keys (see Wire.swift).
 public enum HelperProtocolVersion {
-    public static let current = 1
+    /// 2: status and probe replies carry one typed report per authenticator.
+    public static let current = 2
 }
 
 /// Backend-neutral description of a credential the host authenticator holds.
@@ -25,23 +27,90 @@ public struct HeldCredential: Equatable, Sendable {
     }
 }
 
+/// What kind of authenticator a report is about. The host-bound kinds make passkeys that
+/// belong to this computer; a security key travels with its owner.
+public enum AuthenticatorKind: String, Sendable, CaseIterable {
+    case software
+    case tpm
+    /// A roaming FIDO2 security key (not served yet).
+    case securityKey = "security_key"
+
+    /// Whether its credentials are bound to this host.
+    public var isHostBound: Bool { self != .securityKey }
+}
+
+/// Whether an authenticator can serve. Decided by the backend, where the fact is known, and
+/// carried as this type over the wire: nobody downstream reads it back out of words.
+public enum AuthenticatorCondition: Equatable, Sendable {
+    case healthy
+    /// Not here: the configured one is absent (no TPM answers at the TCTI) or cannot be reached.
+    case unavailable(String)
+    /// Here, but it cannot serve: its state is unreadable or unsafe, the TPM refuses, ….
+    case broken(String)
+
+    /// What is wrong, for administrators; nil when healthy.
+    public var problem: String? {
+        switch self {
+        case .healthy: nil
+        case .unavailable(let why), .broken(let why): why
+        }
+    }
+
+    public var isHealthy: Bool { self == .healthy }
+
+    /// The stable word for logs, JSON and the wire.
+    public var code: String {
+        switch self {
+        case .healthy: "healthy"
+        case .unavailable: "unavailable"
+        case .broken: "broken"
+        }
+    }
+
+    public init?(code: String, problem: String?) {
+        switch (code, problem) {
+        case ("healthy", nil): self = .healthy
+        case ("unavailable", let why?): self = .unavailable(why)
+        case ("broken", let why?): self = .broken(why)
+        default: return nil
+        }
+    }
+}
+
 public struct AuthenticatorHealth: Equatable, Sendable {
-    /// "software" or "tpm".
-    public var backend: String
+    public var kind: AuthenticatorKind
     public var aaguid: [UInt8]
-    /// nil when healthy; otherwise what is wrong, for administrators.
-    public var problem: String?
+    public var condition: AuthenticatorCondition
     /// Why this backend serves (e.g. what `authenticator = auto` found), for administrators.
     public var detail: String?
 
-    public var isHealthy: Bool { problem == nil }
+    public var isHealthy: Bool { condition.isHealthy }
+    public var problem: String? { condition.problem }
 
-    public init(backend: String, aaguid: [UInt8], problem: String?, detail: String? = nil) {
-        self.backend = backend
+    public init(kind: AuthenticatorKind, aaguid: [UInt8], condition: AuthenticatorCondition, detail: String? = nil) {
+        self.kind = kind
         self.aaguid = aaguid
-        self.problem = problem
+        self.condition = condition
         self.detail = detail
     }
+}
+
+/// One authenticator as the helper found it: its health, and (for a probe) the credentials of
+/// the asked-for user it holds. A probe or status reply carries one report per authenticator.
+public struct AuthenticatorReport: Equatable, Sendable {
+    public var health: AuthenticatorHealth
+    /// Empty in a status reply, and whenever the authenticator is not healthy.
+    public var held: [HeldCredential]
+
+    public init(health: AuthenticatorHealth, held: [HeldCredential] = []) {
+        self.health = health
+        self.held = held
+    }
+}
+
+extension Array where Element == AuthenticatorReport {
+    /// The report of this host's own authenticator (software or TPM), if the helper sent one.
+    public var hostAuthenticator: AuthenticatorReport? { first { $0.health.kind.isHostBound } }
 }
 
 public struct MakeCredentialRequest: Equatable, Sendable {
@@ -167,8 +236,10 @@ public struct HelperFailure: Error, Equatable, Sendable, CustomStringConvertible
 }
 
 public enum HelperReply: Equatable, Sendable {
-    case status(AuthenticatorHealth)
-    case probe(AuthenticatorHealth, [HeldCredential])
+    /// One report per authenticator, held credentials empty.
+    case status([AuthenticatorReport])
+    /// One report per authenticator, with the asked-for user's credentials each holds.
+    case probe([AuthenticatorReport])
     case created(CreatedCredential)
     case assertion(Assertion)
     case done

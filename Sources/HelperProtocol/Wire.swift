@@ -202,14 +202,10 @@ public enum HelperMessage: Equatable, Sendable {
 extension HelperReply {
     fileprivate func encodedFields() -> [UInt8] {
         switch self {
-        case .status(let h):
-            return map([("reply", "status")] + health(h))
-        case .probe(let h, let creds):
-            let list: [CBOR] = creds.map { c in
-                .map([.text("id"): .bytes(c.id), .text("rp"): .text(c.rpID), .text("created"): .int(c.created),
-                      .text("locked"): .bool(c.locked), .text("left"): .int(Int64(c.attemptsLeft))])
-            }
-            return map([("reply", "probe"), ("creds", .array(list))] + health(h))
+        case .status(let reports):
+            return map([("reply", "status"), ("reports", .array(reports.map(Self.encode)))])
+        case .probe(let reports):
+            return map([("reply", "probe"), ("reports", .array(reports.map(Self.encode)))])
         case .created(let c):
             return map([("reply", "created"), ("cred", .bytes(c.credentialID)), ("att", .bytes(c.attestationObject))])
         case .assertion(let a):
@@ -223,29 +219,36 @@ extension HelperReply {
         }
     }
 
-    private func health(_ h: AuthenticatorHealth) -> [(String, CBOR?)] {
-        [("backend", .text(h.backend)), ("aaguid", .bytes(h.aaguid)), ("problem", h.problem.map(CBOR.text)),
-         ("detail", h.detail.map(CBOR.text))]
+    private static func encode(_ r: AuthenticatorReport) -> CBOR {
+        let h = r.health
+        let creds: [CBOR] = r.held.map { c in
+            .map([.text("id"): .bytes(c.id), .text("rp"): .text(c.rpID), .text("created"): .int(c.created),
+                  .text("locked"): .bool(c.locked), .text("left"): .int(Int64(c.attemptsLeft))])
+        }
+        var m: [CBOR: CBOR] = [.text("kind"): .text(h.kind.rawValue), .text("aaguid"): .bytes(h.aaguid),
+                               .text("state"): .text(h.condition.code), .text("creds"): .array(creds)]
+        if let problem = h.condition.problem { m[.text("problem")] = .text(problem) }
+        if let detail = h.detail { m[.text("detail")] = .text(detail) }
+        return .map(m)
     }
 
     fileprivate init(fields f: Fields) throws(WireError) {
-        func health() throws(WireError) -> AuthenticatorHealth {
-            AuthenticatorHealth(backend: try f.text("backend"), aaguid: try f.bytes("aaguid"), problem: try f.optionalText("problem"),
-                                detail: try f.optionalText("detail"))
+        func reports() throws(WireError) -> [AuthenticatorReport] {
+            guard let list = f.map[.textString("reports")]?.arrayValue, list.count <= 16 else {
+                throw WireError("\"reports\" missing or too long")
+            }
+            var reports: [AuthenticatorReport] = []
+            for item in list {
+                guard case .map(let m) = item else { throw WireError("authenticator report is not a map") }
+                reports.append(try Self.report(Fields(map: m)))
+            }
+            return reports
         }
         switch try f.text("reply") {
         case "status":
-            self = .status(try health())
+            self = .status(try reports())
         case "probe":
-            guard let list = f.map[.textString("creds")]?.arrayValue, list.count <= 256 else { throw WireError("\"creds\" missing or too long") }
-            var creds: [HeldCredential] = []
-            for item in list {
-                guard case .map(let m) = item else { throw WireError("credential entry is not a map") }
-                let c = Fields(map: m)
-                creds.append(HeldCredential(id: try checkID(c.bytes("id")), rpID: try c.text("rp"), created: try c.int("created"),
-                                            locked: try c.bool("locked"), attemptsLeft: Int(clamping: try c.int("left"))))
-            }
-            self = .probe(try health(), creds)
+            self = .probe(try reports())
         case "created":
             self = .created(CreatedCredential(credentialID: try checkID(f.bytes("cred")), attestationObject: try f.bytes("att")))
         case "assertion":
@@ -312,5 +315,26 @@ public enum PINAnswer {
             guard i + length == f.count else { throw WireError("PIN length does not match the frame") }
             return SecretBytes(UnsafeRawBufferPointer(rebasing: f[i..<(i + length)]))
         } }.get()
+    }
+}
+
+extension HelperReply {
+    fileprivate static func report(_ r: Fields) throws(WireError) -> AuthenticatorReport {
+        guard let kind = AuthenticatorKind(rawValue: try r.text("kind")) else { throw WireError("unknown authenticator kind") }
+        let problem = try r.optionalText("problem").map { String($0.prefix(512)) }
+        guard let condition = AuthenticatorCondition(code: try r.text("state"), problem: problem) else {
+            throw WireError("authenticator state and problem do not agree")
+        }
+        guard let list = r.map[.textString("creds")]?.arrayValue, list.count <= 256 else { throw WireError("\"creds\" missing or too long") }
+        var held: [HeldCredential] = []
+        for item in list {
+            guard case .map(let m) = item else { throw WireError("credential entry is not a map") }
+            let c = Fields(map: m)
+            held.append(HeldCredential(id: try checkID(c.bytes("id")), rpID: try c.text("rp"), created: try c.int("created"),
+                                       locked: try c.bool("locked"), attemptsLeft: Int(clamping: try c.int("left"))))
+        }
+        return AuthenticatorReport(health: AuthenticatorHealth(kind: kind, aaguid: try r.bytes("aaguid"), condition: condition,
+                                                               detail: try r.optionalText("detail")),
+                                   held: held)
     }
 }

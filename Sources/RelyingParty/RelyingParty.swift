@@ -43,14 +43,14 @@ public struct RelyingParty {
         Array(SHA256.hash(Array("pam_passkey user handle v1\0\(rpID)\0\(user.rawValue)".utf8)).prefix(16))
     }
 
-    /// Reads what the host authenticator holds for `user` (the probe behind the decision).
-    public func probe(user: UserName) throws(HelperClientError) -> (AuthenticatorHealth, [HeldCredential]) {
+    /// Asks the helper what each authenticator holds for `user` (the probe behind the
+    /// decision): one report per authenticator, or the helper's failure when it could not look
+    /// (its policy or key store unusable).
+    public func probe(user: UserName) throws(HelperClientError) -> Result<[AuthenticatorReport], HelperFailure> {
         switch try helper.perform(.probe(user: user.rawValue, rpID: rpID), answer: { _ in nil }) {
-        case .probe(let health, let held): return (health, held)
-        case .failure(let f):
-            return (AuthenticatorHealth(backend: "unknown", aaguid: [], problem: "\(f.code.rawValue): \(f.message)"), [])
-        default:
-            throw .malformed(WireError("unexpected reply to probe"))
+        case .probe(let reports): return .success(reports)
+        case .failure(let f): return .failure(f)
+        default: throw .malformed(WireError("unexpected reply to probe"))
         }
     }
 }

@@ -146,17 +146,25 @@ struct HelperProbe: AuthenticatorProbe {
 
     func probe(user: String) -> AuthenticatorSignal {
         guard let name = try? UserName(validating: user) else { return .healthy(holding: []) }
+        let reports: [AuthenticatorReport]
         do {
-            let (health, held) = try relyingParty.probe(user: name)
-            if let problem = health.problem {
-                return problem.hasPrefix("unavailable") || problem.containsText("not available") ? .unavailable(problem) : .broken(problem)
+            switch try relyingParty.probe(user: name) {
+            case .success(let r): reports = r
+            // The helper ran but could not look: its authenticator is there and failing.
+            case .failure(let f): return .broken("the helper could not probe: \(f)")
             }
-            return .healthy(holding: held.map { HeldCredentialSignal(id: Base64URL.encode($0.id), locked: $0.locked) })
         } catch {
             switch error {
             case .launch(let e): return .unavailable(e.description)
             default: return .broken(error.description)
             }
+        }
+        guard let host = reports.hostAuthenticator else { return .unavailable("the helper reported no host authenticator") }
+        switch host.health.condition {
+        case .healthy:
+            return .healthy(holding: host.held.map { HeldCredentialSignal(id: Base64URL.encode($0.id), locked: $0.locked) })
+        case .unavailable(let why): return .unavailable(why)
+        case .broken(let why): return .broken(why)
         }
     }
 }

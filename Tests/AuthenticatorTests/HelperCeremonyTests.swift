@@ -107,7 +107,8 @@ final class HelperCeremonyTests: HelperTestCase {
     func testOneHelperServesAProbeAndThenASignIn() throws {
         let enrolled = try enroll("alice")
         let connection = HelperConnection(client())
-        guard case .probe(_, let held) = try connection.perform(.probe(user: "alice", rpID: rpID), answer: { _ in nil }) else {
+        guard case .probe(let reports) = try connection.perform(.probe(user: "alice", rpID: rpID), answer: { _ in nil }),
+              let held = reports.hostAuthenticator?.held else {
             return XCTFail("probe")
         }
         XCTAssertEqual(held.map(\.id), [enrolled.credentialID])

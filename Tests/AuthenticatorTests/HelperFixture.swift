@@ -101,12 +101,12 @@ class HelperTestCase: XCTestCase {
 
     func held(_ user: String, client: HelperClient? = nil) throws -> [HeldCredential] {
         let reply = try (client ?? self.client()).perform(.probe(user: user, rpID: rpID), answer: { _ in nil })
-        guard case .probe(let health, let creds) = reply else {
+        guard case .probe(let reports) = reply, let host = reports.hostAuthenticator else {
             XCTFail("probe: \(reply)")
             return []
         }
-        XCTAssertTrue(health.isHealthy, "\(health)")
-        return creds
+        XCTAssertTrue(host.health.isHealthy, "\(host.health)")
+        return host.held
     }
 
     var keyringDirectory: String { stateDir + "/authenticator/software" }

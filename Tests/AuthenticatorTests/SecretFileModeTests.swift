@@ -11,13 +11,16 @@ final class SecretFileModeTests: HelperTestCase {
         let enrolled = try enroll("alice")
         XCTAssertEqual(chmod(hostSecret, 0o644), 0)
 
-        guard case .status(let health) = try client().perform(.status, answer: { _ in nil }) else { return XCTFail("status") }
+        guard case .status(let reports) = try client().perform(.status, answer: { _ in nil }), let health = reports.hostAuthenticator?.health
+        else { return XCTFail("status") }
+        guard case .broken = health.condition else { return XCTFail("a readable host secret makes the authenticator broken: \(health)") }
         let problem = try XCTUnwrap(health.problem)
         XCTAssertTrue(problem.contains("\(hostSecret) holds authenticator secrets and is readable by group or others (mode 0644)"), problem)
         XCTAssertTrue(problem.hasSuffix("fix: chmod go-rwx \(hostSecret)"), problem)
 
         // The probe reports it (the module steps aside on it) and holds nothing out.
-        guard case .probe(let probed, let heldOut) = try client().perform(.probe(user: "alice", rpID: rpID), answer: { _ in nil }) else {
+        guard case .probe(let reports) = try client().perform(.probe(user: "alice", rpID: rpID), answer: { _ in nil }),
+              let probed = reports.hostAuthenticator?.health, let heldOut = reports.hostAuthenticator?.held else {
             return XCTFail("probe")
         }
         XCTAssertEqual(probed.problem, problem)

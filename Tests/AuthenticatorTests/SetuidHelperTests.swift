@@ -115,7 +115,7 @@ final class SetuidHelperTests: HelperTestCase {
         let enrolled = try enroll("alice")
         let reply = try HelperClient(program: setuidCopy, arguments: ["--conf", policyPath], timeoutSeconds: 10)
             .perform(.probe(user: "alice", rpID: rpID), answer: { _ in nil })
-        guard case .probe(_, let held) = reply else { return XCTFail("\(reply)") }
+        guard case .probe(let reports) = reply, let held = reports.hostAuthenticator?.held else { return XCTFail("\(reply)") }
         XCTAssertEqual(held.map(\.id), [enrolled.credentialID])
     }
 }

@@ -44,8 +44,9 @@ final class TPMHelperTests: HelperTestCase {
 
     func status(_ client: HelperClient? = nil) throws -> AuthenticatorHealth {
         let reply = try (client ?? self.client()).perform(.status, answer: { _ in nil })
-        guard case .status(let health) = reply else { throw FixtureError("status: \(reply)") }
-        return health
+        guard case .status(let reports) = reply, let host = reports.hostAuthenticator else { throw FixtureError("status: \(reply)") }
+        XCTAssertTrue(host.held.isEmpty, "a status reply lists no credentials")
+        return host.health
     }
 
     func failure(_ reply: HelperReply) -> HelperFailure? {
@@ -80,7 +81,7 @@ final class TPMHelperTests: HelperTestCase {
         XCTAssertEqual(second?.signCount, 2)
 
         let health = try status()
-        XCTAssertEqual(health.backend, "tpm")
+        XCTAssertEqual(health.kind, .tpm)
         XCTAssertEqual(health.aaguid, ProjectAAGUID.tpm)
         XCTAssertNil(health.problem)
         XCTAssertEqual(health.detail, "authenticator = tpm, TCTI \"\(tpm.tcti)\"")
@@ -251,7 +252,9 @@ final class TPMHelperTests: HelperTestCase {
         let missing = "swtpm:path=\(root)/no-such-tpm.sock"
         try rewritePolicy(tpmPolicy(maxAttempts: 3, tcti: missing))
         let health = try status()
-        XCTAssertEqual(health.backend, "tpm")
+        XCTAssertEqual(health.kind, .tpm)
+        guard case .unavailable(let why) = health.condition else { return XCTFail("a missing TPM is unavailable, not broken: \(health)") }
+        XCTAssertTrue(why.hasPrefix("no TPM answers at TCTI \"\(missing)\""), why)
         XCTAssertTrue(health.problem?.contains(missing) ?? false, "\(health)")
         let answers = Answers(["482913", "482913"])
         let clientData = CollectedClientData.make(type: CollectedClientData.createType, challenge: SecureRandom.bytes(32), origin: "pam://\(rpID)")
@@ -264,14 +267,14 @@ final class TPMHelperTests: HelperTestCase {
     func testAutoUsesTheTPMWhenOneAnswersAndSoftwareOtherwise() throws {
         try rewritePolicy(tpmPolicy(maxAttempts: 3, authenticator: "auto"))
         let withTPM = try status()
-        XCTAssertEqual(withTPM.backend, "tpm")
+        XCTAssertEqual(withTPM.kind, .tpm)
         XCTAssertEqual(withTPM.detail, "authenticator = auto: a TPM answers at TCTI \"\(tpm.tcti)\"")
         XCTAssertNil(withTPM.problem)
 
         let missing = "swtpm:path=\(root)/no-such-tpm.sock"
         try rewritePolicy(tpmPolicy(maxAttempts: 3, tcti: missing, authenticator: "auto") + ["pin_kdf_cost = 10"])
         let withoutTPM = try status()
-        XCTAssertEqual(withoutTPM.backend, "software")
+        XCTAssertEqual(withoutTPM.kind, .software)
         XCTAssertTrue(withoutTPM.detail?.hasPrefix("authenticator = auto: no TPM (no TPM answers at TCTI \"\(missing)\"") ?? false,
                       "\(withoutTPM)")
         XCTAssertNil(withoutTPM.problem)
@@ -281,10 +284,10 @@ final class TPMHelperTests: HelperTestCase {
         let silent = try SilentTPMSocket(path: root + "/silent.sock")
         defer { silent.close() }
         try rewritePolicy(tpmPolicy(maxAttempts: 3, tcti: silent.tcti))
-        XCTAssertEqual(try status().problem, "the TPM at TCTI \"\(silent.tcti)\" did not answer within 2000 ms")
+        XCTAssertEqual(try status().condition, .unavailable("the TPM at TCTI \"\(silent.tcti)\" did not answer within 2000 ms"))
         try rewritePolicy(tpmPolicy(maxAttempts: 3, tcti: silent.tcti, authenticator: "auto") + ["pin_kdf_cost = 10"])
         let auto = try status()
-        XCTAssertEqual(auto.backend, "software")
+        XCTAssertEqual(auto.kind, .software)
         XCTAssertEqual(auto.detail, "authenticator = auto: no TPM (the TPM at TCTI \"\(silent.tcti)\" did not answer within 1500 ms)")
     }
 
@@ -293,8 +296,8 @@ final class TPMHelperTests: HelperTestCase {
         _ = try enroll("alice")
         tpm.stop()
         let health = try status()
-        XCTAssertEqual(health.backend, "tpm", "this host's passkeys are in the TPM: no silent switch to software")
-        XCTAssertNotNil(health.problem)
+        XCTAssertEqual(health.kind, .tpm, "this host's passkeys are in the TPM: no silent switch to software")
+        guard case .unavailable = health.condition else { return XCTFail("a TPM that stopped answering is unavailable: \(health)") }
         XCTAssertTrue(health.detail?.contains("which does not answer") ?? false, "\(health)")
     }
 

@@ -41,7 +41,7 @@ def test_host_b_on_a_tpm_host_a_on_software(fleet, make_account, tpm):
     assert r.ok and r.transcript[-1] == PASSWORD and r.transcript.count(pin_prompt(alice, "host-b")) == 3, r
 
 
-def test_tpm_gone_means_step_aside_and_the_password(fleet, make_account, tpm):
+def test_tpm_gone_means_step_aside_and_the_password(fleet, make_account, tpm, syslog):
     alice = make_account("alice")
     b = fleet.host("host-b", authenticator="tpm", tcti=tpm.tcti)
     r = b.login(alice, [alice.password, "y", "605718", "605718"])
@@ -51,3 +51,21 @@ def test_tpm_gone_means_step_aside_and_the_password(fleet, make_account, tpm):
     assert r.ok and pin_prompt(alice, "host-b") not in r.transcript and PASSWORD in r.transcript, r
     r = b.login(alice, ["wrong"])
     assert not r.ok, r
+    # A TPM that is not there is an unavailable authenticator, not a broken one: the helper
+    # says so as a typed state, and the module logs it as such at login and after the password.
+    lines = [l for l in syslog.read() if f'user="{alice.name}"' in l and "pam_passkey(login:" in l]
+    login = [l for l in lines if "login user=" in l and "decision=step_aside" in l and "no_credentials" not in l]
+    append = [l for l in lines if "append user=" in l and "decision=no_offer" in l]
+    assert login and all("reason=authenticator_unavailable:" in l and tpm.tcti in l for l in login), lines
+    assert append and all("reason=authenticator_unavailable:" in l for l in append), lines
+    assert not any("authenticator_broken" in l for l in lines), lines
+
+
+def test_no_tpm_configured_is_unavailable_and_nothing_is_offered(fleet, make_account, tmp_path, syslog):
+    bob = make_account("bob")
+    missing = f"swtpm:path={tmp_path}/no-such-tpm.sock"
+    b = fleet.host("host-b", authenticator="tpm", tcti=missing)
+    r = b.login(bob, [bob.password])
+    assert r.ok and r.transcript == [PASSWORD], r
+    [line] = [l for l in syslog.read() if f'user="{bob.name}"' in l and "append user=" in l]
+    assert "decision=no_offer reason=authenticator_unavailable:" in line and missing in line, line

@@ -24,10 +24,10 @@ def status(host):
 
 def broken_lines(syslog, user):
     """The module's step-aside lines for `user` because of the authenticator. A refused host
-    secret comes in the helper's health (authenticator_broken), a refused keyring as a failed
-    probe (which the module maps to authenticator_unavailable); either way with the file."""
+    secret comes in the helper's health, a refused keyring as a failed probe: either way the
+    authenticator is there and cannot serve (authenticator_broken), with the file."""
     return [l for l in syslog.read() if "pam_passkey(login:auth)" in l and f'user="{user.name}"' in l
-            and re.search(r"decision=step_aside reason=authenticator_(broken|unavailable):", l)]
+            and re.search(r"decision=step_aside reason=authenticator_broken:", l)]
 
 
 def test_readable_host_secret_and_keyring_make_the_login_step_aside(fleet, make_account, syslog):

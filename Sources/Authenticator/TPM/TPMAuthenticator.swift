@@ -52,16 +52,18 @@ public struct TPMAuthenticator: HostAuthenticator {
     // MARK: health
 
     public func health() -> AuthenticatorHealth {
-        let problem: String?
+        let condition: AuthenticatorCondition
         if let stateProblem = store.problem() {
-            problem = stateProblem
+            condition = .broken(stateProblem)
         } else {
             switch Self.presence(tcti: settings.tcti, timeoutMilliseconds: settings.probeTimeoutMilliseconds) {
-            case .answering(let p): problem = p
-            case .absent(let why): problem = why
+            case .answering(let problem): condition = problem.map(AuthenticatorCondition.broken) ?? .healthy
+            // No TPM at the TCTI: there is no authenticator here (not a broken one).
+            case .absent(let why): condition = .unavailable(why)
             }
         }
-        return AuthenticatorHealth(backend: "tpm", aaguid: ProjectAAGUID.tpm, problem: problem, detail: selection ?? "TPM at TCTI \"\(settings.tcti)\"")
+        return AuthenticatorHealth(kind: .tpm, aaguid: ProjectAAGUID.tpm, condition: condition,
+                                   detail: selection ?? "TPM at TCTI \"\(settings.tcti)\"")
     }
 
     /// Whether a TPM answers at `tcti`, and if so whether it can serve passkeys now.
