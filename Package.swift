@@ -76,13 +76,15 @@ let package = Package(
         .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2"]),
         .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto", "CSpawn"]),
         .target(name: "RelyingParty",
-                dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Intelligence", "Storage"]),
+                dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Storage"]),
+        .target(name: "Wiring",
+                dependencies: ["RelyingParty", "Intelligence", "HelperProtocol", "HostState", "Policy", "Registry", "Storage", "WebAuthn"]),
         .target(name: "PAMStack", dependencies: ["Storage"]),
 
         // pam_passkey.so: only pam_sm_* exported, Swift runtime linked in.
         .target(name: "PAMModule",
                 dependencies: ["CPAM", "Policy", "Registry", "HostState", "Intelligence",
-                               "HelperProtocol", "RelyingParty", "PAMStack"],
+                               "HelperProtocol", "RelyingParty", "Wiring", "PAMStack"],
                 path: "Sources/Module",
                 exclude: ["exports.map", "section-order.txt"],
                 linkerSettings: [.unsafeFlags(staticSwift + [
@@ -104,7 +106,7 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
                           dependencies: ["Policy", "Registry", "HostState", "Intelligence",
-                                         "HelperProtocol", "RelyingParty", "WebAuthn", "JSON", "PAMStack"],
+                                         "HelperProtocol", "RelyingParty", "Wiring", "WebAuthn", "JSON", "PAMStack"],
                           path: "Sources/CLI",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkey-fleet-sim",
@@ -127,7 +129,7 @@ let package = Package(
         // Spawned by StateTests as concurrent (and SIGKILLed) writers.
         .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState", "WebAuthn"],
                           path: "Tests/StateWorker"),
-        .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "FleetSimulation", "Policy", "Registry", "HostState"]),
+        .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "FleetSimulation", "Policy", "Registry", "HostState", "Storage"]),
         .testTarget(name: "PAMStackTests", dependencies: ["PAMStack"]),
         .testTarget(name: "AuthenticatorTests",
                     dependencies: ["Authenticator", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),

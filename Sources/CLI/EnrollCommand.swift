@@ -1,6 +1,7 @@
 import Intelligence
 import Registry
 import RelyingParty
+import Wiring
 import Storage
 import WebAuthn
 import JSON
@@ -29,7 +30,7 @@ enum EnrollCommand {
         }
         try inv.requireRoot()
         let site = try inv.site()
-        guard SystemAccountLookup().uid(of: user.rawValue) != nil else {
+        guard SystemAccountLookup().uid(of: user) != nil else {
             throw .failed("there is no account named \(user) on this host; create the account first (useradd, or your directory service)")
         }
 

@@ -1,5 +1,6 @@
 import Intelligence
 import RelyingParty
+import Wiring
 import Storage
 
 enum ExplainCommand {
@@ -30,7 +31,7 @@ enum ExplainCommand {
         let session = SessionSignal(service: inv.value("--service") ?? "login", rhost: inv.value("--rhost"), tty: inv.value("--tty"),
                                     callerUID: callerUID)
         let signals: Signals
-        do { signals = try site.signals(for: user, session: session, probe: .always).signals } catch {
+        do { signals = try site.gather(for: user, session: session, probe: .always).signals } catch {
             throw .failed(error.description)
         }
         let explanation = explain(signals, policy: site.policy)

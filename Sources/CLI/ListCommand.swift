@@ -1,6 +1,7 @@
 import Intelligence
 import Registry
 import RelyingParty
+import Wiring
 import Storage
 import JSON
 
@@ -42,7 +43,7 @@ enum ListCommand {
         if json {
             Output.line(JSONValue.object([
                 ("format", .int(1)),
-                ("registry", .string(site.registry.directory)),
+                ("registry", .string(site.registry.location)),
                 ("users", .array(records.map { r in
                     .object([("user", .string(r.user)), ("credentials", .array(r.credentials.map { $0.json(user: r.user) }))])
                 })),
@@ -51,7 +52,7 @@ enum ListCommand {
         }
         let withCredentials = records.filter { !$0.credentials.isEmpty }
         if withCredentials.isEmpty {
-            Output.line(only.map { "\($0) has no passkeys." } ?? "No passkeys are registered in \(site.registry.directory).")
+            Output.line(only.map { "\($0) has no passkeys." } ?? "No passkeys are registered in \(site.registry.location).")
             return
         }
         if only != nil {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Crypto
 import RelyingParty
+import Wiring
 
 /// Where `enroll` gets the PIN: the controlling terminal with echo off, or standard input
 /// (`--pin-stdin`: the PIN, then its confirmation, one per line) for provisioning scripts.

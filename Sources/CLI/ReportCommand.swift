@@ -2,6 +2,7 @@ import HostState
 import Intelligence
 import Registry
 import RelyingParty
+import Wiring
 import Storage
 import JSON
 
@@ -77,7 +78,7 @@ enum ReportCommand {
                     ("pin_lockouts", .int(host.counters.pinLockouts)),
                 ])),
                 ("registry", .object([
-                    ("directory", .string(site.registry.directory)),
+                    ("directory", .string(site.registry.location)),
                     ("users", .int(registry.users)),
                     ("without_active_passkey", .int(registry.byHosts[0])),
                     ("on_1_host", .int(registry.byHosts[1])),
@@ -105,7 +106,7 @@ enum ReportCommand {
             Output.line("This host (\(site.host.hostName)): \(host.users) \(host.users == 1 ? "user" : "users") with history")
             Output.line(indented(table(["", ""], rows)))
             Output.line("")
-            Output.line("Registry (\(site.registry.directory)): \(registry.users) \(registry.users == 1 ? "user" : "users")")
+            Output.line("Registry (\(site.registry.location)): \(registry.users) \(registry.users == 1 ? "user" : "users")")
             Output.line(indented(table(["", ""], [
                 ["with active passkeys on 1 host", String(registry.byHosts[1])],
                 ["on 2 hosts", String(registry.byHosts[2])],

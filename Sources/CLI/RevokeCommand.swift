@@ -2,6 +2,7 @@ import HelperProtocol
 import Intelligence
 import Registry
 import RelyingParty
+import Wiring
 import Storage
 import WebAuthn
 import JSON
@@ -45,9 +46,8 @@ enum RevokeCommand {
         // another host cannot slip between the choice and the change.
         let chosen: [(credential: CredentialRecord, wasActive: Bool)]
         do {
-            chosen = try site.registry.update(user: user) { (record: inout UserRecord) throws(CLIError) in
-                let selected = try select(selector, from: record, user: user)
-                return selected.map { c in (c, record.revoke(id: c.id, at: time, by: by)) }
+            chosen = try site.registry.revoke(user: user, at: time, by: by) { (record: UserRecord) throws(CLIError) in
+                try select(selector, from: record, user: user)
             }
         } catch let e as CLIError {
             throw e

@@ -7,6 +7,7 @@ import Intelligence
 import Policy
 import Registry
 import RelyingParty
+import Wiring
 import Storage
 import WebAuthn
 import JSON

@@ -1,6 +1,7 @@
 import HelperProtocol
 import Intelligence
 import RelyingParty
+import Wiring
 import Storage
 import WebAuthn
 import JSON

@@ -61,9 +61,8 @@ struct UseRecorder {
         let id = Base64URL.encode(assertion.credentialID)
         let time = currentEpochSeconds()
         do {
-            try FileRegistry(directory: policy[.registryDir]).update(user: user) { record in
-                record.recordUse(id: id, signCount: signCount, at: time, host: host.hostName)
-            }
+            try FileRegistry(directory: policy[.registryDir]).recordLogin(user: user, credentialID: id, signCount: signCount,
+                                                                          at: time, host: host.hostName)
         } catch {
             throw HelperFailure(.unavailable, "the registry could not record the login: \(error)")
         }

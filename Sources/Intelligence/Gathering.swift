@@ -1,28 +1,21 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HostState
 import Policy
+import Registry
+import Storage
 
-// The seams between the decision and the world. Each is as narrow as the decision needs; the
-// module adapts the registry, the host state and the helper client to them, tests and the
-// fleet simulator feed values directly.
+// The ports between the decision and the world. Each is as narrow as the decision needs and
+// takes the user as a `UserName` (validated once, at the PAM boundary). The wiring adapts the
+// registry, the host state and the helper to them; tests and the fleet simulator feed values.
 
-/// The user's credentials from the registry.
-public protocol CredentialSource {
-    /// All of the user's credentials, revoked ones included (the decision ignores them, explain
-    /// shows them). A user without a record — and a name with no account — is `[]`, not an
-    /// error. Throw only when the registry cannot be read at all; the gatherer reports that
-    /// as `GatherError.registryUnreadable`.
-    func credentials(of user: String) throws -> [CredentialSignal]
-}
-
-/// The user's history: this host's part from the host state, the offer log from wherever it
-/// is kept (see `History`).
-public protocol HistorySource {
-    /// An empty `History()` when there is none yet. Throw only when it exists but cannot be
-    /// read; a lost "never" or snooze must not turn into an unwanted offer, so the gatherer
+/// This user's history on this host (the host state).
+public protocol HostHistorySource {
+    /// An empty `HostHistory()` when there is none yet. Throw only when it exists but cannot
+    /// be read; a lost "never" or snooze must not turn into an unwanted offer, so the gatherer
     /// fails (`GatherError.historyUnreadable`) rather than guess.
-    func history(of user: String) throws -> History
+    func hostHistory(of user: UserName) throws -> HostHistory
 }
 
 /// This host's authenticator, through the helper.
@@ -30,14 +23,25 @@ public protocol AuthenticatorProbe {
     /// Never throws: no authenticator is `.unavailable(why)`, a failing one `.broken(why)`,
     /// both with text an administrator can act on ("helper exited with status 3",
     /// "no TPM at /dev/tpmrm0"). `held` lists only this user's credentials.
-    func probe(user: String) -> AuthenticatorSignal
+    func probe(user: UserName) -> AuthenticatorSignal
 }
 
 /// The account database.
 public protocol AccountLookup {
     /// The uid, or nil when there is no such account or the lookup failed (NSS down): nil
     /// only ever removes the append offer, so failing closed costs nothing.
-    func uid(of user: String) -> UInt32?
+    func uid(of user: UserName) -> UInt32?
+}
+
+/// A process that cannot read the host state (not root) has no host history: no cancels, no
+/// "never" (the setuid helper keeps them).
+public struct NoHostHistory: HostHistorySource {
+    public init() {}
+    public func hostHistory(of user: UserName) throws -> HostHistory { HostHistory() }
+}
+
+extension HistoryStore: HostHistorySource {
+    public func hostHistory(of user: UserName) throws -> HostHistory { try history(for: user).host }
 }
 
 /// Why signals could not be gathered. The module answers PAM_AUTHINFO_UNAVAIL and the
@@ -56,17 +60,25 @@ public enum GatherError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Assembles `Signals` from the seams.
+/// The decision's inputs, and the registry records they came from: the ceremonies need the
+/// public keys, and nothing is read twice.
+public struct Gathered: Sendable {
+    public let signals: Signals
+    /// The user's records as read (empty when nothing was read).
+    public let credentials: [CredentialRecord]
+}
+
+/// Assembles `Signals` from the ports.
 public struct SignalGatherer {
-    public var credentials: any CredentialSource
-    public var history: any HistorySource
+    public var registry: any RegistryReading
+    public var history: any HostHistorySource
     public var authenticator: any AuthenticatorProbe
     public var accounts: any AccountLookup
     public var host: HostSignal
 
-    public init(credentials: any CredentialSource, history: any HistorySource, authenticator: any AuthenticatorProbe,
+    public init(registry: any RegistryReading, history: any HostHistorySource, authenticator: any AuthenticatorProbe,
                 accounts: any AccountLookup, host: HostSignal) {
-        self.credentials = credentials
+        self.registry = registry
         self.history = history
         self.authenticator = authenticator
         self.accounts = accounts
@@ -79,22 +91,24 @@ public struct SignalGatherer {
     /// and a user without passkeys do exactly the same work (see `ProbeRule`). Spawning the
     /// helper costs milliseconds and every read costs system calls on every login, so what
     /// could not change the decision is not read.
-    public func gather(user: String, session: SessionSignal, now: Int64, policy: Policy,
-                       probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Signals {
+    public func gather(user: UserName, session: SessionSignal, now: Int64, policy: Policy,
+                       probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Gathered {
         // An application running as a user can act for its own account only: for any other
         // name nothing is read and nothing is asked (the decision steps aside).
         var callersUID: UInt32? = nil
         if let caller = session.callerUID {
             callersUID = accounts.uid(of: user)
             if callersUID != caller {
-                return Signals(user: user, uid: callersUID, credentials: [], host: host, authenticator: .notProbed,
-                               session: session, now: now)
+                return Gathered(signals: Signals(user: user.rawValue, uid: callersUID, credentials: [], host: host,
+                                                 authenticator: .notProbed, session: session, now: now),
+                                credentials: [])
             }
         }
-        let creds: [CredentialSignal]
-        do { creds = try credentials.credentials(of: user) } catch {
-            throw .registryUnreadable(user: user, detail: String(describing: error))
+        let record: UserRecord
+        do { record = try registry.record(for: user) } catch {
+            throw .registryUnreadable(user: user.rawValue, detail: String(describing: error))
         }
+        let creds = record.credentials.map(CredentialSignal.init(record:))
         let hasActive = creds.contains { !$0.revoked }
         let sessionDecides = sessionStepAside(session, host: host, policy: policy) != nil
         // The login decision never reads the uid (an unknown name must look like any other),
@@ -103,8 +117,8 @@ public struct SignalGatherer {
         let uid = session.callerUID != nil ? callersUID : forLogin ? nil : accounts.uid(of: user)
         var past = History()
         if !forLogin || (hasActive && !sessionDecides) {
-            do { past = try history.history(of: user) } catch {
-                throw .historyUnreadable(user: user, detail: String(describing: error))
+            do { past = History(host: try history.hostHistory(of: user), offers: record.offers ?? OfferLog()) } catch {
+                throw .historyUnreadable(user: user.rawValue, detail: String(describing: error))
             }
         }
         let skipProbe: Bool
@@ -113,9 +127,10 @@ public struct SignalGatherer {
         case .unlessSessionDecides: skipProbe = sessionDecides
         case .whenItCanDecide: skipProbe = sessionDecides || !hasActive
         }
-        return Signals(user: user, uid: uid, credentials: creds, host: host,
-                       authenticator: skipProbe ? .notProbed : authenticator.probe(user: user),
-                       session: session, history: past, now: now)
+        let signals = Signals(user: user.rawValue, uid: uid, credentials: creds, host: host,
+                              authenticator: skipProbe ? .notProbed : authenticator.probe(user: user),
+                              session: session, history: past, now: now)
+        return Gathered(signals: signals, credentials: record.credentials)
     }
 }
 
@@ -141,8 +156,8 @@ public enum ProbeRule: Sendable, Equatable {
 public struct SystemAccountLookup: AccountLookup {
     public init() {}
 
-    public func uid(of user: String) -> UInt32? {
-        guard !user.isEmpty, !user.utf8.contains(0) else { return nil }
+    public func uid(of name: UserName) -> UInt32? {
+        let user = name.rawValue
         var size = max(1024, Int(sysconf(Int32(_SC_GETPW_R_SIZE_MAX))))
         while size <= 1 << 20 {
             var entry = passwd()

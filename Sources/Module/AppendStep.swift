@@ -4,6 +4,7 @@ import Intelligence
 import PAMStack
 import Registry
 import RelyingParty
+import Wiring
 import Storage
 
 /// The `append` line, at pam_setcred: if the login step stepped aside in this transaction,
@@ -43,9 +44,9 @@ struct AppendStep {
         defer { site.relyingParty.finish() }
 
         let session = call.session()
-        let gathered: Site.Gathered
+        let gathered: Gathered
         do {
-            gathered = try site.signals(for: user, session: session)
+            gathered = try site.gather(for: user, session: session)
         } catch {
             call.logDecision(user: userText, step: "append", name: "no_offer", code: "state_unreadable",
                              summary: error.description, priority: LOG_ERR)
@@ -86,7 +87,7 @@ struct AppendStep {
         }
     }
 
-    private func create(_ offer: AppendOffer, user: UserName, gathered: Site.Gathered, site: Site, ui: PAMUserInterface) {
+    private func create(_ offer: AppendOffer, user: UserName, gathered: Gathered, site: Site, ui: PAMUserInterface) {
         var replacing: [CredentialRecord] = []
         if case .replace(let ids, _) = offer {
             replacing = gathered.credentials.filter { ids.contains($0.id) }
@@ -112,11 +113,7 @@ struct AppendStep {
     /// host's history ("never" is per host; the report's counters).
     private func recordOffer(_ site: Site, _ user: UserName, answer: OfferAnswer, service: String, at time: Int64) {
         do {
-            try site.registry.update(user: user) { record in
-                var log = record.offers ?? OfferLog()
-                log.record(answer: answer, service: service, hostName: site.host.hostName, at: time)
-                record.offers = log
-            }
+            try site.registry.recordOffer(user: user, answer: answer, service: service, hostName: site.host.hostName, at: time)
         } catch {
             handle.log(LOG_ERR, "could not record the offer in the registry for \(user): \(error)")
         }

@@ -3,6 +3,7 @@ import HostState
 import Intelligence
 import Registry
 import RelyingParty
+import Wiring
 import Storage
 
 /// The first pam_passkey line: decide, then either run the passkey ceremony or step aside
@@ -34,9 +35,9 @@ struct LoginStep {
         // One helper process serves the probe and the ceremony; it ends before libpam regains control.
         defer { site.relyingParty.finish() }
         let session = call.session()
-        let gathered: Site.Gathered
+        let gathered: Gathered
         do {
-            gathered = try site.signals(for: user, session: session, probe: .whenItCanDecide)
+            gathered = try site.gather(for: user, session: session, probe: .whenItCanDecide)
         } catch {
             note(code: "state_unreadable")
             call.logDecision(user: userText, step: "login", name: "step_aside", code: "state_unreadable",

@@ -5,6 +5,7 @@ import CPAM
 import HostState
 import Intelligence
 import RelyingParty
+import Wiring
 import Storage
 
 /// One call into the module: the handle, the arguments, and the site built from the policy.
@@ -17,19 +18,6 @@ struct ModuleCall {
         self.arguments = arguments
         for unknown in arguments.unknown {
             handle.log(LOG_ERR, "unknown module argument \(escapedForLog(unknown)) ignored")
-        }
-    }
-
-    /// The policy and everything built from it; nil (logged) when the policy file or the host
-    /// identity is unusable — the module then steps aside and the password decides.
-    func loadSite() -> Site? {
-        do {
-            let site = try Site.load(policyPath: arguments.policyPath)
-            for w in site.warnings { handle.log(LOG_WARNING, "\(w)") }
-            return site
-        } catch {
-            handle.log(LOG_ERR, error.description)
-            return nil
         }
     }
 

@@ -1,16 +1,36 @@
 import Storage
 
-/// Where users' credential records live: the seam between the module and the store, so a
-/// directory service can later stand in for the shared directory of files.
-///
-/// An unknown user and a user without credentials get the same empty record: the answer
-/// never tells whether an account exists.
-public protocol CredentialRegistry {
+/// The read side of the registry port: one user's record — credentials and the fleet-wide
+/// offer log — in one read, one consistent view. The decision's gathering needs only this.
+public protocol RegistryReading {
+    /// A user without a record (and a name with no account) gets an empty record, not an
+    /// error: the answer never tells whether an account exists. Throw only when the registry
+    /// cannot be read at all.
     func record(for user: UserName) throws -> UserRecord
-    /// Read-modify-write of one user's record, serialised against every other writer of that
-    /// user. Nothing is stored when `body` throws; its error is rethrown.
-    @discardableResult
-    func update<R>(user: UserName, _ body: (inout UserRecord) throws -> R) throws -> R
+}
+
+/// Where users' credential records live: the registry port. One operation per purpose, so
+/// that a store other than files (a directory service) implements each as its own change;
+/// every write is serialised against every other writer of that user's record, and nothing
+/// is stored when an operation throws.
+public protocol CredentialRegistry: RegistryReading {
+    /// Where it is, for messages: a directory, a directory service's URI.
+    var location: String { get }
+    /// Registers `credential` (made on `host`) and revokes `replacing` (the heal path) in one
+    /// change. Returns how many hosts now have an active passkey of the user.
+    func register(_ credential: CredentialRecord, for user: UserName, replacing: [String], at time: EpochSeconds,
+                  host: String) throws -> Int
+    /// A verified login: the signature's counter (never moved backwards) and the last use.
+    func recordLogin(user: UserName, credentialID: String, signCount: UInt32, at time: EpochSeconds, host: String) throws
+    /// A valid signature whose counter did not grow: kept on the credential for the administrator.
+    func recordSignCountRegression(user: UserName, credentialID: String, _ regression: SignCountRegression) throws
+    /// Revokes the credentials `choose` picks from the current record, under the same lock, so
+    /// nothing can slip between the choice and the change. Returns each chosen credential and
+    /// whether it was active until now.
+    func revoke<E: Error>(user: UserName, at time: EpochSeconds, by who: String,
+                          choosing choose: (UserRecord) throws(E) -> [CredentialRecord]) throws -> [(CredentialRecord, wasActive: Bool)]
+    /// An append offer shown on `hostName` for `service`, and the answer (or none).
+    func recordOffer(user: UserName, answer: OfferAnswer, service: String, hostName: String, at time: EpochSeconds) throws
     /// Every user with a record (reports and administration, not login).
     func users() throws -> [UserName]
 }
@@ -30,6 +50,7 @@ public struct FileRegistry: CredentialRegistry, Sendable {
     let store: DocumentStore<UserRecord>
 
     public var directory: String { store.directory }
+    public var location: String { store.directory }
 
     public init(directory: String, lockTimeout: Duration = .seconds(5)) {
         store = DocumentStore(directory: directory, fileMode: 0o644, maxBytes: Self.maxFileBytes,
@@ -42,6 +63,8 @@ public struct FileRegistry: CredentialRegistry, Sendable {
         try store.read(user)
     }
 
+    /// Read-modify-write of one user's record, serialised against every other writer of that
+    /// user (the files store's own mechanism; callers outside tests use the port's operations).
     @discardableResult
     public func update<R>(user: UserName, _ body: (inout UserRecord) throws -> R) throws -> R {
         try store.update(user, body)
@@ -49,5 +72,37 @@ public struct FileRegistry: CredentialRegistry, Sendable {
 
     public func users() throws(StorageError) -> [UserName] {
         try store.users()
+    }
+
+    public func register(_ credential: CredentialRecord, for user: UserName, replacing: [String], at time: EpochSeconds,
+                         host: String) throws -> Int {
+        try update(user: user) { record in
+            record.add(credential)
+            for old in replacing { record.revoke(id: old, at: time, by: "replaced on \(host)") }
+            return Set(record.activeCredentials.map(\.hostID)).count
+        }
+    }
+
+    public func recordLogin(user: UserName, credentialID: String, signCount: UInt32, at time: EpochSeconds, host: String) throws {
+        try update(user: user) { $0.recordUse(id: credentialID, signCount: signCount, at: time, host: host) }
+    }
+
+    public func recordSignCountRegression(user: UserName, credentialID: String, _ regression: SignCountRegression) throws {
+        try update(user: user) { record in record.modify(id: credentialID) { $0.signCountRegression = regression } }
+    }
+
+    public func revoke<E: Error>(user: UserName, at time: EpochSeconds, by who: String,
+                                 choosing choose: (UserRecord) throws(E) -> [CredentialRecord]) throws -> [(CredentialRecord, wasActive: Bool)] {
+        try update(user: user) { record in
+            try choose(record).map { c in (c, record.revoke(id: c.id, at: time, by: who)) }
+        }
+    }
+
+    public func recordOffer(user: UserName, answer: OfferAnswer, service: String, hostName: String, at time: EpochSeconds) throws {
+        try update(user: user) { record in
+            var log = record.offers ?? OfferLog()
+            log.record(answer: answer, service: service, hostName: hostName, at: time)
+            record.offers = log
+        }
     }
 }

@@ -120,11 +120,9 @@ extension RelyingParty {
             // process may write the registry.
             if !helperRecordsUse {
                 let time = now()
-                _ = try? registry.update(user: user) { (record: inout UserRecord) in
-                    _ = record.modify(id: idText) { c in
-                        c.signCountRegression = SignCountRegression(time: time, host: host.hostName, stored: stored, received: received)
-                    }
-                }
+                try? registry.recordSignCountRegression(
+                    user: user, credentialID: idText,
+                    SignCountRegression(time: time, host: host.hostName, stored: stored, received: received))
             }
             return .rejected(.signCountRegressed(credentialID: idText, stored: stored, received: received))
         } catch {
@@ -137,9 +135,7 @@ extension RelyingParty {
         guard !helperRecordsUse else { return .success(credentialID: idText) }
         let time = now()
         do {
-            try registry.update(user: user) { record in
-                record.recordUse(id: idText, signCount: verified.signCount, at: time, host: host.hostName)
-            }
+            try registry.recordLogin(user: user, credentialID: idText, signCount: verified.signCount, at: time, host: host.hostName)
         } catch {
             return .unavailable("assertion verified but the registry could not record it: \(error)")
         }

@@ -77,13 +77,7 @@ extension RelyingParty {
             attestationObject: Base64URL.encode(created.attestationObject),
             clientDataJSON: Base64URL.encode(clientDataJSON))
         do {
-            let computers = try registry.update(user: user) { (userRecord: inout UserRecord) -> Int in
-                _ = userRecord.add(record)
-                for old in replacing {
-                    _ = userRecord.revoke(id: old.id, at: time, by: "replaced on \(host.hostName)")
-                }
-                return Set(userRecord.activeCredentials.map(\.hostID)).count
-            }
+            let computers = try registry.register(record, for: user, replacing: replacing.map(\.id), at: time, host: host.hostName)
             // The helper deleted the first held key itself; any further ones go now.
             for id in heldOld.dropFirst() { forget(id, user: user) }
             return .created(record, computers: computers)

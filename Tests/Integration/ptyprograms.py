@@ -40,6 +40,9 @@ HOST_NAME = "pkt-host"
 RP_ID = "pam_passkey.programs.test"
 HELPER = "/usr/libexec/pam_passkey/pam_passkey_helper"
 POLICY = "/etc/security/pam_passkey.conf"
+# The helper protocol's version (HelperProtocolVersion.current): what `pam_passkey_helper
+# --version` prints and every request carries.
+HELPER_PROTOCOL = 2
 STATE_ROOT = "/var/lib/pam_passkey"
 PAM_D = pathlib.Path("/etc/pam.d")
 SUDOERS_D = pathlib.Path("/etc/sudoers.d")
@@ -441,7 +444,7 @@ class HelperConversation:
     def request(self, message: dict, pin: bytes = None) -> list:
         """Sends `message`; answers a PIN question with `pin` (or a cancel) once; returns
         every message received up to the reply."""
-        self.send({"v": 1, **message})
+        self.send({"v": HELPER_PROTOCOL, **message})
         got = []
         while True:
             m = self.receive()

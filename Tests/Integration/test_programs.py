@@ -610,7 +610,7 @@ def test_the_setuid_helper_serves_a_user_only_their_own_account(alice_passkey, s
         other = as_bob.request(probe(alice))
     finally:
         as_bob.close()
-    assert own and own[-1]["reply"] == "probe" and own[-1]["creds"] == [], own
+    assert own and own[-1]["reply"] == "probe" and [r["creds"] for r in own[-1]["reports"]] == [[]], own
     assert other and other[-1]["reply"] == "failure" and other[-1]["code"] == "not_permitted", other
 
     as_bob = pp.HelperConversation(bob)
@@ -627,8 +627,8 @@ def test_the_setuid_helper_serves_a_user_only_their_own_account(alice_passkey, s
         held = as_root.request(probe(alice))
     finally:
         as_root.close()
-    assert held[-1]["reply"] == "probe" and [c["id"] for c in held[-1]["creds"]] == [cred], held
-    assert held[-1]["creds"][0]["left"] == MAX_ATTEMPTS, "bob's requests used up alice's PIN attempts"
+    assert held[-1]["reply"] == "probe" and [c["id"] for c in held[-1]["reports"][0]["creds"]] == [cred], held
+    assert held[-1]["reports"][0]["creds"][0]["left"] == MAX_ATTEMPTS, "bob's requests used up alice's PIN attempts"
 
 
 # -- long answers ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 from fido2 import cbor
 
 from conftest import ROOT
+from ptyprograms import HELPER_PROTOCOL
 
 BUILD_SCRIPT = ROOT / "Sources/HelperLauncher/build.sh"
 CLEAN_ENVIRONMENT = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
@@ -141,7 +142,7 @@ def unframe(data: bytes):
     return frames
 
 
-STATUS_REQUEST = frame(cbor.encode({"v": 1, "op": "status"}))
+STATUS_REQUEST = frame(cbor.encode({"v": HELPER_PROTOCOL, "op": "status"}))
 
 INVOCATIONS = {
     "version": (["--version"], b""),
@@ -173,7 +174,7 @@ def test_the_callers_environment_changes_nothing_through_the_launcher(tree, make
     assert poisoned == clean, (name, clean, poisoned)
     code, out, err = clean
     if name == "version":
-        assert (code, out, err) == (0, b"pam_passkey_helper, helper protocol 1\n", b"")
+        assert (code, out, err) == (0, f"pam_passkey_helper, helper protocol {HELPER_PROTOCOL}\n".encode(), b"")
     elif name in ("bad argument", "--conf from a user"):
         assert code == 2 and out == b"" and err.count(b"\n") == 1, clean
     elif name == "empty stdin":
@@ -182,7 +183,7 @@ def test_the_callers_environment_changes_nothing_through_the_launcher(tree, make
         # The launcher refuses nothing it should serve: the account's status request is answered.
         assert code == 0 and err == b"", clean
         [reply] = unframe(out)
-        assert reply["reply"] == "status" and reply["backend"] in ("software", "tpm"), reply
+        assert reply["reply"] == "status" and [r["kind"] for r in reply["reports"]] in (["software"], ["tpm"]), reply
 
 
 @pytest.mark.parametrize("variable", ["SWIFT_DEBUG_HELP", "LD_PRELOAD", "OPENSSL_CONF", "TSS2_LOG", "MALLOC_CHECK_"])
@@ -198,7 +199,7 @@ def test_without_the_launcher_the_swift_runtime_reads_the_environment(tree, make
     account, prints the Swift runtime's help as root when SWIFT_DEBUG_HELP=YES."""
     account = make_account("launch")
     clean, poisoned = unchanged_by(account, [tree / "swift_helper_setuid", "--version"], b"", {"SWIFT_DEBUG_HELP": "YES"})
-    assert clean == (0, b"pam_passkey_helper, helper protocol 1\n", b"")
+    assert clean == (0, f"pam_passkey_helper, helper protocol {HELPER_PROTOCOL}\n".encode(), b"")
     assert poisoned != clean
     assert b"Swift runtime debugging" in poisoned[1] + poisoned[2], poisoned
 

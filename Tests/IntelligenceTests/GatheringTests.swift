@@ -2,6 +2,7 @@ import HostState
 import Intelligence
 import Registry
 import Policy
+import Storage
 import XCTest
 
 /// Fakes at the seams, recording every question asked.
@@ -9,33 +10,44 @@ final class Recorder: @unchecked Sendable {
     var asked: [String] = []
 }
 
-struct FakeRegistry: CredentialSource {
+struct FakeRegistry: RegistryReading {
     struct Unreadable: Error, CustomStringConvertible { var description: String { "permission denied" } }
     let recorder: Recorder
     var records: [String: [CredentialSignal]] = [:]
     var fails = false
-    func credentials(of user: String) throws -> [CredentialSignal] {
+    func record(for user: UserName) throws -> UserRecord {
         recorder.asked.append("registry \(user)")
         if fails { throw Unreadable() }
-        return records[user] ?? []
+        return UserRecord(user: user, credentials: (records[user.rawValue] ?? []).map(CredentialRecord.init(signal:)))
     }
 }
 
-struct FakeHistory: HistorySource {
+extension CredentialRecord {
+    /// A record the gatherer turns back into `signal`.
+    init(signal c: CredentialSignal) {
+        self.init(id: c.id, publicKey: "", kind: c.kind == .platform ? .platform : .roaming, hostID: c.hostID ?? "",
+                  hostName: c.hostName ?? "", aaguid: c.aaguid, backupEligible: c.backupEligible, backedUp: c.backedUp,
+                  transports: c.transports, signCount: c.signCount, created: HostEvent(time: c.created, host: c.hostName ?? ""),
+                  lastUsed: c.lastUsed.map { HostEvent(time: $0, host: c.hostName ?? "") }, revoked: c.revoked,
+                  attestationObject: "", clientDataJSON: "")
+    }
+}
+
+struct FakeHistory: HostHistorySource {
     struct Corrupt: Error, CustomStringConvertible { var description: String { "line 1: not JSON" } }
     let recorder: Recorder
     var fails = false
-    func history(of user: String) throws -> History {
+    func hostHistory(of user: UserName) throws -> HostHistory {
         recorder.asked.append("history \(user)")
         if fails { throw Corrupt() }
-        return History()
+        return HostHistory()
     }
 }
 
 struct FakeProbe: AuthenticatorProbe {
     let recorder: Recorder
     var answer: AuthenticatorSignal
-    func probe(user: String) -> AuthenticatorSignal {
+    func probe(user: UserName) -> AuthenticatorSignal {
         recorder.asked.append("probe \(user)")
         return answer
     }
@@ -44,16 +56,24 @@ struct FakeProbe: AuthenticatorProbe {
 struct FakeAccounts: AccountLookup {
     let recorder: Recorder
     var uids: [String: UInt32]
-    func uid(of user: String) -> UInt32? {
+    func uid(of user: UserName) -> UInt32? {
         recorder.asked.append("account \(user)")
-        return uids[user]
+        return uids[user.rawValue]
+    }
+}
+
+extension SignalGatherer {
+    /// The names in these tests are valid: the PAM boundary validates them once.
+    func gather(user: String, session: SessionSignal, now: Int64, policy: Policy,
+                probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Signals {
+        try gather(user: try! UserName(validating: user), session: session, now: now, policy: policy, probe: probe).signals
     }
 }
 
 final class GatheringTests: XCTestCase {
     func gatherer(_ r: Recorder, registryFails: Bool = false, historyFails: Bool = false) -> SignalGatherer {
         SignalGatherer(
-            credentials: FakeRegistry(recorder: r, records: ["alice": [platform("B1", on: hostB)]], fails: registryFails),
+            registry: FakeRegistry(recorder: r, records: ["alice": [platform("B1", on: hostB)]], fails: registryFails),
             history: FakeHistory(recorder: r, fails: historyFails),
             authenticator: FakeProbe(recorder: r, answer: .healthy(holding: [HeldCredentialSignal(id: "B1")])),
             accounts: FakeAccounts(recorder: r, uids: ["alice": 1000, "bob": 1001]),
@@ -132,7 +152,7 @@ final class GatheringTests: XCTestCase {
             .broken("helper exited with status 3"), .unavailable("no TPM"),
         ]
         func gatherer(_ r: Recorder, _ answer: AuthenticatorSignal) -> SignalGatherer {
-            SignalGatherer(credentials: FakeRegistry(recorder: r, records: records), history: FakeHistory(recorder: r),
+            SignalGatherer(registry: FakeRegistry(recorder: r, records: records), history: FakeHistory(recorder: r),
                            authenticator: FakeProbe(recorder: r, answer: answer),
                            accounts: FakeAccounts(recorder: r, uids: ["alice": 1000, "bob": 1001, "carol": 1002]), host: hostB)
         }
@@ -192,9 +212,11 @@ final class GatheringTests: XCTestCase {
     /// The real account database: tests run as root on a system with /etc/passwd.
     func testSystemAccountLookup() {
         let accounts = SystemAccountLookup()
-        XCTAssertEqual(accounts.uid(of: "root"), 0)
-        XCTAssertNil(accounts.uid(of: "no-such-user-pam-passkey-test"))
-        XCTAssertNil(accounts.uid(of: ""))
-        XCTAssertNil(accounts.uid(of: "ro\0ot"), "a NUL must not truncate the name to an existing one")
+        XCTAssertEqual(accounts.uid(of: try! UserName(validating: "root")), 0)
+        XCTAssertNil(accounts.uid(of: try! UserName(validating: "no-such-user-pam-passkey-test")))
+        // What could reach getpwnam_r wrongly never becomes a UserName: the empty name, and a
+        // NUL that would truncate the name to an existing one.
+        XCTAssertThrowsError(try UserName(validating: ""))
+        XCTAssertThrowsError(try UserName(validating: "ro\0ot"))
     }
 }

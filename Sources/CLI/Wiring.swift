@@ -4,7 +4,16 @@ import Glibc
 import HelperProtocol
 import Registry
 import RelyingParty
+import Wiring
 import Storage
+
+// What passkeyctl builds, top to bottom: Arguments parses the command line (--conf, --json,
+// the command); each command then asks for what it needs, no more:
+//   Invocation.site()          Site.load (Sources/Wiring/Site.swift): the policy, the host
+//                              identity, the registry port, the host history, the helper as this
+//                              process may start it, the relying party — as the module builds them
+//   Site.record(of:)           the registry port's read
+//   Site.held(by:)             the helper's probe: what this host's authenticator holds
 
 extension Invocation {
     /// This host as the policy file describes it. Policy warnings go to stderr (status lists

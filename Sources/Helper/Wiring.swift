@@ -4,6 +4,18 @@ import HelperProtocol
 import Policy
 import Storage
 
+// What pam_passkey_helper builds, top to bottom (main.swift, then per connection):
+//
+//   Invocation.current().harden()       who started it (real uid), environment and fds cleaned
+//   HelperCommandLine.parse             --conf only from root; otherwise the system policy
+//   HelperServer(channel: stdin/stdout) serves a few requests, one after the other
+//   └─ on the first request: AuthenticatorFactory.make(policyPath:)
+//        ├─ the policy file             authenticator, tcti, state_dir, pin_* keys
+//        └─ one host authenticator      SoftwareAuthenticator (state_dir/authenticator/software)
+//                                       or TPMAuthenticator (the TPM at tcti)
+//   and, for a caller that is not root, UseRecorder (the registry port and the host history,
+//   from the same policy) records what the module cannot.
+
 /// Picks the backend the policy asks for.
 ///
 /// `auto` takes the TPM at `tcti` when one answers, and software otherwise — except on a

@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HelperProtocol
+import HostState
+import Intelligence
+import Policy
+import Registry
+import RelyingParty
+import Storage
+import WebAuthn
+
+/// This host as configured: the policy and everything built from it — the composition the
+/// module and passkeyctl share (each has a Wiring.swift saying what it builds from this). The
+/// module builds one per PAM call (nothing is cached between calls inside someone else's
+/// process); passkeyctl builds one per command. The ceremonies (RelyingParty) and the decision
+/// (Intelligence) see only ports: `CredentialRegistry`, the helper's connection, and the
+/// decision's `RegistryReading`, `HostHistorySource`, `AuthenticatorProbe` and `AccountLookup`.
+public struct Site {
+    public let policyPath: String
+    public let policy: Policy
+    public let warnings: [PolicyWarning]
+    public let host: HostIdentity
+    /// The registry port: today the files store (`registry_dir`).
+    public let registry: any CredentialRegistry
+    public let history: HistoryStore
+    public let relyingParty: RelyingParty
+
+    /// Whether this process runs as root (effective uid 0: login, sshd, su, sudo). One that
+    /// does not (a screen locker) reads the policy and the registry, which are world-readable,
+    /// and neither reads nor writes this host's state (root only): the setuid helper uses the
+    /// caller's own passkeys on its behalf.
+    public let isRoot: Bool
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case policy(PolicyLoadError)
+        case hostIdentity(HostIdentityError)
+        /// Not root, and the policy is not the system's: the setuid helper would not follow it.
+        case policyNeedsRoot(path: String, uid: UInt32)
+
+        public var description: String {
+            switch self {
+            case .policy(let e): return "policy file unusable, stepping aside: \(e)"
+            case .hostIdentity(let e): return "host identity unavailable: \(e)"
+            case .policyNeedsRoot(let path, let uid):
+                return "conf=\(path) is honoured only in programs that run as root; this one runs as uid \(uid), and the "
+                    + "setuid helper then reads \(Policy.systemPath) only: remove conf= from this stack, stepping aside"
+            }
+        }
+    }
+
+    public static func load(policyPath: String) throws(LoadError) -> Site {
+        let policy: Policy
+        let warnings: [PolicyWarning]
+        do { (policy, warnings) = try Policy.load(path: policyPath) } catch { throw .policy(error) }
+        let host: HostIdentity
+        do { host = try HostIdentity.load(hostIDFile: policy[.hostIDFile], configuredName: policy[.hostName]) } catch {
+            throw .hostIdentity(error)
+        }
+        let registry = FileRegistry(directory: policy[.registryDir])
+        guard let helper = HelperClient.forThisProcess(program: policy[.helper], policyPath: policyPath,
+                                                       systemPolicyPath: Policy.systemPath,
+                                                       timeoutSeconds: policy[.helperTimeout]) else {
+            throw .policyNeedsRoot(path: policyPath, uid: geteuid())
+        }
+        return Site(policyPath: policyPath, policy: policy, warnings: warnings, host: host, registry: registry,
+                    history: HistoryStore(stateDirectory: policy[.stateDir]),
+                    relyingParty: RelyingParty(policy: policy, host: host, registry: registry, helper: helper,
+                                               helperRecordsUse: geteuid() != 0),
+                    isRoot: geteuid() == 0)
+    }
+
+    /// The decision's inputs for `user` in `session`, and the registry records they came from.
+    public func gather(for user: UserName, session: SessionSignal, probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Gathered {
+        let gatherer = SignalGatherer(registry: registry, history: isRoot ? history : NoHostHistory(),
+                                      authenticator: HelperProbe(relyingParty: relyingParty), accounts: SystemAccountLookup(),
+                                      host: HostSignal(id: host.hostID, name: host.hostName))
+        return try gatherer.gather(user: user, session: session, now: relyingParty.now(), policy: policy, probe: probe)
+    }
+}
+
+/// The helper's probe as the decision's `AuthenticatorProbe`.
+struct HelperProbe: AuthenticatorProbe {
+    let relyingParty: RelyingParty
+
+    func probe(user: UserName) -> AuthenticatorSignal {
+        let reports: [AuthenticatorReport]
+        do {
+            switch try relyingParty.probe(user: user) {
+            case .success(let r): reports = r
+            // The helper ran but could not look: its authenticator is there and failing.
+            case .failure(let f): return .broken("the helper could not probe: \(f)")
+            }
+        } catch {
+            switch error {
+            case .launch(let e): return .unavailable(e.description)
+            default: return .broken(error.description)
+            }
+        }
+        guard let host = reports.hostAuthenticator else { return .unavailable("the helper reported no host authenticator") }
+        switch host.health.condition {
+        case .healthy:
+            return .healthy(holding: host.held.map { HeldCredentialSignal(id: Base64URL.encode($0.id), locked: $0.locked) })
+        case .unavailable(let why): return .unavailable(why)
+        case .broken(let why): return .broken(why)
+        }
+    }
+}
+
