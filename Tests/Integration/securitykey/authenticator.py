@@ -69,13 +69,13 @@ TouchPolicy = Union[Touch, Callable[[str, str], Touch]]
 class Authenticator:
     def __init__(self, *, pin: Optional[str] = None, pin_protocols=(2, 1), ctap21: bool = True,
                  touch: TouchPolicy = Touch.GIVEN, touch_delay: float = 0.0, touch_timeout: float = 1.0,
-                 max_pin_retries: int = 8, aaguid: bytes = uuid.UUID("8b1ac2a6-55a1-4bbd-9d9c-6d2f3b0e4c71").bytes):
+                 max_pin_retries: int = 8, min_pin_length: int = 4, aaguid: bytes = uuid.UUID("8b1ac2a6-55a1-4bbd-9d9c-6d2f3b0e4c71").bytes):
         self.aaguid = aaguid
         self.ctap21 = ctap21
         self.touch = touch
         self.touch_delay = touch_delay
         self.touch_timeout = touch_timeout
-        self.pin = ClientPin(pin_protocols, pin, max_pin_retries)
+        self.pin = ClientPin(pin_protocols, pin, max_pin_retries, min_pin_length)
         self.credentials: List[Credential] = []
         self.exchanges: List[Exchange] = []
         self.touches_asked: List[str] = []  # the operation of every request for a touch

@@ -21,11 +21,17 @@ def _raw(fd: int):
 
 class VirtualKey(Authenticator):
     """An `Authenticator` on a device path. `path` is what to give libfido2 (and fido2-tools);
-    `unplug()` makes it vanish (the path no longer exists); `frames` lists the CTAPHID
-    traffic; every state the tests may assert on is an attribute of `Authenticator`."""
+    `unplug()` makes it vanish; `frames` lists the CTAPHID traffic; every state the tests may
+    assert on is an attribute of `Authenticator`.
 
-    def __init__(self, **options):
+    The kernel gives a freed /dev/pts number to the next pseudo-terminal at once (often the
+    terminal of the very next program run), so after `unplug()` the old path may well exist
+    and be something else. A test of a key that goes away names it by `link`, a symbolic link
+    to the pty that unplugging removes, as udev does for /dev/yubikey-style names."""
+
+    def __init__(self, link=None, **options):
         super().__init__(**options)
+        self.link = os.fspath(link) if link is not None else None
         self.path = None
         self._thread = None
 
@@ -34,6 +40,8 @@ class VirtualKey(Authenticator):
         _raw(slave)
         self._master, self._slave = master, slave  # holding the slave keeps the pty alive between hosts
         self.path = os.ttyname(slave)
+        if self.link is not None:
+            os.symlink(self.path, self.link)
         self._stop_r, self._stop_w = os.pipe()
         self.hid = CtapHid(master, self.handle, on_new_host=self._flush_stale)
         self._thread = threading.Thread(target=self._serve, name=f"virtual-key {self.path}", daemon=True)
@@ -60,6 +68,8 @@ class VirtualKey(Authenticator):
     def unplug(self):
         if self._thread is None:
             return
+        if self.link is not None and os.path.islink(self.link):
+            os.unlink(self.link)
         os.write(self._stop_w, b"x")
         self._thread.join(10)
         for fd in (self._master, self._slave, self._stop_r, self._stop_w):
@@ -70,8 +80,9 @@ class VirtualKey(Authenticator):
 
 @contextlib.contextmanager
 def virtual_key(**options):
-    """`with virtual_key(pin="1234") as key:` a FIDO2 security key at `key.path` for as long
-    as the block runs; the options are `Authenticator`'s."""
+    """`with virtual_key(pin="1234") as key:` a FIDO2 security key at `key.path` (and at
+    `link`, when given) for as long as the block runs; the other options are
+    `Authenticator`'s."""
     key = VirtualKey(**options).plug_in()
     try:
         yield key
