@@ -301,7 +301,7 @@ def test_a_resident_credential_is_found_without_a_credential_id(key_with_pin):
     r = tools.run(["fido2-assert", "-G", "-r", "-p", "-v", key.path], stdin=params, pins=[PIN])
     assert r.ok, r
     users = r.lines[4::5]  # each assertion is 5 lines; the fifth is the user id
-    expected = [tools.b64(__import__("hashlib").sha256(u.encode()).digest()) for u in ("bob", "alice")]
+    expected = [tools.b64(tools.user_id(u)) for u in ("bob", "alice")]
     assert users == expected, r.output
     assert [e.command for e in key.exchanges[-2:]] == ["GET_ASSERTION", "GET_NEXT_ASSERTION"]
 
@@ -433,4 +433,40 @@ def test_ctaphid_answers_ping_and_refuses_ctap1_messages(key):
     with pytest.raises(CtapError) as refused:
         device.call(CTAPHID.MSG, b"\x00\x03\x00\x00\x00")
     assert refused.value.code == CtapError.ERR.INVALID_COMMAND
+    device.close()
+
+
+def test_a_pin_token_is_good_for_its_permission_and_relying_party_only(key_with_pin):
+    """What libfido2 never tries (it asks for a fresh token for each operation, for its RP)
+    but a careless helper could: python-fido2's raw CTAP2 calls."""
+    from fido2.ctap import CtapError
+    from fido2.ctap2 import ClientPin, Ctap2
+
+    key = key_with_pin
+    made, _ = make(key, pins=[PIN])
+    device = _python_fido2_device(key.path)
+    ctap = Ctap2(device)
+    client_pin = ClientPin(ctap)
+    cdh = tools.challenge("scoped")
+    allow = [{"type": "public-key", "id": made.credential_id}]
+
+    def sign_in(token, rp_id=RP):
+        return ctap.get_assertion(rp_id, cdh, allow, pin_uv_param=client_pin.protocol.authenticate(token, cdh),
+                                  pin_uv_protocol=client_pin.protocol.VERSION)
+
+    token = client_pin.get_pin_token(PIN, ClientPin.PERMISSION.GET_ASSERTION, RP)
+    assert sign_in(token).auth_data.is_user_verified()
+    with pytest.raises(CtapError) as other_rp:
+        sign_in(token, "elsewhere.example.test")
+    assert other_rp.value.code == CtapError.ERR.PIN_AUTH_INVALID
+    with pytest.raises(CtapError) as wrong_permission:
+        ctap.make_credential(cdh, {"id": RP}, {"id": b"bob", "name": "bob"}, [{"type": "public-key", "alg": -7}],
+                             pin_uv_param=client_pin.protocol.authenticate(token, cdh),
+                             pin_uv_protocol=client_pin.protocol.VERSION)
+    assert wrong_permission.value.code == CtapError.ERR.PIN_AUTH_INVALID
+    # A new token replaces the old one.
+    client_pin.get_pin_token(PIN, ClientPin.PERMISSION.GET_ASSERTION, RP)
+    with pytest.raises(CtapError) as stale:
+        sign_in(token)
+    assert stale.value.code == CtapError.ERR.PIN_AUTH_INVALID
     device.close()

@@ -79,7 +79,7 @@ class Authenticator:
         self.credentials: List[Credential] = []
         self.exchanges: List[Exchange] = []
         self.touches_asked: List[str] = []  # the operation of every request for a touch
-        self._pending: list = []  # getNextAssertion: (credentials left, rp_id, cdh, flags)
+        self._pending: Optional[_Pending] = None  # what getNextAssertion continues
         self.lock = threading.RLock()
 
     # -- what tests look at -------------------------------------------------------------
@@ -93,7 +93,7 @@ class Authenticator:
         three-wrong-PINs-in-a-row block lifted."""
         with self.lock:
             self.pin.power_cycle()
-            self._pending = []
+            self._pending = None
 
     # -- the command dispatcher -----------------------------------------------------------
 
@@ -193,11 +193,11 @@ class Authenticator:
         if decision == Touch.NEVER:
             raise CtapError(Status.USER_ACTION_TIMEOUT, "nobody touched the key")
 
-    def _user_verification(self, params: dict, message: bytes, permission: int, rp_id: str) -> bool:
-        """True when a pinUvAuthParam proves the PIN; raises what the specification says for
-        a missing, empty or wrong one."""
-        auth = params.get(8 if permission == PERMISSION_MAKE_CREDENTIAL else 6)
-        protocol_key = 9 if permission == PERMISSION_MAKE_CREDENTIAL else 7
+    def _user_verification(self, params: dict, auth_key: int, message: bytes, permission: int, rp_id: str) -> bool:
+        """True when the pinUvAuthParam at `auth_key` (its protocol at the next key) proves
+        the PIN; False without one; raises what the specification says for an empty or
+        wrong one."""
+        auth = params.get(auth_key)
         if auth is None:
             return False
         if not isinstance(auth, bytes):
@@ -205,9 +205,8 @@ class Authenticator:
         if len(auth) == 0:  # a platform asking the person to pick a key (CTAP 2.1 §6.1.1 step 1)
             self._presence("select", rp_id)
             raise CtapError(Status.PIN_INVALID if self.pin.is_set else Status.PIN_NOT_SET)
-        self._exchange.pin_protocol = params.get(protocol_key)
-        self.pin.verify_param(params, 8 if permission == PERMISSION_MAKE_CREDENTIAL else 6,
-                              protocol_key, message, permission, rp_id)
+        self._exchange.pin_protocol = params.get(auth_key + 1)
+        self.pin.verify_param(params, auth_key, auth_key + 1, message, permission, rp_id)
         return True
 
     @staticmethod
@@ -253,7 +252,7 @@ class Authenticator:
         options = self._options(params, 7)
         if options.get("up") is False:
             raise CtapError(Status.INVALID_OPTION, "makeCredential always needs a touch")
-        uv = self._user_verification(params, cdh, PERMISSION_MAKE_CREDENTIAL, rp_id)
+        uv = self._user_verification(params, 8, cdh, PERMISSION_MAKE_CREDENTIAL, rp_id)
         if self.pin.is_set and not uv:
             raise CtapError(Status.PUAT_REQUIRED, "the key has a PIN")
         extensions = params.get(6, {})
@@ -293,14 +292,14 @@ class Authenticator:
     # -- authenticatorGetAssertion -------------------------------------------------------
 
     def _get_assertion(self, params: dict) -> dict:
-        self._pending = []
+        self._pending = None
         rp_id = self._required(params, 1, str, "rpId")
         cdh = self._required(params, 2, bytes, "clientDataHash")
         options = self._options(params, 5)
         if "rk" in options:
             raise CtapError(Status.UNSUPPORTED_OPTION, "rk is not a getAssertion option")
         up = options.get("up", True)
-        uv = self._user_verification(params, cdh, PERMISSION_GET_ASSERTION, rp_id)
+        uv = self._user_verification(params, 6, cdh, PERMISSION_GET_ASSERTION, rp_id)
         listed = self._descriptors(params, 3, rp_id)
         if listed is not None:
             found = [c for c in listed if uv or c.cred_protect < 3]
@@ -312,28 +311,37 @@ class Authenticator:
         if up:
             self._presence("getAssertion", rp_id)
         flags = (FLAG_UP if up else 0) | (FLAG_UV if uv else 0)
-        first, rest = found[0], found[1:] if listed is None else []
-        self._pending = [rest, rp_id, cdh, flags, uv]
-        response = self._assertion(first, rp_id, cdh, flags, uv, discovered=listed is None)
-        if rest:
+        # With an allowList one assertion answers; discovered credentials come one by one.
+        pending = _Pending(list(found) if listed is None else found[:1], rp_id, cdh, flags, uv, discovered=listed is None)
+        response = self._assertion(pending)
+        if pending.credentials:
             response[5] = len(found)
+            self._pending = pending
         return response
 
     def _get_next_assertion(self) -> dict:
-        if not self._pending or not self._pending[0]:
+        if self._pending is None or not self._pending.credentials:
             raise CtapError(Status.NOT_ALLOWED, "no getAssertion with more credentials before")
-        rest, rp_id, cdh, flags, uv = self._pending
-        credential = rest.pop(0)
-        return self._assertion(credential, rp_id, cdh, flags, uv, discovered=True)
+        return self._assertion(self._pending)
 
-    def _assertion(self, credential: Credential, rp_id: str, cdh: bytes, flags: int, uv: bool,
-                   discovered: bool) -> dict:
+    def _assertion(self, pending: "_Pending") -> dict:
+        credential = pending.credentials.pop(0)
         credential.sign_count += 1
-        auth_data = self._auth_data(rp_id, flags, credential.sign_count)
-        signature = credential.private_key.sign(auth_data + cdh, ec.ECDSA(hashes.SHA256()))
+        auth_data = self._auth_data(pending.rp_id, pending.flags, credential.sign_count)
+        signature = credential.private_key.sign(auth_data + pending.cdh, ec.ECDSA(hashes.SHA256()))
         response = {1: {"id": credential.id, "type": "public-key"}, 2: auth_data, 3: signature}
-        if discovered:
+        if pending.discovered:
             response[4] = {"id": credential.user_id}
-            if uv and credential.user_name:
+            if pending.uv and credential.user_name:
                 response[4]["name"] = credential.user_name
         return response
+
+
+@dataclasses.dataclass
+class _Pending:
+    credentials: List[Credential]
+    rp_id: str
+    cdh: bytes
+    flags: int
+    uv: bool
+    discovered: bool

@@ -2,6 +2,7 @@
 opens, and a thread serving CTAPHID on the master side."""
 import contextlib
 import os
+import select
 import termios
 import threading
 
@@ -57,7 +58,6 @@ class VirtualKey(Authenticator):
         termios.tcflush(self._slave, termios.TCIFLUSH)
 
     def _serve(self):
-        import select
         while True:
             ready, _, _ = select.select([self._master, self._stop_r], [], [])
             if self._stop_r in ready:

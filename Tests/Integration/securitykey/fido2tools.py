@@ -56,13 +56,17 @@ def run(argv: Sequence[str], *, stdin: Optional[str] = None, pins: Sequence[str]
         child = pexpect.spawn(full[0], full[1:], encoding="utf-8", codec_errors="replace", timeout=timeout,
                               echo=False)
         transcript, prompts, answers = "", 0, list(pins)
-        while child.expect([PROMPT, pexpect.EOF]) == 0:
-            transcript += child.before + child.after
-            prompts += 1
-            if answers:
-                child.sendline(answers.pop(0))
-            else:
-                child.sendeof()
+        try:
+            while child.expect([PROMPT, pexpect.EOF]) == 0:
+                transcript += child.before + child.after
+                prompts += 1
+                if answers:
+                    child.sendline(answers.pop(0))
+                else:
+                    child.sendeof()
+        except pexpect.TIMEOUT:
+            child.terminate(force=True)
+            raise AssertionError(f"{' '.join(full)} still running after {timeout}s:\n{transcript}{child.before}")
         transcript = (transcript + child.before).replace("\r\n", "\n")
         child.wait()  # it has closed its terminal: its status is what is left
         child.ptyproc.delayafterclose = 0
@@ -93,6 +97,11 @@ def b64(data: bytes) -> str:
 
 def challenge(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
+
+
+def user_id(name: str) -> bytes:
+    """The user handle `make_credential` gives a user name."""
+    return hashlib.sha256(name.encode()).digest()
 
 
 @dataclasses.dataclass
@@ -157,7 +166,7 @@ def _unwrap_bytes(item: bytes) -> bytes:
 
 def make_credential(path: str, rp_id: str, user: str, *, pins: Sequence[str] = (), flags: Sequence[str] = (),
                     client_data: str = "register") -> Run:
-    params = "\n".join([b64(challenge(client_data)), rp_id, user, b64(hashlib.sha256(user.encode()).digest())]) + "\n"
+    params = "\n".join([b64(challenge(client_data)), rp_id, user, b64(user_id(user))]) + "\n"
     return run(["fido2-cred", "-M", *flags, path, "es256"], stdin=params, pins=pins)
 
 
