@@ -40,6 +40,7 @@ class CtapHid:
         self._busy = None  # cid of the CBOR command in progress
         self._cancelled = False
         self._next_cid = 0x01020304
+        self.unplugging = False  # set from another thread: a wait for a touch ends at once
 
     # -- reports in ----------------------------------------------------------------------
 
@@ -122,7 +123,8 @@ class CtapHid:
                 response = self.handle(payload, self._keepalive)
             finally:
                 self._busy = None
-            self._send(cid, CMD_CBOR, response)
+            if not self.unplugging:  # a key pulled out mid-command never answers
+                self._send(cid, CMD_CBOR, response)
         else:  # MSG (CTAP1/U2F), LOCK and vendor commands are not offered
             self._error(cid, ERR_INVALID_CMD)
 
@@ -143,9 +145,11 @@ class CtapHid:
     def _keepalive(self, status: int, seconds: float) -> bool:
         """Tells the host the key is still at work (status 2: waiting for a touch), then
         listens for `seconds`; True once the host cancelled."""
+        if self.unplugging:
+            return True
         self._send(self._busy, CMD_KEEPALIVE, bytes([status]))
         self.read_reports(seconds)
-        return self._cancelled
+        return self._cancelled or self.unplugging
 
     # -- reports out ---------------------------------------------------------------------
 

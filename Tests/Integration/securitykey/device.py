@@ -70,6 +70,7 @@ class VirtualKey(Authenticator):
             return
         if self.link is not None and os.path.islink(self.link):
             os.unlink(self.link)
+        self.hid.unplugging = True
         os.write(self._stop_w, b"x")
         self._thread.join(10)
         for fd in (self._master, self._slave, self._stop_r, self._stop_w):
