@@ -7,6 +7,7 @@ import termios
 import threading
 
 from .authenticator import Authenticator
+from .ctap import Status
 from .ctaphid import REPORT_SIZE, CtapHid
 
 
@@ -83,9 +84,12 @@ class VirtualKey(Authenticator):
 def virtual_key(**options):
     """`with virtual_key(pin="1234") as key:` a FIDO2 security key at `key.path` (and at
     `link`, when given) for as long as the block runs; the other options are
-    `Authenticator`'s."""
+    `Authenticator`'s. A block that ends while the key had hit a bug of its own (it answered
+    CTAP1_ERR_OTHER) fails with the traceback."""
     key = VirtualKey(**options).plug_in()
     try:
         yield key
     finally:
         key.unplug()
+    bugs = [e.detail for e in key.exchanges if e.status == Status.OTHER]
+    assert not bugs, "the software key failed inside:\n" + "\n".join(bugs)
