@@ -110,11 +110,13 @@ def test_fido2_token_sets_the_pin_with_protocol_2(key):
     # A PIN is set once; after that it can only be changed, knowing the old one.
     again = tools.set_pin(key.path, "111111")
     assert not again.ok and "FIDO_ERR_PIN_AUTH_INVALID" in again.transcript, again
-    assert not tools.change_pin(key.path, "000000", "111111").ok
+    wrong_old = tools.change_pin(key.path, "000000", "111111")
+    assert not wrong_old.ok and "FIDO_ERR_PIN_INVALID" in wrong_old.transcript, wrong_old
     changed = tools.change_pin(key.path, PIN, "111111")
-    assert changed.ok, changed
-    made, _ = make(key, pins=["111111"])
-    assert tools.make_credential(key.path, RP, "bob", pins=[PIN]).ok is False
+    assert changed.ok and changed.prompts == 3, changed
+    make(key, pins=["111111"])
+    old_pin = tools.make_credential(key.path, RP, "bob", pins=[PIN])
+    assert not old_pin.ok and "FIDO_ERR_PIN_INVALID" in old_pin.transcript, old_pin
 
 
 def test_a_pin_shorter_than_the_keys_minimum_is_refused():
@@ -138,7 +140,7 @@ def test_a_credential_made_without_a_pin_verifies_and_has_the_keys_public_key(ke
     assert flags & UP and not flags & UV
     # -v asks fido2-cred -V to insist on the UV flag, which a PIN-less credential lacks.
     assert not tools.verify_credential(made, ["-v"]).ok
-    # A changed signature, or authenticator data, does not verify.
+    # A signature changed by one bit does not verify.
     forged = MadeCredential(**{**made.__dict__, "signature": made.signature[:-1] + bytes([made.signature[-1] ^ 1])})
     assert not tools.verify_credential(forged).ok
 
@@ -224,6 +226,10 @@ def test_a_silent_probe_finds_a_level_2_credential_without_a_touch_and_not_a_lev
     pem = key.credential(level2.credential_id).public_key_pem
     assert tools.verify_assertion(probe, pem).ok
     assert not tools.verify_assertion(probe, pem, ["-p"]).ok  # -p insists on UP
+
+    default, _ = assertion(key, level2, flags=[])
+    assert default.flags & UP and key.touches_asked[touches:] == ["getAssertion"]
+    touches += 1
 
     hidden = tools.get_assertion(key.path, RP, level3.credential_id, flags=["-t", "up=false"])
     assert not hidden.ok and "FIDO_ERR_NO_CREDENTIALS" in hidden.transcript, hidden
