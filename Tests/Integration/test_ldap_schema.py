@@ -16,6 +16,7 @@ import pathlib
 import re
 import secrets
 import subprocess
+import textwrap
 import time
 import urllib.parse
 
@@ -743,3 +744,48 @@ def test_a_stopped_slapd_is_refused_at_once(lone_slapd):
         p, elapsed = timed_search(uri, "-o", "nettimeout=1", "-o", "timeout=1")
         assert p.returncode == 255 and "Can't contact LDAP server" in p.stderr, p.stderr
         assert elapsed < 0.5, elapsed
+
+
+# -- the README's examples ---------------------------------------------------------------------
+
+def readme_blocks():
+    """The indented LDIF examples of Packaging/ldap/README, each as LDIF text."""
+    readme = (SCHEMA_DIR / "README").read_text()
+    blocks = re.findall(r"((?:^  \S.*\n)+)", readme, re.M)
+    return [textwrap.dedent(b) for b in blocks if b.lstrip().startswith(("dn:", "ipaPassKey:"))]
+
+
+def test_the_readme_examples_load_as_written(tmp_path):
+    blocks = readme_blocks()
+    config = [b for b in blocks if "cn=config" in b]
+    data = [b for b in blocks if b.startswith("dn:") and b not in config]
+    assert len(config) == 1 and len(data) == 5, blocks
+    s = Slapd(suffix=SUFFIX)
+    try:
+        s.start()
+        s.config_modify(config[0])
+        s.add(ldif(SUFFIX, {"objectClass": ["dcObject", "organization"], "dc": ["pam-passkey"], "o": ["test"]}))
+        # Parents first: the README shows the entries in the order a reader needs them.
+        for b in sorted(data, key=lambda b: b.splitlines()[0].count(",")):
+            s.add(b.replace(EXAMPLE_SUFFIX, SUFFIX))
+        entries = s.search(BASE)
+        record = record_from_entries(entries)
+        [c] = record["credentials"]
+        assert (record["user"], c["hostName"], c["signCount"], c["created"]["host"]) == ("alice", "host-a", 17, "host-a")
+        assert record["offers"]["recent"] == [{"time": epoch("20261124160800Z"), "hostName": "host-b",
+                                               "service": "sshd", "answer": "accepted"}]
+        index = s.run("ldapsearch", "-Q", "-Y", "EXTERNAL", "-H", s.ldapi, "-LLL", "-b", "olcDatabase={1}mdb,cn=config",
+                      "-s", "base", "olcDbIndex").stdout
+        assert "olcDbIndex: pamPasskeyCredentialID,pamPasskeyState eq" in index
+    finally:
+        s.remove()
+    # The ipaPassKey sample is that credential: its id, and its key in SubjectPublicKeyInfo form.
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+    from fido2 import cbor
+    [ipa] = [b for b in blocks if b.startswith("ipaPassKey:")]
+    cred_id, spki = ipa.split("passkey:", 1)[1].strip().split(",")
+    assert base64.b64decode(cred_id) == unb64url(c["id"])
+    point = load_der_public_key(base64.b64decode(spki)).public_numbers()
+    cose = cbor.decode(unb64url(c["publicKey"]))
+    assert (cose[1], cose[3], cose[-1]) == (2, -7, 1)   # EC2, ES256, P-256
+    assert (int.from_bytes(cose[-2], "big"), int.from_bytes(cose[-3], "big")) == (point.x, point.y)
