@@ -638,11 +638,17 @@ def test_a_host_revokes_its_own_credential_and_cannot_take_it_back(directory):
         p = modify(directory, HOST_A, a, *change)
         assert rc(p) == INSUFFICIENT_ACCESS, (change, p.stderr)
     assert directory.search(a, "(objectClass=*)", "pamPasskeyState")[a] == {"pamPasskeyState": ["revoked"]}
-    # suspect -> revoked is a revocation too; a revocation naming a stale state changes nothing.
-    assert rc(modify(directory, HOST_B, b, "delete: pamPasskeyState", "pamPasskeyState: active", "-",
-                     "add: pamPasskeyState", "pamPasskeyState: suspect")) == 0
+    # A host marks its own credential suspect; a revocation naming a stale state changes nothing.
+    mark = lambda old, new: modify(directory, HOST_B, b, "delete: pamPasskeyState", f"pamPasskeyState: {old}",  # noqa: E731
+                                   "-", "add: pamPasskeyState", f"pamPasskeyState: {new}")
+    assert rc(mark("active", "suspect")) == 0
     assert rc(revoke(directory, HOST_B, b, old="active")) == NO_SUCH_ATTRIBUTE
+    assert directory.search(b, "(objectClass=*)", "pamPasskeyState")[b] == {"pamPasskeyState": ["suspect"]}
+    # The limit of value-based rules: suspect is not final (only revoked is).
+    assert rc(mark("suspect", "active")) == 0 and rc(mark("active", "suspect")) == 0
+    # suspect -> revoked is a revocation too.
     assert rc(revoke(directory, HOST_B, b, old="suspect")) == 0
+    assert rc(mark("revoked", "active")) == INSUFFICIENT_ACCESS
     # Admins do the rest.
     p = directory.run("ldapmodify", "-x", "-H", directory.uri, "-D", ADMIN.dn, "-w", ADMIN.password, check=False,
                       input=f"dn: {a}\nchangetype: modify\nreplace: pamPasskeyState\npamPasskeyState: active\n-\n"
@@ -660,6 +666,15 @@ def test_hosts_create_user_entries_and_add_offers_to_any(directory):
         p = modify(directory, who, user_dn(user), "add: pamPasskeyOffer", f"pamPasskeyOffer: {offer}",
                    "-", "replace: pamPasskeyLastDeclined", f"pamPasskeyLastDeclined: {gtime(1_764_000_000)}")
         assert rc(p) == 0, p.stderr
+        last = offer
+    # Pruning an old offer is a delete of that value; a second host pruning it too finds it gone.
+    assert rc(modify(directory, HOST_B, user_dn(user), "delete: pamPasskeyOffer", f"pamPasskeyOffer: {last}")) == 0
+    assert rc(modify(directory, HOST_A, user_dn(user), "delete: pamPasskeyOffer",
+                     f"pamPasskeyOffer: {last}")) == NO_SUCH_ATTRIBUTE
+    # Two hosts creating the same user's entry: the second is told it exists.
+    again = directory.add(ldif(user_dn(user), {"objectClass": ["pamPasskeyUser"], "pamPasskeyUserName": [user]}),
+                          HOST_A.dn, HOST_A.password, check=False)
+    assert rc(again) == ALREADY_EXISTS, again.stderr
     # ... but not rename the user.
     assert rc(modify(directory, HOST_A, user_dn(user), "replace: pamPasskeyUserName",
                      "pamPasskeyUserName: mallory")) == INSUFFICIENT_ACCESS
