@@ -25,6 +25,20 @@ if [ -n "$missing" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    case " $missing " in
+        *" slapd "*)
+            # The package creates and, where services may start, starts a default instance
+            # (dc=nodomain, port 389 on every interface). The tests never use it: each starts
+            # its own slapd on a free loopback port (Tests/Integration/slapd.py). So the one
+            # installed here is stopped and disabled; a slapd that was already there is not.
+            if [ -d /run/systemd/system ]; then
+                systemctl disable --now slapd.service >/dev/null 2>&1 || true
+            elif [ -s /run/slapd/slapd.pid ]; then
+                invoke-rc.d slapd stop >/dev/null 2>&1 || true
+                update-rc.d slapd disable >/dev/null 2>&1 || true
+            fi
+            ;;
+    esac
 fi
 
 # Debian's python3, so the venv also sees python3-paramiko and python3-pexpect.

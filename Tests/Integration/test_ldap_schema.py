@@ -12,7 +12,6 @@ import calendar
 import hashlib
 import json
 import os
-import pathlib
 import re
 import secrets
 import subprocess
