@@ -54,11 +54,11 @@ class LDAPError(Exception):
 
 
 class Slapd:
-    """slapd = Slapd(); slapd.start(); ...; slapd.stop().
+    """slapd = Slapd().start(); ...; slapd.remove() (stops it, deletes its directory).
 
     authz_regexp: (pattern, replacement) pairs for olcAuthzRegexp, e.g. to map a peer uid on
-    ldapi to a host account. access: extra LDIF applied to cn=config after the schema (the
-    shipped access rules), with EXAMPLE_SUFFIX replaced by `suffix`.
+    ldapi to a host account. schemas: files of Packaging/ldap loaded after start with
+    `ldapadd -Y EXTERNAL` (the shipped access rules go in with config_modify(shipped(...))).
     """
 
     def __init__(self, suffix="dc=pam-passkey,dc=test", authz_regexp=(), schemas=("pam_passkey.ldif",)):
@@ -135,11 +135,21 @@ olcAccess: {{1}}to * by * read
         p = subprocess.run([SLAPADD, "-n0", "-F", str(conf), "-l", str(ldif)], capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError(f"slapadd -n0 failed: {p.stderr}")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [SLAPD, "-d", "0", "-F", str(conf), "-h", f"{self.uri} {self.ldapi}"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=tool_env())
-        self._wait_until_ready()
+        for attempt in range(3):
+            self.log = open(self.log_path, "w")
+            self.proc = subprocess.Popen(
+                [SLAPD, "-d", "none", "-F", str(conf), "-h", f"{self.uri} {self.ldapi}"],
+                stdout=self.log, stderr=subprocess.STDOUT, env=tool_env())
+            try:
+                self._wait_until_ready()
+                break
+            except RuntimeError:
+                # The free port may have been taken between free_port() and slapd's bind.
+                if self.proc.poll() is None or attempt == 2 or "Address already in use" not in self.log_path.read_text():
+                    raise
+                self.log.close()
+                self.port = free_port()
+                self.uri = f"ldap://127.0.0.1:{self.port}/"
         for name in self.schemas:
             self.config_add(SCHEMA_DIR / name)
         return self
@@ -149,8 +159,11 @@ olcAccess: {{1}}to * by * read
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"slapd exited {self.proc.returncode}: {self.log_path.read_text()}")
-            p = self.run("ldapwhoami", "-x", "-H", self.uri, check=False, timeout=2)
-            if p.returncode == 0 and self.socket.exists():
+            # Over ldapi: the socket is slapd's alone (someone else may hold the TCP port, and
+            # then slapd exits). It answers once slapd has opened every listener.
+            p = self.run("ldapwhoami", "-x", "-H", self.ldapi, "-o", "nettimeout=1", "-o", "timeout=1",
+                         check=False, timeout=5)
+            if p.returncode == 0:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"slapd did not answer within {timeout} s: {self.log_path.read_text()}")
