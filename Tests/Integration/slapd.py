@@ -145,7 +145,8 @@ olcAccess: {{1}}to * by * read
                 break
             except RuntimeError:
                 # The free port may have been taken between free_port() and slapd's bind.
-                if self.proc.poll() is None or attempt == 2 or "Address already in use" not in self.log_path.read_text():
+                taken = "Address already in use" in self.log_path.read_text()
+                if self.proc.poll() is None or attempt == 2 or not taken:
                     raise
                 self.log.close()
                 self.port = free_port()
@@ -174,7 +175,8 @@ olcAccess: {{1}}to * by * read
 
     def config_add(self, path: pathlib.Path):
         """ldapadd -Y EXTERNAL over ldapi, as root: how an administrator adds a schema."""
-        self.run("ldapadd", "-Q", "-Y", "EXTERNAL", "-H", self.ldapi, input=path.read_text().replace(EXAMPLE_SUFFIX, self.suffix))
+        ldif = path.read_text().replace(EXAMPLE_SUFFIX, self.suffix)
+        self.run("ldapadd", "-Q", "-Y", "EXTERNAL", "-H", self.ldapi, input=ldif)
 
     def config_modify(self, ldif: str):
         self.run("ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", self.ldapi, input=ldif)
