@@ -486,6 +486,8 @@ def valid_credential_entry(user):
     ("pamPasskeyCreatedAt", "2026-12-01 12:00:00", INVALID_SYNTAX),
     ("pamPasskeyCreatedAt", "20261301000000Z", INVALID_SYNTAX),
     ("pamPasskeyCreatedAt", "1764000000", INVALID_SYNTAX),
+    ("pamPasskeyCreatedAt", "100000101000000Z", INVALID_SYNTAX),     # year 10000
+    ("pamPasskeyLabel", "", INVALID_SYNTAX),                         # no empty directory strings
     ("pamPasskeyBackedUp", "yes", INVALID_SYNTAX),
     ("pamPasskeyAAGUID", "not-a-uuid", INVALID_SYNTAX),
     ("pamPasskeyKind", "plätform", INVALID_SYNTAX),
@@ -520,6 +522,9 @@ def test_integers_and_times_are_ordered(directory):
         return sorted(a["pamPasskeyCredentialID"][0] for a in found.values())
 
     assert ids("(pamPasskeySignCount>=10)") == sorted(c["id"] for c in creds[1:])   # numeric, not "10" < "2"
+    # INTEGER has no bound: a sign count past UInt32 goes in, and the reader must refuse it.
+    big = credential("host-a", signCount=2 ** 32)
+    directory.add(ldif(credential_dn(user, big["id"]), credential_entry(big)))
     assert ids(f"(pamPasskeyLastUsedAt<={gtime(1_764_000_000 + 86_400 * 10)})") == sorted(c["id"] for c in creds[:2])
     # GeneralizedTime is compared as a time: another form of the same instant matches.
     assert ids(f"(pamPasskeyLastUsedAt={gtime(1_764_000_000 + 86_400 * 2)[:-1]}.000Z)") == [creds[0]["id"]]
