@@ -9,7 +9,7 @@ PACKAGES="libpam0g-dev libssl-dev pkg-config pamtester libpam-wrapper libpamtest
 openssh-server openssh-client python3-paramiko python3-pexpect python3-venv python3-pip \
 swtpm swtpm-tools tpm2-tools libtss2-dev fido2-tools tmux man-db groff-base dpkg-dev \
 libclang-rt-14-dev procps chrpath mount gcc libc6-dev \
-sudo vlock login util-linux passwd libpam-runtime"
+sudo vlock login util-linux passwd libpam-runtime slapd ldap-utils"
 
 missing=""
 for p in $PACKAGES; do
@@ -25,6 +25,20 @@ if [ -n "$missing" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    case " $missing " in
+        *" slapd "*)
+            # The package creates and, where services may start, starts a default instance
+            # (dc=nodomain, port 389 on every interface). The tests never use it: each starts
+            # its own slapd on a free loopback port (Tests/Integration/slapd.py). So the one
+            # installed here is stopped and disabled; a slapd that was already there is not.
+            if [ -d /run/systemd/system ]; then
+                systemctl disable --now slapd.service >/dev/null 2>&1 || true
+            elif [ -s /run/slapd/slapd.pid ]; then
+                invoke-rc.d slapd stop >/dev/null 2>&1 || true
+                update-rc.d slapd disable >/dev/null 2>&1 || true
+            fi
+            ;;
+    esac
 fi
 
 # Debian's python3, so the venv also sees python3-paramiko and python3-pexpect.

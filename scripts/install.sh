@@ -117,6 +117,12 @@ put "$tmpdir/pam_passkey.conf.5" /usr/share/man/man5/pam_passkey.conf.5 0644 tex
 put "$SRC/Packaging/pam-configs/passkey" /usr/share/pam-configs/passkey 0644 text
 put "$SRC/Packaging/pam-configs/passkey-append" /usr/share/pam-configs/passkey-append 0644 text
 
+# The directory schema and access rules, for an administrator to load into OpenLDAP, 389-ds
+# or FreeIPA (Packaging/ldap/README says how).
+for f in README pam_passkey.ldif pam_passkey-access.ldif 99pam_passkey.ldif; do
+    put "$SRC/Packaging/ldap/$f" "/usr/share/pam_passkey/ldap/$f" 0644 text
+done
+
 CONF=/etc/security/pam_passkey.conf
 if [ -e "$DEST$CONF" ]; then
     echo "  $CONF (kept: an existing policy is never overwritten)"
