@@ -5,7 +5,7 @@ import HelperProtocol
 /// synced, before the PIN was checked. The helper sends the assertion first and then does
 /// this, while the module verifies it and writes its own records. If the helper dies in
 /// between, the counter keeps the attempt: a user can lose an attempt that way, never gain
-/// one. Without an `AfterReply` (tests, benchmarks) the work runs at once.
+/// one.
 public final class AfterReply {
     private var work: [() throws(HelperFailure) -> Void] = []
 
@@ -22,10 +22,5 @@ public final class AfterReply {
         return failures
     }
 
-    fileprivate func add(_ w: @escaping () throws(HelperFailure) -> Void) { work.append(w) }
-}
-
-/// Queues `work` on `afterReply`, or runs it now when there is none.
-func afterReplying(_ afterReply: AfterReply?, _ work: @escaping () throws(HelperFailure) -> Void) throws(HelperFailure) {
-    if let afterReply { afterReply.add(work) } else { try work() }
+    func add(_ w: @escaping () throws(HelperFailure) -> Void) { work.append(w) }
 }

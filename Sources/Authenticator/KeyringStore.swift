@@ -9,6 +9,8 @@ public protocol KeyringEntry: Codable, Equatable, Sendable {
     var credentialID: String { get }
     var rpID: String { get }
     var failedAttempts: Int { get set }
+    /// The signature counter, reserved (incremented and synced) before each PIN check.
+    var signCount: UInt32 { get set }
     var lockedAt: Int64? { get set }
 }
 

@@ -27,12 +27,13 @@ public struct SoftwareAuthenticator: HostAuthenticator {
     public let settings: Settings
     /// Why this backend serves (reported by `health()`), e.g. what `authenticator = auto` found.
     public var selection: String?
-    /// Where the counter reset after a right PIN goes (nil: done before returning).
-    public var afterReply: AfterReply?
+    /// Where the counter reset after a right PIN goes: run after the reply is sent.
+    public let afterReply: AfterReply
     let now: () -> Int64
 
     /// Keeps its credentials under `state_dir/authenticator/software`.
-    public init(stateDirectory: String, settings: Settings, now: @escaping () -> Int64) {
+    public init(stateDirectory: String, settings: Settings, afterReply: AfterReply, now: @escaping () -> Int64) {
+        self.afterReply = afterReply
         self.store = KeyringStore(stateDirectory: stateDirectory, backend: "software")
         self.hostSecret = HostSecret(stateDirectory: stateDirectory)
         self.settings = settings
@@ -113,41 +114,14 @@ public struct SoftwareAuthenticator: HostAuthenticator {
         guard let hostSecret = try hostSecret.value(create: false) else {
             throw HelperFailure(.unavailable, "this host's authenticator secret is missing; its credentials cannot be used and must be replaced")
         }
-        var current = chosen
-        var retry = false
-        for _ in 0..<settings.triesPerRequest {
-            guard !isLocked(current) else { throw lockedFailure }
-            let attemptsLeft = current.attemptsLeft(maxAttempts: settings.pinMaxAttempts)
-            guard let pin = try pins.answer(.existing(credentialID: current.id, attemptsLeft: attemptsLeft, retry: retry)), !pin.isEmpty else {
-                throw HelperFailure(.cancelled, "PIN prompt cancelled")
-            }
-            // Count the attempt and reserve the signature counter before checking the PIN,
-            // under the lock, synced: killing the helper from here on never gives a free
-            // guess, and no two signatures ever carry the same counter.
-            current = try store.modify(chosen.credentialID, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
-                guard !isLocked(c) else { throw lockedFailure }
-                c.failedAttempts += 1
-                c.signCount &+= 1
-            }
-            if let key = try unseal(current, pin: pin, hostSecret: hostSecret) {
-                let assertion = try sign(with: key, credential: current, request: request)
-                // Right PIN: the counter goes back to zero (after the reply, when the helper
-                // serves one; see AfterReply).
-                let (store, id, user) = (store, chosen.credentialID, request.user)
-                try afterReplying(afterReply) { () throws(HelperFailure) in
-                    _ = try store.modify(id, of: user) { (c: inout SealedCredential) throws(HelperFailure) in c.failedAttempts = 0 }
-                }
-                return assertion
-            }
-            if current.failedAttempts >= settings.pinMaxAttempts {
-                _ = try store.modify(chosen.credentialID, of: request.user) { (c: inout SealedCredential) throws(HelperFailure) in
-                    if c.lockedAt == nil { c.lockedAt = now() }
-                }
-                throw lockedFailure
-            }
-            retry = true
+        let attempts = PINAttempts(store: store, user: request.user, maxAttempts: settings.pinMaxAttempts,
+                                   triesPerRequest: settings.triesPerRequest, afterReply: afterReply, now: now,
+                                   lockedFailure: lockedFailure)
+        return try attempts.run(chosen, pins: pins, attemptsLeft: { $0.attemptsLeft(maxAttempts: settings.pinMaxAttempts) }) {
+            (counted: SealedCredential, pin: SecretBytes) throws(HelperFailure) -> PINAttempts<SealedCredential>.Check<Assertion> in
+            guard let key = try unseal(counted, pin: pin, hostSecret: hostSecret) else { return .wrong(stop: nil) }
+            return .right(try sign(with: key, credential: counted, request: request))
         }
-        throw HelperFailure(.wrongPIN, "wrong PIN", attemptsLeft: current.attemptsLeft(maxAttempts: settings.pinMaxAttempts))
     }
 
     private var lockedFailure: HelperFailure {
@@ -172,7 +146,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
         do {
             let bytes = try AuthenticatorData(rpID: request.rpID, flags: [.userPresent, .userVerified],
                                               signCount: credential.signCount).bytes
-            let signature = try key.signature(for: bytes + request.clientDataHash)
+            let signature = try key.signature(for: signedBytes(authenticatorData: bytes, clientDataHash: request.clientDataHash))
             return Assertion(credentialID: credential.id, authenticatorData: bytes, signature: signature.derRepresentation,
                              userHandle: Base64URL.decode(credential.userHandle))
         } catch { throw HelperFailure(.internalError, "signing failed: \(error)") }

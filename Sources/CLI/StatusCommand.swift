@@ -218,18 +218,14 @@ struct StatusReport {
     }
 
     /// Why a program is not safe to run as root, or nil.
+    /// The module's own rule for what it may start as root (`HelperTrust`): status says ok
+    /// exactly when the module would start it.
     private static func programProblem(_ path: String, _ st: stat) -> String? {
-        let mode = UInt32(st.st_mode)
-        if mode & UInt32(S_IFMT) != UInt32(S_IFREG) {
-            return "\(path) is not a regular file (a link or something else); install the helper program itself there"
-        } else if st.st_uid != 0 {
-            return "\(path) is owned by uid \(st.st_uid), not root; chown root:root \(path)"
-        } else if mode & 0o022 != 0 {
-            return "\(path) is writable by group or others (mode \(octal(mode))); chmod go-w \(path)"
-        } else if mode & 0o111 == 0 {
-            return "\(path) is not executable; chmod 0755 \(path)"
+        switch HelperTrust.problem(path) {
+        case nil: return nil
+        case .unsafe(_, let reason)?: return reason
+        case let other?: return other.description
         }
-        return nil
     }
 
     /// The program a pam_passkey launcher at `path` starts, from the line launcher.c keeps in

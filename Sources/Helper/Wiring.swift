@@ -57,19 +57,18 @@ enum AuthenticatorFactory {
         let settings = SoftwareAuthenticator.Settings(
             pinMinLength: policy[.pinMinLength], pinMaxAttempts: policy[.pinMaxAttempts],
             kdfCost: Scrypt.Cost(log2N: policy[.pinKDFCost]))
-        var authenticator = SoftwareAuthenticator(stateDirectory: policy[.stateDir], settings: settings,
+        var authenticator = SoftwareAuthenticator(stateDirectory: policy[.stateDir], settings: settings, afterReply: afterReply,
                                                   now: currentEpochSeconds)
         authenticator.selection = selection
-        authenticator.afterReply = afterReply
         return authenticator
     }
 
     private static func tpm(_ policy: Policy, selection: String, _ afterReply: AfterReply) -> HostAuthenticator {
         let settings = TPMAuthenticator.Settings(tcti: policy[.tcti], pinMinLength: policy[.pinMinLength],
                                                  pinMaxAttempts: policy[.pinMaxAttempts])
-        var authenticator = TPMAuthenticator(store: KeyringStore<TPMCredential>(stateDirectory: policy[.stateDir], backend: "tpm"),
-                                             settings: settings, selection: selection, now: currentEpochSeconds)
-        authenticator.afterReply = afterReply
+        let authenticator = TPMAuthenticator(store: KeyringStore<TPMCredential>(stateDirectory: policy[.stateDir], backend: "tpm"),
+                                             settings: settings, selection: selection, afterReply: afterReply,
+                                             now: currentEpochSeconds)
         return authenticator
     }
 }

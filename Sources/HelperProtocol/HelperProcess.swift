@@ -95,24 +95,9 @@ public final class HelperProcess {
     }
 
     /// The helper runs as root with whatever we pass it: refuse a program (or a directory on
-    /// its path) that someone other than root could have replaced.
+    /// its path) that someone other than root could have replaced (`HelperTrust`).
     static func checkProgram(_ path: String) throws(HelperLaunchError) {
-        guard path.hasPrefix("/") else { throw .notAbsolute(path) }
-        var st = stat()
-        guard lstat(path, &st) == 0 else { throw .missing(path) }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw .unsafe(path, reason: "not a regular file (a symlink or other)") }
-        guard st.st_mode & 0o111 != 0 else { throw .missing(path) }
-        let trusted: uid_t = geteuid() == 0 ? 0 : geteuid()
-        guard st.st_uid == 0 || st.st_uid == trusted else { throw .unsafe(path, reason: "owned by uid \(st.st_uid), not root; chown root \(path)") }
-        guard st.st_mode & 0o022 == 0 else { throw .unsafe(path, reason: "writable by group or others; chmod go-w \(path)") }
-        var dir = path
-        while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
-            dir = String(dir[..<slash])
-            guard stat(dir, &st) == 0 else { throw .missing(path) }
-            let sticky = st.st_mode & S_ISVTX != 0
-            guard st.st_uid == 0 || st.st_uid == trusted else { throw .unsafe(path, reason: "directory \(dir) is not owned by root") }
-            guard st.st_mode & 0o022 == 0 || sticky else { throw .unsafe(path, reason: "directory \(dir) is writable by group or others; chmod go-w \(dir)") }
-        }
+        if let problem = HelperTrust.problem(path) { throw problem }
     }
 
     /// Closes the channel, gives the helper `graceMillis` to exit, then kills it. Always

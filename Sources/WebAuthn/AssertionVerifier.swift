@@ -27,7 +27,7 @@ public enum AssertionVerifier {
         do { parsedSignature = try ECDSASignature(derRepresentation: signature) } catch { throw .malformedSignature(error) }
         let key: P256PublicKey
         do { key = try credentialPublicKey.publicKey() } catch { throw .invalidCredentialPublicKey(error) }
-        guard key.isValidSignature(parsedSignature, for: authenticatorData + SHA256.hash(clientDataJSON)) else {
+        guard key.isValidSignature(parsedSignature, for: signedBytes(authenticatorData: authenticatorData, clientDataHash: SHA256.hash(clientDataJSON))) else {
             throw .badSignature
         }
 
@@ -45,6 +45,6 @@ extension AuthenticatorData {
     /// The authenticator's side of an assertion: an ES256 signature over
     /// `authenticatorData ‖ clientDataHash`.
     public func assertionSignature(clientDataHash: [UInt8], key: P256PrivateKey) throws(CryptoError) -> ECDSASignature {
-        try key.signature(for: rawBytes + clientDataHash)
+        try key.signature(for: signedBytes(authenticatorData: rawBytes, clientDataHash: clientDataHash))
     }
 }

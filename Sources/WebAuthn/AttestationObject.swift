@@ -49,7 +49,7 @@ public struct AttestationObject: Hashable, Sendable {
     /// `authData ‖ clientDataHash`, proving possession without naming the authenticator.
     public static func packedSelf(authData: AuthenticatorData, clientDataHash: [UInt8],
                                   key: P256PrivateKey) throws(CryptoError) -> AttestationObject {
-        let signature = try key.signature(for: authData.rawBytes + clientDataHash)
+        let signature = try key.signature(for: signedBytes(authenticatorData: authData.rawBytes, clientDataHash: clientDataHash))
         return AttestationObject(fmt: packedFormat,
                                  attStmt: ["alg": .int(COSEKey.es256), "sig": .byteString(signature.derRepresentation)],
                                  authData: authData)

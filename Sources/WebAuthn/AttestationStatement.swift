@@ -40,7 +40,7 @@ enum AttestationStatementVerifier {
         guard let sigBytes = sigItem.bytesValue else { throw malformed("\"sig\" is not a byte string") }
         if statement["ecdaaKeyId"] != nil { throw malformed("uses ECDAA, which is not supported") }
 
-        let signedData = object.authData.rawBytes + clientDataHash
+        let signedData = signedBytes(authenticatorData: object.authData.rawBytes, clientDataHash: clientDataHash)
         if let x5cItem = statement["x5c"] {
             guard let x5c = x5cItem.arrayValue, !x5c.isEmpty else { throw malformed("\"x5c\" is not a non-empty array") }
             var chain: [[UInt8]] = []

@@ -92,7 +92,7 @@ final class TPMKeyTests: XCTestCase {
         mkdir(state, 0o700)
         let authenticator = TPMAuthenticator(
             store: KeyringStore<TPMCredential>(stateDirectory: state, backend: "tpm"),
-            settings: .init(tcti: "pcap:" + tpm.tcti, pinMinLength: 6, pinMaxAttempts: 5), now: { 1_700_000_000 })
+            settings: .init(tcti: "pcap:" + tpm.tcti, pinMinLength: 6, pinMaxAttempts: 5), afterReply: AfterReply(), now: { 1_700_000_000 })
         let pin = FixedPIN(text: "482913")
         let created = try authenticator.makeCredential(
             MakeCredentialRequest(user: "alice", rpID: "rp.example", clientDataHash: SHA256.hash([1]), userHandle: [1]), pins: pin)

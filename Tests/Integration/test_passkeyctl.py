@@ -738,6 +738,15 @@ def test_status_reports_what_breaks_logins(fleet):
     os.chmod(writable, 0o775)
     a.set_policy(helper=writable)
     assert errors()[0] == [("helper", f"{writable} is writable by group or others (mode 0775); chmod go-w {writable}")]
+    # A directory on its path that others can write: the module would refuse to start it, so
+    # status says so too (one rule for both), instead of "ok" for a helper no login can use.
+    shared = fleet.root / "shared-bin"
+    shared.mkdir()
+    os.chmod(shared, 0o775)
+    in_shared = shared / "pam_passkey_helper"
+    shutil.copy(a.build_dir / "pam_passkey_helper", in_shared)
+    a.set_policy(helper=in_shared)
+    assert errors()[0] == [("helper", f"directory {shared} is writable by group or others; chmod go-w {shared}")]
     a.set_policy(helper=a.build_dir / "pam_passkey_helper")
 
     # The launcher is fine, the authenticator it starts is not: missing, writable, setuid.

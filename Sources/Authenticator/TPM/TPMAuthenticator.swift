@@ -39,10 +39,13 @@ public struct TPMAuthenticator: HostAuthenticator {
     /// Why this backend serves (reported by `health()`).
     public var selection: String?
     /// Where the counter reset after a right PIN goes (nil: done before returning).
-    public var afterReply: AfterReply?
+    /// Where the counter reset after a right PIN goes: run after the reply is sent.
+    public let afterReply: AfterReply
     let now: () -> Int64
 
-    public init(store: KeyringStore<TPMCredential>, settings: Settings, selection: String? = nil, now: @escaping () -> Int64) {
+    public init(store: KeyringStore<TPMCredential>, settings: Settings, selection: String? = nil, afterReply: AfterReply,
+                now: @escaping () -> Int64) {
+        self.afterReply = afterReply
         self.store = store
         self.settings = settings
         self.selection = selection
@@ -143,7 +146,7 @@ public struct TPMAuthenticator: HostAuthenticator {
             } catch { throw .malformed("authenticator data: \(error)") }
             let key = try TPMCredentialKey.load(on: c, parent: primary, blobs: created.blobs)
             let signature = try TPMCredentialKey.sign(on: c, key: key, session: session, authValue: authValue,
-                                                      digest: SHA256.hash(authData.rawBytes + request.clientDataHash))
+                                                      digest: SHA256.hash(signedBytes(authenticatorData: authData.rawBytes, clientDataHash: request.clientDataHash)))
             return (created, authData, signature)
         }
 
@@ -183,61 +186,33 @@ public struct TPMAuthenticator: HostAuthenticator {
         if let unloadable { throw HelperFailure(.unavailable, unloadable) }
         if initial.inLockout { throw HelperFailure(.locked, initial.lockoutMessage, attemptsLeft: 0) }
 
-        var current = chosen
         var tpmState = initial
-        var retry = false
-        for _ in 0..<settings.triesPerRequest {
-            guard !isLocked(current) else { throw lockedFailure }
-            let question = PINQuestion.existing(credentialID: current.id, attemptsLeft: attemptsLeft(current, tpm: tpmState), retry: retry)
-            guard let pin = try pins.answer(question), !pin.isEmpty else {
-                throw HelperFailure(.cancelled, "PIN prompt cancelled")
-            }
+        let attempts = PINAttempts(store: store, user: request.user, maxAttempts: settings.pinMaxAttempts,
+                                   triesPerRequest: settings.triesPerRequest, afterReply: afterReply, now: now,
+                                   lockedFailure: lockedFailure)
+        return try attempts.run(chosen, pins: pins, attemptsLeft: { attemptsLeft($0, tpm: tpmState) }) {
+            (counted: TPMCredential, pin: SecretBytes) throws(HelperFailure) -> PINAttempts<TPMCredential>.Check<Assertion> in
             let authValue = TPMAuthValue.derive(pin: pin, salt: salt)
-            // Count the attempt and reserve the signature counter before the TPM sees the PIN,
-            // under the lock, synced: killing the helper from here on never gives a free guess,
-            // and no two signatures ever carry the same counter.
-            current = try store.modify(chosen.credentialID, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in
-                guard !isLocked(c) else { throw lockedFailure }
-                c.failedAttempts += 1
-                c.signCount &+= 1
-            }
             let authData: [UInt8]
             do {
-                authData = try AuthenticatorData(rpID: request.rpID, flags: [.userPresent, .userVerified], signCount: current.signCount).bytes
+                authData = try AuthenticatorData(rpID: request.rpID, flags: [.userPresent, .userVerified], signCount: counted.signCount).bytes
             } catch { throw HelperFailure(.internalError, "authenticator data: \(error)") }
-            let digest = SHA256.hash(authData + request.clientDataHash)
-            let record = current
-            let outcome = try tpm { (c: TPMConnection) throws(TPMError) in try Self.attemptSignature(record, authValue: authValue, digest: digest, on: c) }
+            let digest = SHA256.hash(signedBytes(authenticatorData: authData, clientDataHash: request.clientDataHash))
+            let outcome = try tpm { (c: TPMConnection) throws(TPMError) in try Self.attemptSignature(counted, authValue: authValue, digest: digest, on: c) }
             switch outcome {
             case .signed(let signature):
-                // The counter goes back to zero after the reply, when the helper serves one (AfterReply).
-                let (store, id, user) = (store, chosen.credentialID, request.user)
-                try afterReplying(afterReply) { () throws(HelperFailure) in
-                    _ = try store.modify(id, of: user) { (c: inout TPMCredential) throws(HelperFailure) in c.failedAttempts = 0 }
-                }
-                return Assertion(credentialID: current.id, authenticatorData: authData, signature: signature.derRepresentation,
-                                 userHandle: Base64URL.decode(current.userHandle))
+                return .right(Assertion(credentialID: counted.id, authenticatorData: authData, signature: signature.derRepresentation,
+                                        userHandle: Base64URL.decode(counted.userHandle)))
             case .wrongPIN(let after):
                 tpmState = after
-                if current.failedAttempts >= settings.pinMaxAttempts {
-                    _ = try store.modify(chosen.credentialID, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in
-                        if c.lockedAt == nil { c.lockedAt = now() }
-                    }
-                    throw lockedFailure
-                }
-                if after.inLockout { throw HelperFailure(.locked, after.lockoutMessage, attemptsLeft: 0) }
-                retry = true
+                return .wrong(stop: after.inLockout ? HelperFailure(.locked, after.lockoutMessage, attemptsLeft: 0) : nil)
             case .refused(let failure, let after):
                 // The TPM never checked this PIN (lockout, or the key stopped loading): it was
                 // no guess, so it does not count against the credential.
-                _ = try store.modify(chosen.credentialID, of: request.user) { (c: inout TPMCredential) throws(HelperFailure) in
-                    c.failedAttempts = max(0, c.failedAttempts - 1)
-                }
-                if let after, after.inLockout { throw HelperFailure(.locked, after.lockoutMessage, attemptsLeft: 0) }
-                throw failure
+                if let after, after.inLockout { return .notChecked(HelperFailure(.locked, after.lockoutMessage, attemptsLeft: 0)) }
+                return .notChecked(failure)
             }
         }
-        throw HelperFailure(.wrongPIN, "wrong PIN", attemptsLeft: attemptsLeft(current, tpm: tpmState))
     }
 
     private var lockedFailure: HelperFailure {
