@@ -1,3 +1,5 @@
+import Registry
+
 /// What the decision needs to know about this user's past on this host. These mutators are
 /// the only way the module, passkeyctl and the fleet simulator change it, so all three apply
 /// exactly the same rules.
@@ -29,8 +31,9 @@ public struct HostHistory: Sendable, Codable, Equatable {
         lastPasskeyLogin = time
     }
 
-    /// "never" to an offer here: no more offers on this host.
-    public mutating func recordNever(at time: Int64) {
-        neverSince = time
+    /// An append offer made here and its answer: "never" means no more offers on this host.
+    /// (The fleet-wide offer log, which the limits read, is the registry's `OfferLog`.)
+    public mutating func recordOffer(answer: OfferAnswer, at time: Int64) {
+        if answer == .never { neverSince = time }
     }
 }

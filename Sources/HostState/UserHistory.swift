@@ -49,13 +49,13 @@ public struct UserHistory: VersionedDocument {
     /// An offer made on this host and its answer. (The fleet-wide offer log, which the limits
     /// read, is the registry's `OfferLog`.)
     public mutating func recordOffer(answer: OfferAnswer, at time: EpochSeconds) {
+        host.recordOffer(answer: answer, at: time)
         counters.offers += 1
         switch answer {
         case .accepted: counters.accepted += 1
         case .declined: counters.declined += 1
         case .never:
             counters.never += 1
-            host.recordNever(at: time)
         case .unanswered: break
         }
     }

@@ -69,12 +69,39 @@ public enum AppendDecision: Sendable, Equatable {
     }
 }
 
+/// What the session alone decides (rules 2 and 3), for the login and the append step alike.
+public enum SessionReason: Sendable, Equatable {
+    case noConversation
+    case nonInteractiveService(String)
+    case remoteSession(rhost: String)
+}
+
+extension StepAsideReason {
+    public init(_ session: SessionReason) {
+        switch session {
+        case .noConversation: self = .noConversation
+        case .nonInteractiveService(let s): self = .nonInteractiveService(s)
+        case .remoteSession(let rhost): self = .remoteSession(rhost: rhost)
+        }
+    }
+}
+
+extension NoOfferReason {
+    public init(_ session: SessionReason) {
+        switch session {
+        case .noConversation: self = .noConversation
+        case .nonInteractiveService(let s): self = .nonInteractiveService(s)
+        case .remoteSession(let rhost): self = .remoteSession(rhost: rhost)
+        }
+    }
+}
+
 /// Rules 2 and 3: what the session alone decides, before anything about the user is read.
 /// The module may call this first and skip probing the authenticator when it answers.
 ///
 /// Both rules come before everything else, so a remote or non-interactive login of an
 /// unknown name and of a real user with passkeys look the same.
-public func sessionStepAside(_ session: SessionSignal, host: HostSignal, policy: Policy) -> StepAsideReason? {
+public func sessionStepAside(_ session: SessionSignal, host: HostSignal, policy: Policy) -> SessionReason? {
     if !session.hasConversation { return .noConversation }
     if policy[.noninteractiveServices].contains(session.service) { return .nonInteractiveService(session.service) }
     if policy[.remoteSessions] == .decline {
@@ -112,7 +139,7 @@ public func sessionStepAside(_ session: SessionSignal, host: HostSignal, policy:
 /// Rule 5's line does tell that a name has passkeys and where; that is the point of it, and
 /// with the default `remote_sessions = decline` only someone at the machine ever sees it.
 public func decideLogin(_ signals: Signals, policy: Policy) -> LoginDecision {
-    if let r = sessionStepAside(signals.session, host: signals.host, policy: policy) { return .stepAside(r) }
+    if let r = sessionStepAside(signals.session, host: signals.host, policy: policy) { return .stepAside(StepAsideReason(r)) }
     if let caller = signals.session.callerUID, signals.uid != caller { return .stepAside(.otherAccount(callerUID: caller)) }
 
     let assessed = assessCredentials(signals)
@@ -165,12 +192,7 @@ public func decideLogin(_ signals: Signals, policy: Policy) -> LoginDecision {
 public func decideAppend(_ signals: Signals, policy: Policy) -> AppendDecision {
     guard policy[.append] else { return .noOffer(.appendDisabled) }
     let session = signals.session
-    switch sessionStepAside(session, host: signals.host, policy: policy) {
-    case .noConversation: return .noOffer(.noConversation)
-    case .nonInteractiveService(let s): return .noOffer(.nonInteractiveService(s))
-    case .remoteSession(let rhost): return .noOffer(.remoteSession(rhost: rhost))
-    default: break
-    }
+    if let r = sessionStepAside(session, host: signals.host, policy: policy) { return .noOffer(NoOfferReason(r)) }
     if let caller = session.callerUID { return .noOffer(.unprivilegedCaller(uid: caller)) }
     if session.silent { return .noOffer(.silent) }
     if policy[.appendSkipServices].contains(session.service) { return .noOffer(.skippedService(session.service)) }

@@ -27,7 +27,7 @@ public struct History: Sendable, Codable, Equatable {
     /// An append offer was shown (on `hostName`, for `service`) and answered — or not.
     public mutating func recordOffer(answer: OfferAnswer, service: String, hostName: String, at time: Int64) {
         offers.record(answer: answer, service: service, hostName: hostName, at: time)
-        if answer == .never { host.recordNever(at: time) }
+        host.recordOffer(answer: answer, at: time)
     }
 }
 

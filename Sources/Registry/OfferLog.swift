@@ -29,7 +29,7 @@ public struct OfferLog: Sendable, Codable, Equatable {
     }
 
     /// An offer was shown (on `hostName`, for `service`) and answered — or not. ("never" also
-    /// belongs to the host's own history: see `HostHistory.recordNever`.)
+    /// belongs to the host's own history: see `HostHistory.recordOffer`.)
     public mutating func record(answer: OfferAnswer, service: String, hostName: String, at time: Int64) {
         recent.removeAll { $0.time <= time - Self.window }
         recent.append(OfferRecord(time: time, hostName: hostName, service: service, answer: answer))

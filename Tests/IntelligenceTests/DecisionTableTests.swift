@@ -324,4 +324,22 @@ final class DecisionTableTests: XCTestCase {
         XCTAssertEqual(AppendOffer.create.code, "create")
         XCTAssertEqual(AppendOffer.replace(credentialIDs: ["x"], cause: .locked).code, "replace_locked")
     }
+
+    /// The session rules are written once (`sessionStepAside`): the login step and the append
+    /// step give the same reason, with the same code, for every session that decides alone.
+    func testTheSessionDecidesTheSameWayForTheLoginAndTheOffer() {
+        let sessions: [(SessionSignal, String)] = [
+            (SessionSignal(service: "login", hasConversation: false), "no_conversation"),
+            (SessionSignal(service: "cron"), "noninteractive_service"),
+            (ssh(from: "10.0.0.5"), "remote_session"),
+        ]
+        for (session, code) in sessions {
+            let signals = Scenario(session: session).signals
+            guard case .stepAside(let login) = decideLogin(signals, policy: Policy()),
+                  case .noOffer(let append) = decideAppend(signals, policy: Policy()) else {
+                return XCTFail("\(session)")
+            }
+            XCTAssertEqual([login.code, append.code], [code, code], "\(session)")
+        }
+    }
 }
