@@ -38,7 +38,10 @@ enum EnrollCommand {
         let record = try site.record(of: user)
         let held = try site.held(by: user)
         let heldIDs = Set(held.map { Base64URL.encode($0.id) })
-        let here = record.activeCredentials.filter { $0.hostID == site.host.hostID || heldIDs.contains($0.id) }
+        let probed = AuthenticatorSignal.healthy(holding: held.map { HeldCredentialSignal(id: Base64URL.encode($0.id), locked: $0.locked) })
+        let here = record.activeCredentials.filter {
+            CredentialStatus(of: CredentialSignal(record: $0), hostID: site.host.hostID, authenticator: probed).isThisHosts
+        }
         if !here.isEmpty && !inv.flag("--replace") {
             let ids = here.map { shortCredentialID($0.id) }.joined(separator: ", ")
             if here.allSatisfy({ !heldIDs.contains($0.id) }) {

@@ -24,24 +24,38 @@ public struct CredentialAssessment: Sendable, Equatable {
     public var status: CredentialStatus
 }
 
-/// Every credential of the user with its status here, in registry order.
-public func assessCredentials(_ signals: Signals) -> [CredentialAssessment] {
-    let healthy = signals.authenticator.state == .healthy
-    return signals.credentials.map { c in
-        let status: CredentialStatus
+extension CredentialStatus {
+    /// What `credential` means on the host `hostID` whose authenticator answered `authenticator`.
+    public init(of c: CredentialSignal, hostID: String, authenticator: AuthenticatorSignal) {
+        let healthy = authenticator.state == .healthy
         if c.revoked {
-            status = .revoked
+            self = .revoked
         } else if c.kind == .roaming {
-            status = .securityKey
-        } else if healthy, let held = signals.authenticator.held.first(where: { $0.id == c.id }) {
+            self = .securityKey
+        } else if healthy, let held = authenticator.held.first(where: { $0.id == c.id }) {
             // Held wins over the registry's host id: a key that is here works here even if the
             // host id changed since it was made.
-            status = held.locked ? .locked : .usable
-        } else if c.hostID == signals.host.id {
-            status = healthy ? .missing : .unreachable
+            self = held.locked ? .locked : .usable
+        } else if c.hostID == hostID {
+            self = healthy ? .missing : .unreachable
         } else {
-            status = .elsewhere
+            self = .elsewhere
         }
-        return CredentialAssessment(credential: c, status: status)
+    }
+
+    /// This host's own credential — held here, or registered for this host — whether it works
+    /// or not: another is not created beside it (the heal path replaces it).
+    public var isThisHosts: Bool {
+        switch self {
+        case .usable, .locked, .missing, .unreachable: true
+        case .elsewhere, .securityKey, .revoked: false
+        }
+    }
+}
+
+/// Every credential of the user with its status here, in registry order.
+public func assessCredentials(_ signals: Signals) -> [CredentialAssessment] {
+    signals.credentials.map { c in
+        CredentialAssessment(credential: c, status: CredentialStatus(of: c, hostID: signals.host.id, authenticator: signals.authenticator))
     }
 }

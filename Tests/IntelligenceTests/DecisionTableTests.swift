@@ -342,4 +342,23 @@ final class DecisionTableTests: XCTestCase {
             XCTAssertEqual([login.code, append.code], [code, code], "\(session)")
         }
     }
+
+    /// "This host's credentials" is one rule (CredentialStatus), for the decision and for
+    /// passkeyctl enroll: held here, or registered here, whether it works or not.
+    func testWhichCredentialsAreThisHostsIsOneRule() {
+        let healthy = AuthenticatorSignal.healthy(holding: [HeldCredentialSignal(id: "H1"), HeldCredentialSignal(id: "L1", locked: true)])
+        let cases: [(CredentialSignal, AuthenticatorSignal, CredentialStatus)] = [
+            (platform("H1", on: hostA), healthy, .usable),           // held here, made elsewhere (host id changed)
+            (platform("L1", on: hostB), healthy, .locked),
+            (platform("M1", on: hostB), healthy, .missing),
+            (platform("M1", on: hostB), .unavailable("no TPM"), .unreachable),
+            (platform("E1", on: hostA), healthy, .elsewhere),
+            (platform("R1", on: hostB, revoked: true), healthy, .revoked),
+        ]
+        for (credential, authenticator, status) in cases {
+            let got = CredentialStatus(of: credential, hostID: hostB.id, authenticator: authenticator)
+            XCTAssertEqual(got, status, credential.id)
+            XCTAssertEqual(got.isThisHosts, [.usable, .locked, .missing, .unreachable].contains(status), credential.id)
+        }
+    }
 }
