@@ -5,11 +5,13 @@
 // C libraries from Debian's packages through system-library targets. The module, helper and
 // CLI do not use Foundation.
 //
-// Sources/ follows the architecture in DESIGN.md:
+// Sources/ follows the architecture in docs/ARCHITECTURE.md:
 //   Module/          pam_passkey.so — the PAM entry points (the relying party, in libpam)
-//   Helper/          pam_passkey_helper — the host authenticator process (keys, PINs)
+//   Helper/          pam_passkey_helper — the host authenticator process (keys, PINs), and
+//                    what only it needs (its huge-page allocator for OpenSSL)
 //   CLI/             passkeyctl — the administrator's tool
-//   WebAuthn/        CBOR, COSE, authenticatorData, clientDataJSON, verification
+//   CBOREncoding/    the CBOR subset WebAuthn and the helper protocol use (RFC 8949)
+//   WebAuthn/        COSE, authenticatorData, clientDataJSON, attestation, verification
 //   JSON/            strict JSON reader, writer, and Codable for the stored documents
 //   Crypto/          OpenSSL libcrypto wrappers (P-256, ECDSA, SHA-256, AES-GCM, scrypt)
 //   Storage/         files opened as root: O_NOFOLLOW, owner/mode checks, atomic writes, locks
@@ -22,6 +24,9 @@
 //   CSpawn/          one inline C function: fork, become root, exec the helper (su, sudo)
 //   HelperLauncher/  the setuid launcher in C, built by the Makefile with cc
 //   RelyingParty/    the ceremonies (login, append/enroll) shared by the module and the CLI
+//   Wiring/          Site: everything the module and the CLI build from the policy, and the
+//                    adapters that feed the decision's ports (each executable's Wiring.swift
+//                    says what it builds)
 //   PAMStack/        PAM service files read as libpam reads them, and whether the append line
 //                    can run after a failed authentication (the module and passkeyctl status)
 //   FleetSim/        passkey-fleet-sim — the decision driven over a simulated fleet
@@ -63,18 +68,19 @@ let package = Package(
         // Not a library: one inline C function (fork, become root, exec) posix_spawn cannot do.
         .systemLibrary(name: "CSpawn"),
 
-        // Libraries (FoundationEssentials only: they run inside sshd, login, gdm).
+        // Libraries (no Foundation: they run inside sshd, login, gdm).
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "JSON"),
-        .target(name: "WebAuthn", dependencies: ["Crypto", "JSON"]),
+        .target(name: "CBOREncoding"),
+        .target(name: "WebAuthn", dependencies: ["CBOREncoding", "Crypto", "JSON"]),
         .target(name: "Storage", dependencies: ["JSON"]),
         .target(name: "Policy", dependencies: ["Storage"]),
         .target(name: "Registry", dependencies: ["Storage"]),
         .target(name: "HostState", dependencies: ["Storage", "Crypto", "Registry"]),
-        .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState", "JSON"]),
+        .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState", "JSON", "Storage"]),
         .target(name: "FleetSimulation", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
         .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2"]),
-        .target(name: "HelperProtocol", dependencies: ["WebAuthn", "Crypto", "CSpawn"]),
+        .target(name: "HelperProtocol", dependencies: ["CBOREncoding", "Crypto", "CSpawn"]),
         .target(name: "RelyingParty",
                 dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Storage"]),
         .target(name: "Wiring",
@@ -101,7 +107,8 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "pam_passkey_helper",
-                          dependencies: ["Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn"],
+                          dependencies: ["Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn",
+                                         "COpenSSL"],
                           path: "Sources/Helper",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
@@ -124,7 +131,7 @@ let package = Package(
         // Unit tests and tests of the helper process. The module is tested through real libpam,
         // pamtester and sshd from Tests/Integration (pytest), against the built products.
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "WebAuthnTests", dependencies: ["WebAuthn", "Crypto"], exclude: ["Fixtures"]),
+        .testTarget(name: "WebAuthnTests", dependencies: ["CBOREncoding", "WebAuthn", "Crypto"], exclude: ["Fixtures"]),
         .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto", "WebAuthn"]),
         // Spawned by StateTests as concurrent (and SIGKILLed) writers.
         .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState", "WebAuthn"],
@@ -132,7 +139,7 @@ let package = Package(
         .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "FleetSimulation", "Policy", "Registry", "HostState", "Storage"]),
         .testTarget(name: "PAMStackTests", dependencies: ["PAMStack"]),
         .testTarget(name: "AuthenticatorTests",
-                    dependencies: ["Authenticator", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),
+                    dependencies: ["Authenticator", "CBOREncoding", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,8 +2,8 @@
 # Builds one libFuzzer target, Fuzz/build/TARGET.
 #
 # A Swift harness, Fuzz/targets/TARGET.swift, is linked with the library modules the parsers
-# live in (Crypto, JSON, WebAuthn, HelperProtocol, Storage, Policy, Registry, HostState,
-# Authenticator, Intelligence, PAMStack), all instrumented with -sanitize=fuzzer,address.
+# live in (those Intelligence, Authenticator and PAMStack need, read from Package.swift), all
+# instrumented with -sanitize=fuzzer,address.
 # SwiftPM cannot build sanitizer-instrumented fuzz targets, so the modules are compiled here
 # in dependency order with swiftc, each into a static library; a module is rebuilt only when
 # one of its sources (or a module it imports) is newer than its library.
@@ -54,22 +54,36 @@ module() {
         -emit-library -static -o "$lib" Sources/"$name"/*.swift
 }
 
-module Crypto
-module JSON
-module WebAuthn Crypto JSON
-module HelperProtocol WebAuthn Crypto
-module Storage JSON
-module Policy Storage
-module Registry Storage
-module HostState Storage Crypto Registry
-module Authenticator WebAuthn Crypto Storage Policy HelperProtocol
-module Intelligence Policy Crypto Registry HostState JSON
-module PAMStack Storage
+# The library modules the harnesses link, and their order, come from Package.swift itself
+# (swift package dump-package): the regular targets that Intelligence, Authenticator and
+# PAMStack need, dependencies first. Regenerated when Package.swift changes.
+graph=$out/graph.txt
+if [ ! -f "$graph" ] || [ Package.swift -nt "$graph" ]; then
+    swift package dump-package | python3 -c '
+import json, sys
+targets = {t["name"]: t for t in json.load(sys.stdin)["targets"]}
+def deps(name):
+    return [d["byName"][0] for d in targets[name]["dependencies"] if "byName" in d
+            and targets.get(d["byName"][0], {}).get("type") == "regular"]
+order = []
+def visit(name):
+    if name in order: return
+    for d in deps(name): visit(d)
+    order.append(name)
+for root in ("Intelligence", "Authenticator", "PAMStack"): visit(root)
+for name in order: print(name, *deps(name))
+' >"$graph.new"
+    mv "$graph.new" "$graph"
+fi
+libraries=""
+while read -r name deps; do
+    # shellcheck disable=SC2086
+    module "$name" $deps
+    libraries="$out/lib$name.a $libraries"
+done <"$graph"
 
 echo "fuzz: linking $target"
 # Every library, dependents first: the linker takes from each archive only what is used.
 # shellcheck disable=SC2086
-"$SWIFTC" $flags -parse-as-library -use-ld=lld -module-name "fuzz_$target" "$harness" \
-    "$out/libIntelligence.a" "$out/libAuthenticator.a" "$out/libHostState.a" "$out/libRegistry.a" "$out/libPolicy.a" "$out/libPAMStack.a" "$out/libStorage.a" \
-    "$out/libHelperProtocol.a" "$out/libWebAuthn.a" "$out/libJSON.a" "$out/libCrypto.a" \
+"$SWIFTC" $flags -parse-as-library -use-ld=lld -module-name "fuzz_$target" "$harness" $libraries \
     -lcrypto -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -o "$out/$target"

@@ -1,3 +1,4 @@
+import CBOREncoding
 import WebAuthn
 
 /// Any input: no crash, and whatever decodes survives an encode/decode round trip.

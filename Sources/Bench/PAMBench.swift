@@ -225,7 +225,7 @@ final class PAMBenchHost {
             "permit": "auth required pam_permit.so\n",
             "unix": "auth required pam_unix.so nodelay\n",
             "stepaside": "auth [success=done ignore=ignore default=die] \(module) conf=\(conf)\nauth required pam_permit.so\n",
-            // The shipped stack (pam.d/, DESIGN.md); stack= names this private directory's
+            // The shipped stack (pam.d/, docs/ARCHITECTURE.md); stack= names this private directory's
             // file, which the append step checks before it offers.
             "passkey": """
                 auth [success=done default=ignore] \(module) conf=\(conf) stack=\(confdir)/passkey

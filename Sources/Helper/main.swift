@@ -9,6 +9,7 @@
 import Glibc
 #endif
 import Authenticator
+import COpenSSL
 import Crypto
 import HelperProtocol
 import Policy

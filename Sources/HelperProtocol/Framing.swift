@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CBOREncoding
 import Glibc
 #endif
 import Crypto

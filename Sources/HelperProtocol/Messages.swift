@@ -1,3 +1,4 @@
+import CBOREncoding
 import Crypto
 
 /// The vocabulary the module (or passkeyctl) and the helper speak. A helper process serves a

@@ -1,5 +1,5 @@
+import CBOREncoding
 import Crypto
-import WebAuthn
 
 /// CBOR forms of the messages. Short text keys; every frame is a map. Anything that does
 /// not decode exactly as expected is a `WireError`, and the exchange ends.

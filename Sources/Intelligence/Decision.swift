@@ -116,7 +116,7 @@ public func sessionStepAside(_ session: SessionSignal, host: HostSignal, policy:
     return nil
 }
 
-/// DESIGN.md's table, rules 1–7, for the login step. The first rule that applies wins:
+/// The decision table (docs/ARCHITECTURE.md), rules 1–7, for the login step. The first rule that applies wins:
 ///
 /// 1. Rule 2 — no conversation, then a `noninteractive_services` service: silent.
 /// 2. Rule 3 — remote session with `remote_sessions = decline`: silent.

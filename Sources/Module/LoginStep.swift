@@ -7,7 +7,7 @@ import Wiring
 import Storage
 
 /// The first pam_passkey line: decide, then either run the passkey ceremony or step aside
-/// for the password module. Return codes (DESIGN.md): passkey verified → PAM_SUCCESS; step
+/// for the password module. Return codes (docs/ARCHITECTURE.md): passkey verified → PAM_SUCCESS; step
 /// aside → PAM_IGNORE; wrong PIN, lock, failed verification → PAM_AUTH_ERR; registry,
 /// history or helper unusable → PAM_AUTHINFO_UNAVAIL. Only a verified, recorded assertion
 /// returns PAM_SUCCESS.

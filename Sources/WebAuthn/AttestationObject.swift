@@ -1,3 +1,4 @@
+import CBOREncoding
 import Crypto
 
 /// The attestation object a registration returns (WebAuthn §6.5.4):

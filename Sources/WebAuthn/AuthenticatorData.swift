@@ -1,3 +1,4 @@
+import CBOREncoding
 import Crypto
 
 /// authenticatorData (WebAuthn §6.1): what the authenticator signs, besides the client data

@@ -1,3 +1,4 @@
+import CBOREncoding
 import Crypto
 
 /// A credential public key as COSE_Key (RFC 9052/9053): EC2, P-256, ES256 — the one kind

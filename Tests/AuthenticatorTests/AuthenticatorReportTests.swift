@@ -1,3 +1,4 @@
+import CBOREncoding
 import HelperProtocol
 import WebAuthn
 import XCTest

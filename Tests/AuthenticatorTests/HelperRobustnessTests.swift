@@ -1,3 +1,4 @@
+import CBOREncoding
 import Crypto
 import Foundation
 import HelperProtocol

@@ -1,4 +1,5 @@
 import Authenticator
+import CBOREncoding
 import Crypto
 import Foundation
 import HelperProtocol

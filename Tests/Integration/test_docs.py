@@ -132,3 +132,21 @@ def test_render_check_catches_a_broken_page(tmp_path):
     bad = tmp_path / "bad.8"
     bad.write_text(".TH BAD 8\n.SH NAME\nbad \\- page\n.XYZ undefined\n")
     assert "XYZ" in render(bad).stderr
+
+
+def test_every_source_folder_is_in_the_layout_and_the_design_cites_real_files():
+    """Someone new finds every part from the folder names: each Sources/ folder has a row in
+    the README's layout table and is named in docs/ARCHITECTURE.md; every source file the
+    design document points at exists."""
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    design = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    folders = sorted(p.name for p in (ROOT / "Sources").iterdir() if p.is_dir())
+    libraries = ["CBOREncoding", "JSON", "Crypto", "WebAuthn", "Storage", "Policy", "Registry", "HostState",
+                 "Intelligence", "HelperProtocol", "Authenticator", "PAMStack", "RelyingParty", "Wiring"]
+    assert [f for f in folders if f"Sources/{f}`" not in layout and f"`Sources/{f}`" not in layout
+            and f"Sources/{f}`," not in layout] == [], "folders missing from the README's layout table"
+    assert [lib for lib in libraries if lib not in design] == [], "libraries the design document does not name"
+    cited = set(re.findall(r"\b([A-Z][A-Za-z]+/[A-Z][A-Za-z]+\.swift)\b", design))
+    assert cited, "the design document cites no source file"
+    assert sorted(c for c in cited if not (ROOT / "Sources" / c).is_file()) == [], "cited files that do not exist"

@@ -1,4 +1,4 @@
-"""The second-device flow of DESIGN.md inside real libpam (pam_start_confdir in this
+"""The second-device flow (docs/ARCHITECTURE.md) inside real libpam (pam_start_confdir in this
 process), with a real account, the real helper process and pam_unix for the password. Two
 simulated hosts share one registry. Every prompt and message the user sees is asserted."""
 import pamdriver

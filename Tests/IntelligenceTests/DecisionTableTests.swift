@@ -4,7 +4,7 @@ import Registry
 import Policy
 import XCTest
 
-/// DESIGN.md's decision table, row by row and in combination: each row is a situation, the
+/// The decision table (docs/ARCHITECTURE.md), row by row and in combination: each row is a situation, the
 /// login decision, the line the user sees, and the append decision after a password.
 final class DecisionTableTests: XCTestCase {
     struct Row {

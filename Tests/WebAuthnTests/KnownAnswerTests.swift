@@ -1,3 +1,4 @@
+import CBOREncoding
 import XCTest
 import Crypto
 import WebAuthn

@@ -1,3 +1,4 @@
+import CBOREncoding
 import Foundation
 import XCTest
 import Crypto
