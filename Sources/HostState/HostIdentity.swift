@@ -48,9 +48,12 @@ public struct HostIdentity: Sendable, Equatable {
         return HostIdentity(hostID: id, hostName: name)
     }
 
-    /// The id derived from a machine id (already trimmed).
+    /// The id derived from a machine id (already trimmed). The same HMAC-SHA-256 as
+    /// OpenSSL's, computed without it: every login derives this id, also one that only steps
+    /// aside, and OpenSSL's first use in a process (loading its providers) cost more than the
+    /// rest of such a login (see PortableSHA256).
     public static func hostID<C: Collection>(machineID: C) -> String where C.Element == UInt8 {
-        let mac = HMACSHA256.authenticate(key: applicationKey, data: Array(machineID))
+        let mac = PortableSHA256.authenticate(key: applicationKey, data: Array(machineID))
         return Base16.encode(mac.prefix(16))
     }
 
