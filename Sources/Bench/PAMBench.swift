@@ -293,9 +293,9 @@ final class PAMBenchHost {
     init() throws {
         guard geteuid() == 0 else { throw BenchError("pam: run as root (creates an account, runs the helper)") }
         products = "/" + String(selfPath().split(separator: "/").dropLast().joined(separator: "/"))
-        let module = products + "/pam_passkey.so"
+        let built = products + "/pam_passkey.so"
         let helper = products + "/pam_passkey_helper"
-        for p in [module, helper] where access(p, R_OK) != 0 {
+        for p in [built, helper] where access(p, R_OK) != 0 {
             throw BenchError("pam: \(p) is missing; run `make build` first")
         }
         guard access(Self.u2fModule, R_OK) == 0 else {
@@ -306,9 +306,15 @@ final class PAMBenchHost {
         directory = String(cString: made)
         user = "pkbench" + Base16.encode(SecureRandom.bytes(3))
         password = "Bench-" + Base64URL.encode(SecureRandom.bytes(12))
-        self.module = module
         confdir = directory + "/pam.d"
         janitor = try Janitor(account: user, directory: directory)
+        // The module as `make install` and the package install it: without the build's
+        // RUNPATH=$ORIGIN, which makes the loader look for each of its libraries in the
+        // module's directory (and its hwcaps subdirectories) first.
+        let module = directory + "/pam_passkey.so"
+        guard try run(["/bin/cp", built, module]) == 0 else { throw BenchError("cp \(built) \(module) failed") }
+        if access("/usr/bin/chrpath", X_OK) == 0 { _ = try run(["/usr/bin/chrpath", "-d", module]) }
+        self.module = module
 
         chmod(directory, 0o755)
         mkdir(directory + "/registry", 0o755)
