@@ -28,42 +28,52 @@ public enum PortableSHA256 {
     ]
 
     public static func hash<C: Collection>(_ data: C) -> [UInt8] where C.Element == UInt8 {
-        var message = Array(data)
-        let bitLength = UInt64(message.count) &* 8
-        message.append(0x80)
-        while message.count % blockSize != blockSize - 8 { message.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-
-        var h = initial
-        var w = [UInt32](repeating: 0, count: 64)
-        for block in stride(from: 0, to: message.count, by: blockSize) {
-            for t in 0..<16 {
-                let i = block + 4 * t
-                w[t] = UInt32(message[i]) << 24 | UInt32(message[i + 1]) << 16 | UInt32(message[i + 2]) << 8 | UInt32(message[i + 3])
-            }
-            for t in 16..<64 {
-                let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
-                let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-            for t in 0..<64 {
-                let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                let choice = (e & f) ^ (~e & g)
-                let t1 = hh &+ s1 &+ choice &+ k[t] &+ w[t]
-                let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                let majority = (a & b) ^ (a & c) ^ (b & c)
-                let t2 = s0 &+ majority
-                (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-            }
-            h[0] = h[0] &+ a; h[1] = h[1] &+ b; h[2] = h[2] &+ c; h[3] = h[3] &+ d
-            h[4] = h[4] &+ e; h[5] = h[5] &+ f; h[6] = h[6] &+ g; h[7] = h[7] &+ hh
+        // The message, a 0x80 byte, zeros, and the length in bits (big-endian), in whole blocks.
+        let count = data.count
+        let padded = (count + 9 + blockSize - 1) / blockSize * blockSize
+        var message = [UInt8](repeating: 0, count: padded)
+        let bitLength = UInt64(count) &* 8
+        message.withUnsafeMutableBufferPointer { m in
+            _ = m.initialize(from: data)
+            m[count] = 0x80
+            for j in 0..<8 { m[padded - 1 - j] = UInt8(truncatingIfNeeded: bitLength >> UInt64(8 * j)) }
         }
-        var digest: [UInt8] = []
-        digest.reserveCapacity(byteCount)
-        for word in h {
-            digest += [UInt8(truncatingIfNeeded: word >> 24), UInt8(truncatingIfNeeded: word >> 16),
-                       UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)]
+        var h = (initial[0], initial[1], initial[2], initial[3], initial[4], initial[5], initial[6], initial[7])
+        message.withUnsafeBufferPointer { m in
+            k.withUnsafeBufferPointer { k in
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                    for block in stride(from: 0, to: padded, by: blockSize) {
+                        for t in 0..<16 {
+                            let i = block + 4 * t
+                            w[t] = UInt32(m[i]) << 24 | UInt32(m[i + 1]) << 16 | UInt32(m[i + 2]) << 8 | UInt32(m[i + 3])
+                        }
+                        for t in 16..<64 {
+                            let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
+                            let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
+                            w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+                        }
+                        var (a, b, c, d, e, f, g, hh) = h
+                        for t in 0..<64 {
+                            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                            let choice = (e & f) ^ (~e & g)
+                            let t1 = hh &+ s1 &+ choice &+ k[t] &+ w[t]
+                            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                            let majority = (a & b) ^ (a & c) ^ (b & c)
+                            (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ s0 &+ majority)
+                        }
+                        h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e, h.5 &+ f, h.6 &+ g, h.7 &+ hh)
+                    }
+                }
+            }
+        }
+        var digest = [UInt8](repeating: 0, count: byteCount)
+        digest.withUnsafeMutableBufferPointer { out in
+            for (i, word) in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7].enumerated() {
+                out[4 * i] = UInt8(truncatingIfNeeded: word >> 24)
+                out[4 * i + 1] = UInt8(truncatingIfNeeded: word >> 16)
+                out[4 * i + 2] = UInt8(truncatingIfNeeded: word >> 8)
+                out[4 * i + 3] = UInt8(truncatingIfNeeded: word)
+            }
         }
         return digest
     }

@@ -242,11 +242,24 @@ public final class SecureDirectory {
     }
 
     static func components(_ path: String) throws(StorageError) -> [String] {
-        guard path.utf8.first == UInt8(ascii: "/"), !path.utf8.contains(0) else { throw .invalidPath(path: path) }
+        // One pass over the bytes (every login splits its policy, machine-id and registry
+        // paths): empty and "." components are skipped, ".." and NUL refused.
+        let bytes = Array(path.utf8)
+        guard bytes.first == UInt8(ascii: "/") else { throw .invalidPath(path: path) }
         var parts: [String] = []
-        for part in path.utf8.split(separator: UInt8(ascii: "/")) {
-            if part.elementsEqual("..".utf8) { throw .invalidPath(path: path) }
-            if !part.elementsEqual(".".utf8) { parts.append(String(decoding: part, as: UTF8.self)) }
+        var start = 0
+        for end in 0...bytes.count {
+            if end < bytes.count {
+                if bytes[end] == 0 { throw .invalidPath(path: path) }
+                if bytes[end] != UInt8(ascii: "/") { continue }
+            }
+            let length = end - start
+            defer { start = end + 1 }
+            if length == 0 || (length == 1 && bytes[start] == UInt8(ascii: ".")) { continue }
+            if length == 2 && bytes[start] == UInt8(ascii: ".") && bytes[start + 1] == UInt8(ascii: ".") {
+                throw .invalidPath(path: path)
+            }
+            parts.append(String(decoding: bytes[start..<end], as: UTF8.self))
         }
         return parts
     }
