@@ -195,7 +195,9 @@ public final class SecureDirectory {
     }
 
     static func checkName(_ name: String, _ full: String) throws(StorageError) {
-        if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.utf8.contains(0) {
+        // By bytes: "/" and NUL are ASCII, and this runs for every file a login opens.
+        let utf8 = name.utf8
+        if utf8.isEmpty || name == "." || name == ".." || utf8.contains(UInt8(ascii: "/")) || utf8.contains(0) {
             throw .invalidPath(path: full)
         }
     }
