@@ -25,13 +25,25 @@ static inline TSS2_RC pam_passkey_tss2_rc_no_library(void) { return PAM_PASSKEY_
 
 enum pam_passkey_tss2_library { PAM_PASSKEY_TSS2_ESYS, PAM_PASSKEY_TSS2_TCTILDR, PAM_PASSKEY_TSS2_MU, PAM_PASSKEY_TSS2_RC };
 
-/// The last library that could not be loaded, with dlerror's words; NULL when none failed.
-static inline const char **pam_passkey_tss2_problem_slot(void) {
-    static const char *problem;
-    return &problem;
+/// The last library or symbol that could not be loaded, in dlerror's words (copied: the
+/// next dlerror call, libtss2-tctildr's own included, reuses its buffer); "" when none failed.
+static inline char *pam_passkey_tss2_problem_buffer(void) {
+    static char problem[256];
+    return problem;
 }
 
-static inline const char *pam_passkey_tss2_problem(void) { return *pam_passkey_tss2_problem_slot(); }
+static inline const char *pam_passkey_tss2_problem(void) {
+    const char *p = pam_passkey_tss2_problem_buffer();
+    return p[0] != '\0' ? p : NULL;
+}
+
+static inline void pam_passkey_tss2_note_problem(const char *why, const char *fallback) {
+    const char *text = why != NULL ? why : fallback;
+    char *out = pam_passkey_tss2_problem_buffer();
+    size_t i = 0;
+    for (; text[i] != '\0' && i < 255; i++) out[i] = text[i];
+    out[i] = '\0';
+}
 
 /// The symbol `name` of `library`, dlopening it (once) by its soname: the helper runs with
 /// a clean environment (no LD_LIBRARY_PATH), so this is the system's library.
@@ -43,16 +55,12 @@ static inline void *pam_passkey_tss2_symbol(enum pam_passkey_tss2_library librar
     if (handles[library] == NULL) {
         handles[library] = dlopen(sonames[library], RTLD_NOW | RTLD_LOCAL);
         if (handles[library] == NULL) {
-            const char *why = dlerror();
-            *pam_passkey_tss2_problem_slot() = why != NULL ? why : sonames[library];
+            pam_passkey_tss2_note_problem(dlerror(), sonames[library]);
             return NULL;
         }
     }
     void *symbol = dlsym(handles[library], name);
-    if (symbol == NULL) {
-        const char *why = dlerror();
-        *pam_passkey_tss2_problem_slot() = why != NULL ? why : name;
-    }
+    if (symbol == NULL) pam_passkey_tss2_note_problem(dlerror(), name);
     return symbol;
 }
 
