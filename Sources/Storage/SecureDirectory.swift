@@ -367,14 +367,33 @@ public final class SecureDirectory {
 
 /// The directories the current `sharingWalks` scope has checked, by path.
 final class WalkSharing {
-    var directories: [String: Int32] = [:]
+    var directories = CheckedDirectories()
 
-    deinit { for fd in directories.values { close(fd) } }
+    deinit { for fd in directories.descriptors { close(fd) } }
 
     /// This thread's scope, if any. Per thread: an application may run PAM calls on several.
     static var current: WalkSharing? {
         guard let walkSharingKey else { return nil }
         return pthread_getspecific(walkSharingKey).map { Unmanaged<WalkSharing>.fromOpaque($0).takeUnretainedValue() }
+    }
+}
+
+/// A handful of paths and their descriptors (a login walks to three or four directories):
+/// two arrays searched in order, cheaper than hashing each path into a Dictionary.
+struct CheckedDirectories {
+    private var paths: [String] = []
+    private(set) var descriptors: [Int32] = []
+
+    subscript(_ path: String) -> Int32? {
+        get { paths.firstIndex(of: path).map { descriptors[$0] } }
+        set {
+            if let i = paths.firstIndex(of: path) {
+                if let fd = newValue { descriptors[i] = fd } else { paths.remove(at: i); descriptors.remove(at: i) }
+            } else if let fd = newValue {
+                paths.append(path)
+                descriptors.append(fd)
+            }
+        }
     }
 }
 
