@@ -75,6 +75,19 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
     }
     for pair in [permit, unix, u2f, u2fUnplugged, local, remote, elsewhere, passkey] { rows += [pair.transaction, pair.authenticate] }
 
+    // The same login with the key in a TPM (swtpm: a chip is slower), as a whole transaction.
+    if access("/usr/bin/swtpm", X_OK) == 0 {
+        let tpm = try BenchTPM()
+        _ = try bench.writeTPMPolicy(tcti: tpm.tcti)
+        try bench.enrol(service: "passkey-tpm")
+        let tpmLogin = try measurePAM("passkey login, TPM (swtpm)", iterations: 50,
+                                      bench.transaction("passkey-tpm", answers: [PAMBenchHost.pin])) {
+            $0.status == PAM_SUCCESS && $0.transcript == [pinPrompt]
+        }
+        rows += [tpmLogin.transaction, tpmLogin.authenticate]
+        withExtendedLifetime(tpm) {}
+    }
+
     let sshd = try measureFootprint(bench, host: .sshd, processes: 20)
     let login = try measureFootprint(bench, host: .login, processes: 20)
     let u2fSSHD = try measureFootprint(bench, host: .sshd, processes: 10, module: PAMBenchHost.u2fModule, service: "u2f")
@@ -344,6 +357,13 @@ final class PAMBenchHost {
                 auth optional \(module) conf=\(conf) stack=\(confdir)/passkey append
 
                 """,
+            // The shipped stack again, with a policy whose authenticator is a TPM (writeTPMPolicy).
+            "passkey-tpm": """
+                auth [success=done default=ignore] \(module) conf=\(directory)/tpm.conf stack=\(confdir)/passkey-tpm
+                auth requisite pam_unix.so nodelay
+                auth optional \(module) conf=\(directory)/tpm.conf stack=\(confdir)/passkey-tpm append
+
+                """,
             "footprint": "auth required \(module) conf=\(conf)\n",
             // No key file for the user: pam_u2f declines (nouserok) without looking for a key.
             "u2f": "auth [success=done ignore=ignore default=die] \(Self.u2fModule) authfile=\(directory)/u2f_none nouserok\n"
@@ -386,9 +406,29 @@ final class PAMBenchHost {
         try registry.update(user: name) { _ = $0.add(credential) }
     }
 
+    /// A second site on this host whose authenticator is the TPM at `tcti`, with a registry
+    /// and state of its own (the software passkey is not this site's). Returns its path.
+    func writeTPMPolicy(tcti: String) throws -> String {
+        mkdir(directory + "/registry-tpm", 0o755)
+        mkdir(directory + "/state-tpm", 0o700)
+        let conf = directory + "/tpm.conf"
+        try writeFile(conf, """
+            rp_id = bench.example
+            host_name = \(Self.hostName)
+            host_id_file = \(directory)/machine-id
+            registry_dir = \(directory)/registry-tpm
+            state_dir = \(directory)/state-tpm
+            helper = \(products)/pam_passkey_helper
+            authenticator = tpm
+            tcti = \(tcti)
+
+            """, mode: 0o644)
+        return conf
+    }
+
     /// The second-device flow's first login: the password, "y" to the offer, the PIN twice.
-    func enrol() throws {
-        var t = transaction("passkey", answers: [password, "y", Self.pin, Self.pin])
+    func enrol(service: String = "passkey") throws {
+        var t = transaction(service, answers: [password, "y", Self.pin, Self.pin])
         t.setcred = true
         let outcome = t.run()
         guard outcome.status == PAM_SUCCESS, outcome.transcript.last?.hasPrefix("info: Passkey created.") == true else {
