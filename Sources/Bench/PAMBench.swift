@@ -3,6 +3,8 @@ import Glibc
 #endif
 import CPAM
 import Crypto
+import Registry
+import Storage
 import WebAuthn
 
 // passkey-bench pam: what a login costs through real libpam and the real module, side by
@@ -32,6 +34,16 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
                               bench.transaction("unix", answers: [bench.password])) {
         $0.status == PAM_SUCCESS && $0.transcript == ["secret: Password: "]
     }
+    // The peer a site would pick instead: Debian's pam_u2f with no key plugged. For a user
+    // without keys (no key file; nouserok) it declines, as pam_passkey steps aside for a user
+    // without passkeys; for a user with a key registered it looks for the key and finds none,
+    // as pam_passkey finds the user's passkeys are elsewhere.
+    let u2f = try measurePAM("pam_u2f, user without keys", iterations: 1000, bench.transaction("u2f")) {
+        $0.status == PAM_SUCCESS && $0.transcript.isEmpty
+    }
+    let u2fUnplugged = try measurePAM("pam_u2f, user's key not plugged", iterations: 1000, bench.transaction("u2f-unplugged")) {
+        $0.status == PAM_SUCCESS
+    }
     // The stack lets only PAM_IGNORE through to pam_permit: a module that failed instead of
     // stepping aside would fail the transaction, and the benchmark with it.
     let local = try measurePAM("pam_passkey steps aside, local", iterations: 1000, bench.transaction("stepaside")) {
@@ -41,17 +53,46 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
                                 bench.transaction("stepaside", rhost: "203.0.113.5")) {
         $0.status == PAM_SUCCESS && $0.transcript.isEmpty
     }
+
+    // One login per process, as login, su and each sshd session run: before the user has a
+    // passkey (the step-aside), beside the same stacks of pam_permit, pam_unix and pam_u2f.
+    let fresh = try measureFresh(bench, rounds: 25)
+    rows += fresh.rows
+
+    // The seed's own case: the user's passkeys are all bound to other hosts.
+    try bench.addCredentialElsewhere()
+    let elsewhereInfo = "info: Your passkey is on another computer (\(PAMBenchHost.otherHostName))."
+    let elsewhere = try measurePAM("pam_passkey steps aside, credentials elsewhere", iterations: 1000,
+                                   bench.transaction("stepaside")) {
+        $0.status == PAM_SUCCESS && $0.transcript == [elsewhereInfo]
+    }
+
     try bench.enrol()
     let pinPrompt = "secret: PIN for \(bench.user)'s passkey on \(PAMBenchHost.hostName): "
     let passkey = try measurePAM("passkey login, default pin_kdf_cost", iterations: 200,
                                  bench.transaction("passkey", answers: [PAMBenchHost.pin])) {
         $0.status == PAM_SUCCESS && $0.transcript == [pinPrompt]
     }
-    for pair in [permit, unix, local, remote, passkey] { rows += [pair.transaction, pair.authenticate] }
+    for pair in [permit, unix, u2f, u2fUnplugged, local, remote, elsewhere, passkey] { rows += [pair.transaction, pair.authenticate] }
+
+    // The same login with the key in a TPM (swtpm: a chip is slower), as a whole transaction.
+    if access("/usr/bin/swtpm", X_OK) == 0 {
+        let tpm = try BenchTPM()
+        _ = try bench.writeTPMPolicy(tcti: tpm.tcti)
+        try bench.enrol(service: "passkey-tpm")
+        let tpmLogin = try measurePAM("passkey login, TPM (swtpm)", iterations: 50,
+                                      bench.transaction("passkey-tpm", answers: [PAMBenchHost.pin])) {
+            $0.status == PAM_SUCCESS && $0.transcript == [pinPrompt]
+        }
+        rows += [tpmLogin.transaction, tpmLogin.authenticate]
+        withExtendedLifetime(tpm) {}
+    }
 
     let sshd = try measureFootprint(bench, host: .sshd, processes: 20)
     let login = try measureFootprint(bench, host: .login, processes: 20)
-    rows += [sshd.load, login.load]
+    let u2fSSHD = try measureFootprint(bench, host: .sshd, processes: 10, module: PAMBenchHost.u2fModule, service: "u2f")
+    let u2fLogin = try measureFootprint(bench, host: .login, processes: 10, module: PAMBenchHost.u2fModule, service: "u2f")
+    rows += [sshd.load, login.load, u2fSSHD.load, u2fLogin.load]
 
     // The isolated costs behind those logins, from the groups that measure them; figures
     // that group already printed in this run are reused, not measured again.
@@ -60,15 +101,21 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
         rows.append(try measure(b))
     }
 
-    let footer = [sshd.summary, login.summary,
+    // fresh/u2f: the worse of the two hosts, so the figure holds for both.
+    let freshRatio = max(fresh.stepAside[.sshd]!.median / fresh.u2f[.sshd]!.median,
+                         fresh.stepAside[.login]!.median / fresh.u2f[.login]!.median)
+    let footer = [sshd.summary, login.summary, u2fSSHD.summary, u2fLogin.summary] + fresh.summaries + [
         "ratio passkey/unix=\(ratio(passkey.transaction, unix.transaction)) stepaside/permit=\(ratio(local.transaction, permit.transaction)) "
-            + "rss_kb=\(sshd.afterKB)",
+            + "elsewhere/permit=\(ratio(elsewhere.transaction, permit.transaction)) fresh/u2f=\(hundredths(freshRatio)) "
+            + "rss_kb=\(sshd.afterKB) rss_login_kb=\(login.afterKB)",
     ]
     return PAMReport(rows: rows, footer: footer)
 }
 
-private func ratio(_ a: Figures, _ b: Figures) -> String {
-    let r = Int((a.median / b.median * 100).rounded())
+private func ratio(_ a: Figures, _ b: Figures) -> String { hundredths(a.median / b.median) }
+
+private func hundredths(_ value: Double) -> String {
+    let r = Int((value * 100).rounded())
     let cents = r % 100
     return "\(r / 100).\(cents < 10 ? "0" : "")\(cents)"
 }
@@ -125,6 +172,8 @@ enum FootprintHost: String {
 
 struct Footprint {
     var host: FootprintHost
+    /// The module's file name, as the summary names it.
+    var module: String
     var load: Figures
     var loadedKB: Int
     var afterKB: Int
@@ -134,7 +183,7 @@ struct Footprint {
     var processes: Int
 
     var summary: String {
-        "footprint \(host.description): VmRSS +\(loadedKB) kB after dlopen of pam_passkey.so, +\(afterKB) kB after one passkey login, "
+        "footprint \(host.description): VmRSS +\(loadedKB) kB after dlopen of \(module), +\(afterKB) kB after one login through it, "
             + "of which private (RssAnon) +\(anonymousAfterKB) kB (median of \(processes) fresh processes)"
     }
 }
@@ -144,12 +193,15 @@ struct Footprint {
 /// pam_permit transaction so libpam's own first use is not counted, reads VmRSS, dlopens the
 /// module (timed), reads VmRSS, runs one passkey login through a stack of the module alone,
 /// reads VmRSS. Median over `processes` runs.
-func measureFootprint(_ bench: PAMBenchHost, host: FootprintHost, processes: Int) throws -> Footprint {
+/// `module` and `service` measure another module the same way (pam_u2f beside pam_passkey).
+func measureFootprint(_ bench: PAMBenchHost, host: FootprintHost, processes: Int, module: String? = nil,
+                      service: String = "footprint") throws -> Footprint {
+    let module = module ?? bench.module
     let probe = bench.products + "/passkey-footprint-probe"
     guard access(probe, X_OK) == 0 else { throw BenchError("pam: \(probe) is missing; run `make build` first") }
     var loads: [Double] = [], loaded: [Int] = [], after: [Int] = [], anonymous: [Int] = []
     for _ in 0..<processes {
-        let output = try runCapturingOutput([probe, host.rawValue, bench.confdir, bench.user, PAMBenchHost.pin, bench.module])
+        let output = try runCapturingOutput([probe, host.rawValue, bench.confdir, bench.user, PAMBenchHost.pin, module, service])
         var values: [String: Double] = [:]
         for field in output.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
             let kv = field.split(separator: "=", maxSplits: 1)
@@ -165,8 +217,68 @@ func measureFootprint(_ bench: PAMBenchHost, host: FootprintHost, processes: Int
         anonymous.append(Int(anonAfter - anonBefore))
     }
     func median(_ v: [Int]) -> Int { v.sorted()[v.count / 2] }
-    return Footprint(host: host, load: figures("pam_passkey.so dlopen, fresh process, \(host.rawValue)-like host", loads),
+    let name = String(module.split(separator: "/").last ?? "")
+    return Footprint(host: host, module: name, load: figures("\(name) dlopen, fresh process, \(host.rawValue)-like host", loads),
                      loadedKB: median(loaded), afterKB: median(after), anonymousAfterKB: median(anonymous), processes: processes)
+}
+
+// MARK: - Fresh processes
+
+/// One login per process, per host kind and stack.
+struct FreshFigures {
+    var rows: [Figures]
+    var stepAside: [FootprintHost: Figures]
+    var u2f: [FootprintHost: Figures]
+    var summaries: [String]
+}
+
+/// Each sample is a fresh `passkey-footprint-probe fresh-HOST`: one transaction, pam_start to
+/// pam_end, in a process that has made none (libpam's first use, each module of the stack
+/// loaded with its libraries, the login). Every round runs each stack in each host once, in
+/// a shuffled order, so a busy moment of the machine lands on all of them alike.
+func measureFresh(_ bench: PAMBenchHost, rounds: Int) throws -> FreshFigures {
+    let probe = bench.products + "/passkey-footprint-probe"
+    guard access(probe, X_OK) == 0 else { throw BenchError("pam: \(probe) is missing; run `make build` first") }
+    let stacks: [(service: String, label: String, answer: String)] = [
+        ("permit", "pam_permit", "-"), ("unix", "pam_unix, real password", bench.password),
+        ("u2f", "pam_u2f, user without keys", "-"), ("u2f-unplugged", "pam_u2f, user's key not plugged", "-"),
+        ("stepaside", "pam_passkey steps aside", "-"),
+    ]
+    let hosts: [FootprintHost] = [.sshd, .login]
+    var samples: [String: [Double]] = [:]
+    var cases = hosts.flatMap { host in stacks.map { (host, $0) } }
+    for round in 0..<(rounds + 1) {
+        cases.shuffle()
+        for (host, stack) in cases {
+            let output = try runCapturingOutput([probe, "fresh-" + host.rawValue, bench.confdir, bench.user, stack.answer, stack.service])
+            var values: [String: Double] = [:]
+            for field in output.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+                let kv = field.split(separator: "=", maxSplits: 1)
+                if kv.count == 2, let v = Double(kv[1]) { values[String(kv[0])] = v }
+            }
+            guard let micros = values["fresh_us"], values["status"] == Double(PAM_SUCCESS) else {
+                throw BenchError("fresh \(host.rawValue) \(stack.service): probe printed \"\(output)\"")
+            }
+            // Round 0 warms the page cache with every library; it is not counted.
+            if round > 0 { samples[host.rawValue + "/" + stack.service, default: []].append(micros) }
+        }
+    }
+    var result = FreshFigures(rows: [], stepAside: [:], u2f: [:], summaries: [])
+    for host in hosts {
+        var byService: [String: Figures] = [:]
+        for stack in stacks {
+            let f = figures("pam: fresh \(host.rawValue)-like process, \(stack.label)", samples[host.rawValue + "/" + stack.service]!)
+            byService[stack.service] = f
+            result.rows.append(f)
+        }
+        result.stepAside[host] = byService["stepaside"]
+        result.u2f[host] = byService["u2f"]
+        let permit = byService["permit"]!.median
+        result.summaries.append("fresh \(host.rawValue)-like process, one login (median of \(rounds), ratio to pam_permit): "
+            + stacks.map { "\($0.service) \(format(byService[$0.service]!.median)) µs (\(hundredths(byService[$0.service]!.median / permit))×)" }
+                .joined(separator: ", "))
+    }
+    return result
 }
 
 // MARK: - The bench host
@@ -177,7 +289,10 @@ func measureFootprint(_ bench: PAMBenchHost, host: FootprintHost, processes: Int
 /// account and the directory when this process ends, however it ends.
 final class PAMBenchHost {
     static let hostName = "bench-host"
+    static let otherHostName = "bench-other-host"
     static let pin = "482913"
+    /// Debian's libpam-u2f.
+    static let u2fModule = "/lib/x86_64-linux-gnu/security/pam_u2f.so"
 
     let directory: String
     let confdir: String
@@ -191,19 +306,28 @@ final class PAMBenchHost {
     init() throws {
         guard geteuid() == 0 else { throw BenchError("pam: run as root (creates an account, runs the helper)") }
         products = "/" + String(selfPath().split(separator: "/").dropLast().joined(separator: "/"))
-        let module = products + "/pam_passkey.so"
+        let built = products + "/pam_passkey.so"
         let helper = products + "/pam_passkey_helper"
-        for p in [module, helper] where access(p, R_OK) != 0 {
+        for p in [built, helper] where access(p, R_OK) != 0 {
             throw BenchError("pam: \(p) is missing; run `make build` first")
+        }
+        guard access(Self.u2fModule, R_OK) == 0 else {
+            throw BenchError("pam: \(Self.u2fModule) is missing; install libpam-u2f (scripts/install-deps.sh)")
         }
         var pattern = Array("/var/tmp/passkey-bench-pam.XXXXXX".utf8CString)
         guard let made = mkdtemp(&pattern) else { throw BenchError("mkdtemp: \(String(cString: strerror(errno)))") }
         directory = String(cString: made)
         user = "pkbench" + Base16.encode(SecureRandom.bytes(3))
         password = "Bench-" + Base64URL.encode(SecureRandom.bytes(12))
-        self.module = module
         confdir = directory + "/pam.d"
         janitor = try Janitor(account: user, directory: directory)
+        // The module as `make install` and the package install it: without the build's
+        // RUNPATH=$ORIGIN, which makes the loader look for each of its libraries in the
+        // module's directory (and its hwcaps subdirectories) first.
+        let module = directory + "/pam_passkey.so"
+        guard try run(["/bin/cp", built, module]) == 0 else { throw BenchError("cp \(built) \(module) failed") }
+        if access("/usr/bin/chrpath", X_OK) == 0 { _ = try run(["/usr/bin/chrpath", "-d", module]) }
+        self.module = module
 
         chmod(directory, 0o755)
         mkdir(directory + "/registry", 0o755)
@@ -233,10 +357,26 @@ final class PAMBenchHost {
                 auth optional \(module) conf=\(conf) stack=\(confdir)/passkey append
 
                 """,
+            // The shipped stack again, with a policy whose authenticator is a TPM (writeTPMPolicy).
+            "passkey-tpm": """
+                auth [success=done default=ignore] \(module) conf=\(directory)/tpm.conf stack=\(confdir)/passkey-tpm
+                auth requisite pam_unix.so nodelay
+                auth optional \(module) conf=\(directory)/tpm.conf stack=\(confdir)/passkey-tpm append
+
+                """,
             "footprint": "auth required \(module) conf=\(conf)\n",
+            // No key file for the user: pam_u2f declines (nouserok) without looking for a key.
+            "u2f": "auth [success=done ignore=ignore default=die] \(Self.u2fModule) authfile=\(directory)/u2f_none nouserok\n"
+                + "auth required pam_permit.so\n",
+            // A key registered, none plugged: pam_u2f looks for it and fails; the password would follow.
+            "u2f-unplugged": "auth [success=die default=ignore] \(Self.u2fModule) authfile=\(directory)/u2f_keys\n"
+                + "auth required pam_permit.so\n",
             "other": "auth required pam_deny.so\n",
         ]
         for (service, text) in stacks { try writeFile(confdir + "/" + service, text, mode: 0o644) }
+        // pam_u2f's format: user:keyHandle,publicKey,COSE type,options (a key that is never plugged).
+        try writeFile(directory + "/u2f_keys", "\(user):\(Base64URL.encode(SecureRandom.bytes(64))),"
+                      + "\(Base64URL.encode(SecureRandom.bytes(65))),es256,+presence\n", mode: 0o644)
 
         guard try run(["/usr/sbin/useradd", "--no-create-home", "--shell", "/usr/sbin/nologin",
                        "--comment", "passkey-bench throwaway account", user]) == 0 else {
@@ -251,9 +391,44 @@ final class PAMBenchHost {
         PAMTransaction(service: service, user: user, confdir: confdir, answers: answers, rhost: rhost)
     }
 
+    /// A platform credential of the user bound to another host, as a shared registry holds it
+    /// once the user has a passkey elsewhere: this host steps aside with "your passkey is on
+    /// another computer".
+    func addCredentialElsewhere() throws {
+        let name = try UserName(validating: user)
+        let registry = FileRegistry(directory: directory + "/registry")
+        let created = HostEvent(time: currentEpochSeconds(), host: Self.otherHostName)
+        let credential = CredentialRecord(
+            id: Base64URL.encode(SecureRandom.bytes(16)), publicKey: Base64URL.encode(SecureRandom.bytes(77)), kind: .platform,
+            hostID: Base16.encode(SecureRandom.bytes(16)), hostName: Self.otherHostName,
+            aaguid: "00000000-0000-0000-0000-000000000000", created: created,
+            attestationObject: Base64URL.encode(SecureRandom.bytes(32)), clientDataJSON: Base64URL.encode(SecureRandom.bytes(32)))
+        try registry.update(user: name) { _ = $0.add(credential) }
+    }
+
+    /// A second site on this host whose authenticator is the TPM at `tcti`, with a registry
+    /// and state of its own (the software passkey is not this site's). Returns its path.
+    func writeTPMPolicy(tcti: String) throws -> String {
+        mkdir(directory + "/registry-tpm", 0o755)
+        mkdir(directory + "/state-tpm", 0o700)
+        let conf = directory + "/tpm.conf"
+        try writeFile(conf, """
+            rp_id = bench.example
+            host_name = \(Self.hostName)
+            host_id_file = \(directory)/machine-id
+            registry_dir = \(directory)/registry-tpm
+            state_dir = \(directory)/state-tpm
+            helper = \(products)/pam_passkey_helper
+            authenticator = tpm
+            tcti = \(tcti)
+
+            """, mode: 0o644)
+        return conf
+    }
+
     /// The second-device flow's first login: the password, "y" to the offer, the PIN twice.
-    func enrol() throws {
-        var t = transaction("passkey", answers: [password, "y", Self.pin, Self.pin])
+    func enrol(service: String = "passkey") throws {
+        var t = transaction(service, answers: [password, "y", Self.pin, Self.pin])
         t.setcred = true
         let outcome = t.run()
         guard outcome.status == PAM_SUCCESS, outcome.transcript.last?.hasPrefix("info: Passkey created.") == true else {

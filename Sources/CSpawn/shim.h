@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -39,6 +40,30 @@ static inline pid_t pam_passkey_spawn_as_root(const char *path, char *const argv
     }
     execve(path, argv, envp);
     _exit(127);
+}
+
+/// A descriptor that refers to process `pid` for as long as it is open, whoever reaps it:
+/// poll() says when the process has exited, without a SIGCHLD handler (the host owns
+/// those). -1 with errno ENOSYS on kernels before 5.3.
+static inline int pam_passkey_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0U);
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/// Sends `sig` to the process `pidfd` refers to: never to a process that reused its pid.
+static inline int pam_passkey_pidfd_kill(int pidfd, int sig) {
+#ifdef SYS_pidfd_send_signal
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, (void *)0, 0U);
+#else
+    (void)pidfd; (void)sig;
+    errno = ENOSYS;
+    return -1;
+#endif
 }
 
 #endif

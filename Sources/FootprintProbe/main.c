@@ -3,13 +3,19 @@
 // linked with libpam and nothing else (a Swift host would already carry a Swift runtime and
 // libstdc++). Run by `passkey-bench pam`, once per sample:
 //
-//   passkey-footprint-probe sshd|login CONFDIR USER PIN MODULE
+//   passkey-footprint-probe sshd|login CONFDIR USER PIN MODULE [SERVICE]
+//   passkey-footprint-probe fresh-sshd|fresh-login CONFDIR USER ANSWER SERVICE
 //
 // sshd: libcrypto is loaded and initialised first, as sshd has it before any PAM call.
 // login: it is not (login, su and sudo do not use it); the module brings it in.
 //
-// Prints `load_us=… rss_before_kb=… rss_loaded_kb=… rss_after_kb=… anon_before_kb=…
-// anon_after_kb=…`. With PASSKEY_BENCH_SMAPS=FILE, also copies /proc/self/smaps to FILE.
+// The first form prints `load_us=… rss_before_kb=… rss_loaded_kb=… rss_after_kb=…
+// anon_before_kb=… anon_after_kb=…`: the login runs through SERVICE (default `footprint`, a
+// stack of MODULE alone). With PASSKEY_BENCH_SMAPS=FILE, also copies /proc/self/smaps to FILE.
+//
+// The fresh- form is what login, su and each sshd session pay: one transaction through
+// SERVICE in a process that has made none before (libpam's first use, loading every module
+// of the stack and its libraries, the login itself). Prints `fresh_us=… status=…`.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -91,17 +97,32 @@ static void copy_smaps(const char *to) {
     if (out >= 0) close(out);
 }
 
+/// One transaction in a process that has made none: its time from pam_start to pam_end.
+static int fresh(const char *service, const char *user, const char *confdir) {
+    double t0 = now_us();
+    int status = transaction(service, user, confdir);
+    double elapsed = now_us() - t0;
+    printf("fresh_us=%.1f status=%d\n", elapsed, status);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 6 || (strcmp(argv[1], "sshd") != 0 && strcmp(argv[1], "login") != 0)) {
-        fprintf(stderr, "usage: passkey-footprint-probe sshd|login CONFDIR USER PIN MODULE\n");
+    const char *host = argc > 1 ? argv[1] : "";
+    int isFresh = strncmp(host, "fresh-", 6) == 0;
+    if (isFresh) host += 6;
+    if ((isFresh ? argc != 6 : argc != 6 && argc != 7) || (strcmp(host, "sshd") != 0 && strcmp(host, "login") != 0)) {
+        fprintf(stderr, "usage: passkey-footprint-probe sshd|login CONFDIR USER PIN MODULE [SERVICE]\n"
+                        "       passkey-footprint-probe fresh-sshd|fresh-login CONFDIR USER ANSWER SERVICE\n");
         return 2;
     }
     const char *confdir = argv[2], *user = argv[3], *module = argv[5];
+    const char *service = argc == 7 ? argv[6] : "footprint";
     pin = argv[4];
-    if (strcmp(argv[1], "sshd") == 0 && initialise_libcrypto() != 0) {
+    if (strcmp(host, "sshd") == 0 && initialise_libcrypto() != 0) {
         fprintf(stderr, "footprint: cannot initialise libcrypto: %s\n", dlerror());
         return 1;
     }
+    if (isFresh) return fresh(argv[5], user, confdir);
     // libpam's own first use is not the module's.
     int status = transaction("permit", user, confdir);
     if (status != PAM_SUCCESS) {
@@ -116,9 +137,9 @@ int main(int argc, char **argv) {
     }
     double load = now_us() - t0;
     long loaded = status_kb("VmRSS:");
-    status = transaction("footprint", user, confdir);
+    status = transaction(service, user, confdir);
     if (status != PAM_SUCCESS) {
-        fprintf(stderr, "footprint: passkey login failed (%d)\n", status);
+        fprintf(stderr, "footprint: the login through %s failed (%d)\n", service, status);
         return 1;
     }
     long after = status_kb("VmRSS:"), anonymous_after = status_kb("RssAnon:");

@@ -103,22 +103,42 @@ public final class HelperProcess {
     /// Closes the channel, gives the helper `graceMillis` to exit, then kills it. Always
     /// reaps exactly this pid (or accepts that the host reaps children itself). Returns the
     /// wait status when this call reaped the helper.
+    ///
+    /// The wait is for this pid's exit itself, not a sleep: a pidfd (Linux ≥ 5.3) becomes
+    /// readable when the process exits, so poll() returns the moment the helper is gone, or
+    /// at the deadline. No thread, no SIGCHLD handler: the host owns those, and sshd's reaps
+    /// with waitpid(-1), which makes our waitpid say ECHILD (accepted: the helper is gone).
+    /// The pidfd is opened before the first waitpid, so while waitpid says the pid is our
+    /// unreaped child the pidfd is that child, and the kill at the deadline goes through it:
+    /// never to a process that took the pid after someone else reaped the helper.
     @discardableResult
     public func finish(graceMillis: Int = 500) -> Int32? {
         guard !finished else { return nil }
         finished = true
         close(channel.readFD)
+        let pidfd = pam_passkey_pidfd_open(pid)
+        defer { if pidfd >= 0 { close(pidfd) } }
         let deadline = monotonicMillis() + Int64(graceMillis)
+        // Only without pidfd_open (kernels before 5.3): short pauses, doubling up to 2 ms.
+        var pauseMicros: Int64 = 50
         var status: Int32 = 0
         while true {
             let r = waitpid(pid, &status, WNOHANG)
             if r == pid { return status }
             if r < 0 && errno == ECHILD { return nil }
             if r < 0 && errno != EINTR { break }
-            if monotonicMillis() >= deadline { break }
-            usleep(2000)
+            let left = deadline - monotonicMillis()
+            if left <= 0 { break }
+            if pidfd >= 0 {
+                var exited = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+                // EINTR or a timeout alike: the loop looks again and recomputes what is left.
+                _ = poll(&exited, 1, Int32(clamping: left))
+            } else {
+                usleep(UInt32(min(pauseMicros, left * 1000)))
+                pauseMicros = min(pauseMicros * 2, 2000)
+            }
         }
-        Glibc.kill(pid, SIGKILL)
+        if pidfd >= 0 { _ = pam_passkey_pidfd_kill(pidfd, SIGKILL) } else { Glibc.kill(pid, SIGKILL) }
         while true {
             let r = waitpid(pid, &status, 0)
             if r == pid { return status }

@@ -43,15 +43,18 @@ public struct HostIdentity: Sendable, Equatable {
         if trimmed.isEmpty { throw .empty(path: hostIDFile) }
         // systemd writes this during first boot, before the real id exists.
         if trimmed.elementsEqual("uninitialized".utf8) { throw .uninitialized(path: hostIDFile) }
-        let id = hostID(machineID: trimmed)
+        let id = HostIDMemo.shared.id(machineID: Array(trimmed))
         let name = configuredName.isEmpty ? (systemHostName() ?? "host-" + id.prefix(8)) : configuredName
         return HostIdentity(hostID: id, hostName: name)
     }
 
-    /// The id derived from a machine id (already trimmed).
+    /// The id derived from a machine id (already trimmed). The same HMAC-SHA-256 as
+    /// OpenSSL's, computed without it: every login derives this id, also one that only steps
+    /// aside, and OpenSSL's first use in a process (loading its providers) cost more than the
+    /// rest of such a login (see PortableSHA256).
     public static func hostID<C: Collection>(machineID: C) -> String where C.Element == UInt8 {
-        let mac = HMACSHA256.authenticate(key: applicationKey, data: Array(machineID))
-        return Base16.encode(mac.prefix(16))
+        let mac = PortableSHA256.authenticate(key: applicationKey, data: Array(machineID))
+        return Base16.encode(Array(mac.prefix(16)))
     }
 
     /// The kernel's host name (gethostname), or nil when it is unset.
@@ -68,6 +71,37 @@ public struct HostIdentity: Sendable, Equatable {
         while let f = s.first, isSpace(f) { s = s.dropFirst() }
         while let l = s.last, isSpace(l) { s = s.dropLast() }
         return s
+    }
+}
+
+/// The last machine id this process derived an id from, and that id: the file is read and
+/// checked on every login, and the same content gives the same id, so only the HMAC of
+/// identical bytes is skipped (a changed machine id is hashed again). One entry, behind a
+/// lock: a host may run PAM on several threads.
+final class HostIDMemo: @unchecked Sendable {
+    static let shared = HostIDMemo()
+
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    private var machineID: [UInt8] = []
+    private var hostID: String? = nil
+
+    private init() {
+        lock = .allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+    }
+
+    func id(machineID bytes: [UInt8]) -> String {
+        pthread_mutex_lock(lock)
+        if let hostID, machineID == bytes {
+            pthread_mutex_unlock(lock)
+            return hostID
+        }
+        pthread_mutex_unlock(lock)
+        let id = HostIdentity.hostID(machineID: bytes)
+        pthread_mutex_lock(lock)
+        (machineID, hostID) = (bytes, id)
+        pthread_mutex_unlock(lock)
+        return id
     }
 }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Storage
 
 /// Why the policy file could not be used at all. The module then steps aside (never
@@ -45,10 +48,46 @@ extension Policy {
             throw .unsafe(error)
         }
         guard let bytes = content else { return (Policy(source: "built-in defaults (\(path) does not exist)"), []) }
+        if let parsed = ParsedPolicyMemo.shared.lookup(path: path, bytes: bytes) { return parsed }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .notText(path: path, byteOffset: firstInvalidUTF8Offset(bytes))
         }
-        return parse(text, source: path)
+        let parsed = parse(text, source: path)
+        ParsedPolicyMemo.shared.remember(path: path, bytes: bytes, parsed)
+        return parsed
+    }
+}
+
+/// The last policy file parsed in this process, by path and exact content: the login step
+/// and the append step of one transaction (and every later one in a long-lived process such
+/// as gdm) read the same file. The file is still opened, checked and read in full every
+/// time; only the parse of identical bytes is skipped, so a changed file (one byte) is parsed
+/// again and nothing can be stale. One entry, behind a lock: a host may run PAM on several
+/// threads.
+final class ParsedPolicyMemo: @unchecked Sendable {
+    static let shared = ParsedPolicyMemo()
+
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    private var path = ""
+    private var bytes: [UInt8] = []
+    private var parsed: (Policy, [PolicyWarning])? = nil
+
+    private init() {
+        lock = .allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+    }
+
+    func lookup(path: String, bytes: [UInt8]) -> (Policy, [PolicyWarning])? {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        guard let parsed, self.path == path, self.bytes == bytes else { return nil }
+        return parsed
+    }
+
+    func remember(path: String, bytes: [UInt8], _ parsed: (Policy, [PolicyWarning])) {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        (self.path, self.bytes, self.parsed) = (path, bytes, parsed)
     }
 }
 

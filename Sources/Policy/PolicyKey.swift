@@ -111,7 +111,7 @@ extension PolicyKey where Value == [String] {
         .init(name, default: d.isEmpty ? "none" : d.joined(separator: ", "), accepted: "names separated by commas, or none", summary) { s in
             let items = s.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
             if items == ["none"] { return [] }
-            guard items.allSatisfy({ item in item.allSatisfy { $0.isLetter || $0.isNumber || "-_.@+".contains($0) } }) else { return nil }
+            guard items.allSatisfy(isListItem) else { return nil }
             return items
         }
     }
@@ -119,10 +119,27 @@ extension PolicyKey where Value == [String] {
 
 extension PolicyKey where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
     static func choice(_ name: String, default d: Value, _ summary: String) -> Self {
-        .init(name, default: d.rawValue, accepted: Value.allCases.map(\.rawValue).joined(separator: ", "), summary) { s in
+        // A closure, not \.rawValue: a key path is built at run time, on every process's first login.
+        .init(name, default: d.rawValue, accepted: Value.allCases.map { $0.rawValue }.joined(separator: ", "), summary) { s in
             Value(rawValue: s.lowercased())
         }
     }
+}
+
+/// Letters, digits and `-_.@+`. Names are almost always ASCII, checked here byte by byte;
+/// anything else by Character, as before (Unicode letters and digits are accepted).
+private func isListItem(_ item: String) -> Bool {
+    var ascii = true
+    for byte in item.utf8 {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "@"), UInt8(ascii: "+"):
+            continue
+        case 0x80...: ascii = false
+        default: return false
+        }
+    }
+    return ascii || item.allSatisfy { $0.isLetter || $0.isNumber || "-_.@+".contains($0) }
 }
 
 /// Control characters below U+0020 and the other line breaks (NEL, U+2028, U+2029): a value

@@ -195,7 +195,9 @@ public final class SecureDirectory {
     }
 
     static func checkName(_ name: String, _ full: String) throws(StorageError) {
-        if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.utf8.contains(0) {
+        // By bytes: "/" and NUL are ASCII, and this runs for every file a login opens.
+        let utf8 = name.utf8
+        if utf8.isEmpty || name == "." || name == ".." || utf8.contains(UInt8(ascii: "/")) || utf8.contains(0) {
             throw .invalidPath(path: full)
         }
     }
@@ -242,11 +244,24 @@ public final class SecureDirectory {
     }
 
     static func components(_ path: String) throws(StorageError) -> [String] {
-        guard path.utf8.first == UInt8(ascii: "/"), !path.utf8.contains(0) else { throw .invalidPath(path: path) }
+        // One pass over the bytes (every login splits its policy, machine-id and registry
+        // paths): empty and "." components are skipped, ".." and NUL refused.
+        let bytes = Array(path.utf8)
+        guard bytes.first == UInt8(ascii: "/") else { throw .invalidPath(path: path) }
         var parts: [String] = []
-        for part in path.utf8.split(separator: UInt8(ascii: "/")) {
-            if part.elementsEqual("..".utf8) { throw .invalidPath(path: path) }
-            if !part.elementsEqual(".".utf8) { parts.append(String(decoding: part, as: UTF8.self)) }
+        var start = 0
+        for end in 0...bytes.count {
+            if end < bytes.count {
+                if bytes[end] == 0 { throw .invalidPath(path: path) }
+                if bytes[end] != UInt8(ascii: "/") { continue }
+            }
+            let length = end - start
+            defer { start = end + 1 }
+            if length == 0 || (length == 1 && bytes[start] == UInt8(ascii: ".")) { continue }
+            if length == 2 && bytes[start] == UInt8(ascii: ".") && bytes[start + 1] == UInt8(ascii: ".") {
+                throw .invalidPath(path: path)
+            }
+            parts.append(String(decoding: bytes[start..<end], as: UTF8.self))
         }
         return parts
     }
@@ -352,14 +367,33 @@ public final class SecureDirectory {
 
 /// The directories the current `sharingWalks` scope has checked, by path.
 final class WalkSharing {
-    var directories: [String: Int32] = [:]
+    var directories = CheckedDirectories()
 
-    deinit { for fd in directories.values { close(fd) } }
+    deinit { for fd in directories.descriptors { close(fd) } }
 
     /// This thread's scope, if any. Per thread: an application may run PAM calls on several.
     static var current: WalkSharing? {
         guard let walkSharingKey else { return nil }
         return pthread_getspecific(walkSharingKey).map { Unmanaged<WalkSharing>.fromOpaque($0).takeUnretainedValue() }
+    }
+}
+
+/// A handful of paths and their descriptors (a login walks to three or four directories):
+/// two arrays searched in order, cheaper than hashing each path into a Dictionary.
+struct CheckedDirectories {
+    private var paths: [String] = []
+    private(set) var descriptors: [Int32] = []
+
+    subscript(_ path: String) -> Int32? {
+        get { paths.firstIndex(of: path).map { descriptors[$0] } }
+        set {
+            if let i = paths.firstIndex(of: path) {
+                if let fd = newValue { descriptors[i] = fd } else { paths.remove(at: i); descriptors.remove(at: i) }
+            } else if let fd = newValue {
+                paths.append(path)
+                descriptors.append(fd)
+            }
+        }
     }
 }
 

@@ -28,13 +28,13 @@ final class TPMConnection {
     static func open<R>(tcti: String, _ body: (TPMConnection) throws(TPMError) -> R) throws(TPMError) -> R {
         quietLibraryLogging()
         var tctiContext: OpaquePointer? = nil
-        let loaded = tcti.withCString { Tss2_TctiLdr_Initialize($0, &tctiContext) }
+        let loaded = tcti.withCString { pam_passkey_Tss2_TctiLdr_Initialize($0, &tctiContext) }
         guard loaded == 0, let tctiContext else { throw .transport(tcti: tcti, TPMResponseCode(raw: loaded)) }
         var esys: OpaquePointer? = nil
-        let initialized = Esys_Initialize(&esys, tctiContext, nil)
+        let initialized = pam_passkey_Esys_Initialize(&esys, tctiContext, nil)
         guard initialized == 0, let esys else {
             var t: OpaquePointer? = tctiContext
-            Tss2_TctiLdr_Finalize(&t)
+            pam_passkey_Tss2_TctiLdr_Finalize(&t)
             throw .transport(tcti: tcti, TPMResponseCode(raw: initialized))
         }
         let connection = TPMConnection(tcti: tcti, context: esys, tctiContext: tctiContext)
@@ -51,7 +51,7 @@ final class TPMConnection {
     func flush(_ handle: ESYS_TR) {
         guard let i = transients.lastIndex(of: handle) else { return }
         transients.remove(at: i)
-        _ = Esys_FlushContext(context, handle)
+        _ = pam_passkey_Esys_FlushContext(context, handle)
     }
 
     /// Throws `.command(name, rc)` unless rc is success.
@@ -61,11 +61,11 @@ final class TPMConnection {
 
     private func close() {
         // Newest first: sessions salted with the primary go before it.
-        for handle in transients.reversed() { _ = Esys_FlushContext(context, handle) }
+        for handle in transients.reversed() { _ = pam_passkey_Esys_FlushContext(context, handle) }
         transients.removeAll()
         var esys: OpaquePointer? = context
-        Esys_Finalize(&esys)
-        Tss2_TctiLdr_Finalize(&tctiContext)
+        pam_passkey_Esys_Finalize(&esys)
+        pam_passkey_Tss2_TctiLdr_Finalize(&tctiContext)
     }
 
     /// libtss2 writes every failed command to stderr ("ERROR:esys:..."), wrong PINs included.

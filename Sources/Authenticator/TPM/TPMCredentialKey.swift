@@ -41,14 +41,14 @@ enum TPMCredentialKey {
         var creationHash: UnsafeMutablePointer<TPM2B_DIGEST>? = nil
         var ticket: UnsafeMutablePointer<TPMT_TK_CREATION>? = nil
         try TPMSession.use(session, on: connection, encryptFirstParameter: true)
-        let rc = Esys_Create(connection.context, parent, session, TSS2.trNone, TSS2.trNone, &sensitive, &inPublic, &outsideInfo, &pcrs,
+        let rc = pam_passkey_Esys_Create(connection.context, parent, session, TSS2.trNone, TSS2.trNone, &sensitive, &inPublic, &outsideInfo, &pcrs,
                              &outPrivate, &outPublic, &creationData, &creationHash, &ticket)
         defer {
-            Esys_Free(outPrivate)
-            Esys_Free(outPublic)
-            Esys_Free(creationData)
-            Esys_Free(creationHash)
-            Esys_Free(ticket)
+            pam_passkey_Esys_Free(outPrivate)
+            pam_passkey_Esys_Free(outPublic)
+            pam_passkey_Esys_Free(creationData)
+            pam_passkey_Esys_Free(creationHash)
+            pam_passkey_Esys_Free(ticket)
         }
         try connection.check(rc, "TPM2_Create (credential key)")
         guard let outPrivate, let outPublic else { throw .malformed("TPM2_Create returned no key") }
@@ -62,7 +62,7 @@ enum TPMCredentialKey {
         _ = try publicKey(of: inPublic)
         var inPrivate = try blobs.unmarshalPrivate()
         var handle: ESYS_TR = TSS2.trNone
-        try connection.check(Esys_Load(connection.context, parent, TSS2.trPassword, TSS2.trNone, TSS2.trNone, &inPrivate, &inPublic, &handle),
+        try connection.check(pam_passkey_Esys_Load(connection.context, parent, TSS2.trPassword, TSS2.trNone, TSS2.trNone, &inPrivate, &inPublic, &handle),
                              "TPM2_Load (credential key)")
         connection.track(handle)
         return handle
@@ -76,7 +76,7 @@ enum TPMCredentialKey {
         var auth = TPM2B_AUTH()
         defer { zero(&auth) }
         try fill(&auth, with: authValue)
-        try connection.check(Esys_TR_SetAuth(connection.context, key, &auth), "Esys_TR_SetAuth")
+        try connection.check(pam_passkey_Esys_TR_SetAuth(connection.context, key, &auth), "Esys_TR_SetAuth")
         var message = TPM2B_DIGEST()
         message.size = 32
         withUnsafeMutableBytes(of: &message.buffer) { $0.copyBytes(from: digest) }
@@ -89,8 +89,8 @@ enum TPMCredentialKey {
         validation.hierarchy = TSS2.rhNull
         var signature: UnsafeMutablePointer<TPMT_SIGNATURE>? = nil
         try TPMSession.use(session, on: connection, encryptFirstParameter: false)
-        let rc = Esys_Sign(connection.context, key, session, TSS2.trNone, TSS2.trNone, &message, &scheme, &validation, &signature)
-        defer { Esys_Free(signature) }
+        let rc = pam_passkey_Esys_Sign(connection.context, key, session, TSS2.trNone, TSS2.trNone, &message, &scheme, &validation, &signature)
+        defer { pam_passkey_Esys_Free(signature) }
         try connection.check(rc, "TPM2_Sign")
         guard let signature, signature.pointee.sigAlg == TSS2.algECDSA else { throw .malformed("TPM2_Sign returned no ECDSA signature") }
         let ecdsa = signature.pointee.signature.ecdsa

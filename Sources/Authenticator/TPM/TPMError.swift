@@ -27,7 +27,10 @@ struct TPMResponseCode: Equatable, Sendable, CustomStringConvertible {
 
     var description: String {
         let hex = "0x" + String(raw, radix: 16, uppercase: false)
-        guard let text = Tss2_RC_Decode(raw) else { return hex }
+        if raw == pam_passkey_tss2_rc_no_library(), let why = pam_passkey_tss2_problem() {
+            return "libtss2 could not be loaded: \(String(cString: why)) (\(hex)); install libtss2-esys-3.0.2-0 and libtss2-tctildr0"
+        }
+        guard let text = pam_passkey_Tss2_RC_Decode(raw) else { return hex }
         return "\(String(cString: text)) (\(hex))"
     }
 }

@@ -16,17 +16,17 @@ struct TPMKeyBlobs: Equatable, Sendable {
         var p = pub
         var s = priv
         publicArea = try Self.marshal("public area", MemoryLayout<TPM2B_PUBLIC>.size) { buffer, size, offset in
-            Tss2_MU_TPM2B_PUBLIC_Marshal(&p, buffer, size, offset)
+            pam_passkey_Tss2_MU_TPM2B_PUBLIC_Marshal(&p, buffer, size, offset)
         }
         privateArea = try Self.marshal("private area", MemoryLayout<TPM2B_PRIVATE>.size) { buffer, size, offset in
-            Tss2_MU_TPM2B_PRIVATE_Marshal(&s, buffer, size, offset)
+            pam_passkey_Tss2_MU_TPM2B_PRIVATE_Marshal(&s, buffer, size, offset)
         }
     }
 
     func unmarshalPublic() throws(TPMError) -> TPM2B_PUBLIC {
         var out = TPM2B_PUBLIC()
         try Self.unmarshal("public area", publicArea) { buffer, size, offset in
-            Tss2_MU_TPM2B_PUBLIC_Unmarshal(buffer, size, offset, &out)
+            pam_passkey_Tss2_MU_TPM2B_PUBLIC_Unmarshal(buffer, size, offset, &out)
         }
         return out
     }
@@ -34,7 +34,7 @@ struct TPMKeyBlobs: Equatable, Sendable {
     func unmarshalPrivate() throws(TPMError) -> TPM2B_PRIVATE {
         var out = TPM2B_PRIVATE()
         try Self.unmarshal("private area", privateArea) { buffer, size, offset in
-            Tss2_MU_TPM2B_PRIVATE_Unmarshal(buffer, size, offset, &out)
+            pam_passkey_Tss2_MU_TPM2B_PRIVATE_Unmarshal(buffer, size, offset, &out)
         }
         return out
     }

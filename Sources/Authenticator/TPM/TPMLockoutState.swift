@@ -33,9 +33,9 @@ extension TPMConnection {
     func lockoutState() throws(TPMError) -> TPMLockoutState {
         var more: TPMI_YES_NO = 0
         var data: UnsafeMutablePointer<TPMS_CAPABILITY_DATA>? = nil
-        try check(Esys_GetCapability(context, TSS2.trNone, TSS2.trNone, TSS2.trNone, TSS2.capTPMProperties,
+        try check(pam_passkey_Esys_GetCapability(context, TSS2.trNone, TSS2.trNone, TSS2.trNone, TSS2.capTPMProperties,
                                      TSS2.ptPermanent, Self.propertyCount, &more, &data), "TPM2_GetCapability")
-        defer { Esys_Free(data) }
+        defer { pam_passkey_Esys_Free(data) }
         guard let data else { throw .malformed("TPM2_GetCapability returned no data") }
         return try Self.lockoutState(from: data.pointee)
     }

@@ -13,7 +13,7 @@ enum TPMSession {
         symmetric.keyBits.aes = 128
         symmetric.mode.aes = TSS2.algCFB
         var session: ESYS_TR = TSS2.trNone
-        try connection.check(Esys_StartAuthSession(connection.context, saltKey, TSS2.trNone, TSS2.trNone, TSS2.trNone, TSS2.trNone,
+        try connection.check(pam_passkey_Esys_StartAuthSession(connection.context, saltKey, TSS2.trNone, TSS2.trNone, TSS2.trNone, TSS2.trNone,
                                                    nil, TSS2.sessionHMAC, &symmetric, TSS2.algSHA256, &session),
                              "TPM2_StartAuthSession")
         connection.track(session)
@@ -25,7 +25,7 @@ enum TPMSession {
     /// TPM would otherwise end it on success only, and a failed command would leave it behind.
     static func use(_ session: ESYS_TR, on connection: TPMConnection, encryptFirstParameter: Bool) throws(TPMError) {
         let attributes = TSS2.sessionContinue | (encryptFirstParameter ? TSS2.sessionDecrypt : 0)
-        try connection.check(Esys_TRSess_SetAttributes(connection.context, session, attributes, TSS2.sessionAllAttributes),
+        try connection.check(pam_passkey_Esys_TRSess_SetAttributes(connection.context, session, attributes, TSS2.sessionAllAttributes),
                              "Esys_TRSess_SetAttributes")
     }
 }

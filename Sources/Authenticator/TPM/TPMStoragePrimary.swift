@@ -38,13 +38,13 @@ enum TPMStoragePrimary {
         var creationData: UnsafeMutablePointer<TPM2B_CREATION_DATA>? = nil
         var creationHash: UnsafeMutablePointer<TPM2B_DIGEST>? = nil
         var ticket: UnsafeMutablePointer<TPMT_TK_CREATION>? = nil
-        let rc = Esys_CreatePrimary(connection.context, TSS2.trOwner, TSS2.trPassword, TSS2.trNone, TSS2.trNone,
+        let rc = pam_passkey_Esys_CreatePrimary(connection.context, TSS2.trOwner, TSS2.trPassword, TSS2.trNone, TSS2.trNone,
                                     &sensitive, &inPublic, &outsideInfo, &pcrs,
                                     &handle, &outPublic, &creationData, &creationHash, &ticket)
-        Esys_Free(outPublic)
-        Esys_Free(creationData)
-        Esys_Free(creationHash)
-        Esys_Free(ticket)
+        pam_passkey_Esys_Free(outPublic)
+        pam_passkey_Esys_Free(creationData)
+        pam_passkey_Esys_Free(creationHash)
+        pam_passkey_Esys_Free(ticket)
         try connection.check(rc, "TPM2_CreatePrimary (storage key)")
         connection.track(handle)
         return handle
