@@ -24,6 +24,12 @@ public struct CredentialAssessment: Sendable, Equatable {
     public var status: CredentialStatus
 }
 
+extension CredentialSignal {
+    /// Whether this host's authenticator could hold it: active, and bound to this host.
+    /// (A roaming security key is not usable here yet; once it is, it could be held on any host.)
+    public func couldBeHeld(onHost hostID: String) -> Bool { !revoked && kind == .platform && self.hostID == hostID }
+}
+
 extension CredentialStatus {
     /// What `credential` means on the host `hostID` whose authenticator answered `authenticator`.
     public init(of c: CredentialSignal, hostID: String, authenticator: AuthenticatorSignal) {

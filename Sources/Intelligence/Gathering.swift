@@ -109,14 +109,15 @@ public struct SignalGatherer {
             throw .registryUnreadable(user: user.rawValue, detail: String(describing: error))
         }
         let creds = record.credentials.map(CredentialSignal.init(record:))
-        let hasActive = creds.contains { !$0.revoked }
+        // Only a credential bound to this host can be a passkey login here (ProbeRule).
+        let couldBeHere = creds.contains { $0.couldBeHeld(onHost: host.id) }
         let sessionDecides = sessionStepAside(session, host: host, policy: policy) != nil
         // The login decision never reads the uid (an unknown name must look like any other),
         // and reads the history only to snooze a prompt for a usable credential.
         let forLogin = probe == .whenItCanDecide
         let uid = session.callerUID != nil ? callersUID : forLogin ? nil : accounts.uid(of: user)
         var past = History()
-        if !forLogin || (hasActive && !sessionDecides) {
+        if !forLogin || (couldBeHere && !sessionDecides) {
             do { past = History(host: try history.hostHistory(of: user), offers: record.offers ?? OfferLog()) } catch {
                 throw .historyUnreadable(user: user.rawValue, detail: String(describing: error))
             }
@@ -125,7 +126,7 @@ public struct SignalGatherer {
         switch probe {
         case .always: skipProbe = false
         case .unlessSessionDecides: skipProbe = sessionDecides
-        case .whenItCanDecide: skipProbe = sessionDecides || !hasActive
+        case .whenItCanDecide: skipProbe = sessionDecides || !couldBeHere
         }
         let signals = Signals(user: user.rawValue, uid: uid, credentials: creds, host: host,
                               authenticator: skipProbe ? .notProbed : authenticator.probe(user: user),
@@ -137,9 +138,14 @@ public struct SignalGatherer {
 /// When `SignalGatherer.gather` asks the authenticator (spawns the helper).
 public enum ProbeRule: Sendable, Equatable {
     /// The login decision: the probe (and the history) only when the answer can change it.
-    /// Not when the session alone decides (remote, non-interactive), and not when the user has
-    /// no active credential — rule 1 then applies whatever the authenticator holds, because a
-    /// credential counts only if the registry lists it. The uid is never looked up (the login
+    /// Not when the session alone decides (remote, non-interactive), and not when no active
+    /// credential of the user could be held here: with none at all rule 1 applies whatever
+    /// the authenticator holds (a credential counts only if the registry lists it); with all
+    /// of them bound to other hosts (by keyed host id) rule 5 does — the registry already says
+    /// where they are, so the helper is not spawned to hear it again. The one case this gives
+    /// up: a key still held here after this host's id changed (a new machine-id) is not found
+    /// at login; the append step, which probes, then sees it held and offers nothing, and
+    /// `passkeyctl explain` shows it as usable. The uid is never looked up (the login
     /// decision does not read it). An unknown name has no credential either, so it and a user
     /// without passkeys still do exactly the same work. A user *with* passkeys is probed;
     /// telling those apart by timing reveals nothing new: the registry is world-readable and

@@ -9,7 +9,8 @@ import Crypto
 /// SHA-256 rather than a short hash because similar names (user0001, user0002, …) must still
 /// spread evenly; the cost, about a microsecond, is paid only for append decisions.
 public func rolloutBucket(user: String) -> Int {
-    let digest = SHA256.hash(Array(user.utf8))
+    // PortableSHA256: the same digest without starting OpenSSL in the host process.
+    let digest = PortableSHA256.hash(Array(user.utf8))
     var value: UInt64 = 0
     for byte in digest.prefix(8) { value = value << 8 | UInt64(byte) }
     return Int(value % 100)

@@ -219,4 +219,23 @@ final class GatheringTests: XCTestCase {
         XCTAssertThrowsError(try UserName(validating: ""))
         XCTAssertThrowsError(try UserName(validating: "ro\0ot"))
     }
+
+    /// The seed's case: every passkey of the user is bound to other hosts. The registry says so
+    /// already; the helper is not spawned to hear it again, and the decision is the one a
+    /// probe would have given (rule 5).
+    func testCredentialsOnlyElsewhereNeedNoProbe() throws {
+        let records = ["dave": [platform("A1", on: hostA), platform("C1", on: hostC)]]
+        let r = Recorder()
+        let g = SignalGatherer(registry: FakeRegistry(recorder: r, records: records), history: FakeHistory(recorder: r),
+                               authenticator: FakeProbe(recorder: r, answer: .healthy(holding: [])),
+                               accounts: FakeAccounts(recorder: r, uids: ["dave": 1003]), host: hostB)
+        let s = try g.gather(user: "dave", session: console, now: now, policy: Policy(), probe: .whenItCanDecide)
+        XCTAssertEqual(r.asked, ["registry dave"], "no probe, no history, no account")
+        XCTAssertEqual(s.authenticator, .notProbed)
+        let probed = try g.gather(user: "dave", session: console, now: now, policy: Policy(), probe: .always)
+        XCTAssertEqual(decideLogin(s, policy: Policy()), decideLogin(probed, policy: Policy()))
+        guard case .stepAside(.credentialsElsewhere) = decideLogin(s, policy: Policy()) else {
+            return XCTFail("\(decideLogin(s, policy: Policy()))")
+        }
+    }
 }
