@@ -139,3 +139,17 @@ let shipped: Set<String> = ["PAMModule", "pam_passkey_helper", "passkeyctl"]
 for target in package.targets where target.type == .regular || shipped.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [noImplicitImports]
 }
+
+// The installed executables: every relocation resolved at start and then read-only (full
+// RELRO, BIND_NOW), and no symbol exported. The static Swift runtime's link arguments say
+// -export-dynamic, which would put every Swift symbol of the program (thousands with
+// -enable-testing) in its dynamic symbol table; Packaging/executable-exports.map keeps
+// them local. Packaging/check-binaries.sh and Tests/Integration/test_deb_quality.py check it.
+let hardenedExecutable: LinkerSetting = .unsafeFlags([
+    "-Xlinker", "-z", "-Xlinker", "relro",
+    "-Xlinker", "-z", "-Xlinker", "now",
+    "-Xlinker", "--version-script=\(root)/Packaging/executable-exports.map",
+])
+for target in package.targets where target.type == .executable && shipped.contains(target.name) {
+    target.linkerSettings = (target.linkerSettings ?? []) + [hardenedExecutable]
+}
