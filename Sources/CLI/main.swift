@@ -19,7 +19,9 @@ enum Commands {
 func overview() -> String {
     let commands = Commands.all
     let width = commands.map(\.name.count).max() ?? 0
-    var lines = ["usage: passkeyctl [--conf PATH] [--json] COMMAND [ARGUMENTS]", "       passkeyctl --version", "", "commands:"]
+    var lines = ["usage: passkeyctl COMMAND [ARGUMENTS] [--conf PATH] [--json]",
+                 "       passkeyctl [--conf PATH] [--json] COMMAND [ARGUMENTS]",
+                 "       passkeyctl --version", "", "commands:"]
     for c in commands {
         lines.append("  \(c.name)" + String(repeating: " ", count: width - c.name.count + 2) + c.synopsis)
     }
@@ -92,7 +94,6 @@ func main(_ arguments: [String]) -> Int32 {
             Output.line(command.help)
             return 0
         }
-        try invocation.checkPolicyFileGiven()
         try command.run(invocation)
         return 0
     } catch {
