@@ -144,7 +144,7 @@ for target in package.targets where target.type == .regular || shipped.contains(
 // RELRO, BIND_NOW), and no symbol exported. The static Swift runtime's link arguments say
 // -export-dynamic, which would put every Swift symbol of the program (thousands with
 // -enable-testing) in its dynamic symbol table; Packaging/executable-exports.map keeps
-// them local. Packaging/check-binaries.sh and Tests/Integration/test_deb_quality.py check it.
+// them local. Tests/Integration/test_deb.py checks the packaged binaries.
 let hardenedExecutable: LinkerSetting = .unsafeFlags([
     "-Xlinker", "-z", "-Xlinker", "relro",
     "-Xlinker", "-z", "-Xlinker", "now",
@@ -152,4 +152,12 @@ let hardenedExecutable: LinkerSetting = .unsafeFlags([
 ])
 for target in package.targets where target.type == .executable && shipped.contains(target.name) {
     target.linkerSettings = (target.linkerSettings ?? []) + [hardenedExecutable]
+}
+
+// The module's SONAME, as Linux-PAM's own modules have one (pam_unix.so): without it the
+// linker names the module's version definition after its path in the build directory, and
+// the installed file would carry that path.
+let moduleSoname: LinkerSetting = .unsafeFlags(["-Xlinker", "-soname=pam_passkey.so"])
+for target in package.targets where target.name == "PAMModule" {
+    target.linkerSettings = (target.linkerSettings ?? []) + [moduleSoname]
 }

@@ -119,7 +119,7 @@ finish() {
         > "$1/DEBIAN/md5sums"
     chmod 0644 "$1/DEBIAN/control" "$1/DEBIAN/md5sums"
     [ ! -f "$1/DEBIAN/conffiles" ] || chmod 0644 "$1/DEBIAN/conffiles"
-    find "$1" -newermt "@$SOURCE_DATE_EPOCH" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +
+    find "$1" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +
     dpkg-deb --root-owner-group -Zxz --build "$1" "$OUT/$2" >/dev/null
     echo "$OUT/$2"
 }

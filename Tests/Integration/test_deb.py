@@ -331,13 +331,13 @@ def test_packaged_binaries_are_hardened_stripped_and_export_only_what_they_must(
     # The launcher is a static PIE: no interpreter, no shared library.
     assert "INTERP" not in readelf("-l", elfs["launcher"]) and "NEEDED" not in readelf("-d", elfs["launcher"])
     # What ships was compiled without -enable-testing; the tests' build has it.
-    shipped = testable_modules(ship_dir)
+    shipped = compiled_for_testing(ship_dir)
     assert {"PAMModule", "pam_passkey_helper", "passkeyctl", "Storage"} <= shipped.keys()
     assert [m for m, testable in shipped.items() if testable and not m.endswith("Tests")] == []
-    assert testable_modules(build_dir)["Storage"]
+    assert compiled_for_testing(build_dir)["Storage"]
 
 
-def testable_modules(build):
+def compiled_for_testing(build):
     """Module name → whether SwiftPM's build manifest compiles it with -enable-testing."""
     manifest = (build.resolve().parent.parent / "release.yaml").read_text()
     modules = {}
