@@ -44,12 +44,17 @@ enum ListCommand {
         // cannot be read is "?" and one warning says why.
         var pins: [String: PINStates] = [:]
         var unknown: [String] = []
+        var reasons: [String] = []
         for r in records {
             switch PINStates.read(r, site: site) {
             case .success(let p)?: pins[r.user] = p
-            case .failure(let e)?: unknown.append(r.user); Output.warning(e.text)
+            case .failure(let e)?: unknown.append(r.user); reasons.append(e.text)
             case nil: break
             }
+        }
+        // One line, however many users: listing everyone as a user must not print one per user.
+        if let first = reasons.first {
+            Output.warning(reasons.count == 1 ? first : "\(first) (and \(reasons.count - 1) more users' counts, shown as ?)")
         }
         func pinCell(_ r: UserRecord, _ c: CredentialRecord) -> String {
             if let p = pins[r.user] { return p.cell(c) }
