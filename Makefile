@@ -17,8 +17,8 @@ export PAM_PASSKEY_BUILD := $(CURDIR)/$(BUILD_DIR)
 # What is installed and packaged is a second release build, of the shipped products only,
 # without -enable-testing (which makes every internal symbol public for @testable import,
 # and costs optimisation), in its own scratch directory so the tests' build stays as it is.
-# The debug information names the sources as /usr/src/pam-passkey, not this checkout, so
-# two checkouts build the same bytes.
+# The debug information names the sources as /usr/src/pam-passkey: nothing in the packages
+# names this checkout (test_deb.py checks it).
 SHIP_SCRATCH  := .build/ship
 SHIP_DIR      := $(SHIP_SCRATCH)/release
 SHIP_PRODUCTS := pam_passkey pam_passkey_helper passkeyctl passkey-docgen
@@ -43,13 +43,13 @@ build: deps
 	$(CC) -O2 -Wall -Wextra -o $(BUILD_DIR)/passkey-footprint-probe Sources/FootprintProbe/main.c -lpam -ldl
 	CC="$(CC)" ./Sources/HelperLauncher/build.sh $(BUILD_DIR)/pam_passkey_launcher
 
-# The tests' build and the shipping build: the package tests (test_deb.py) check what ships.
 ship: deps
 	@for p in $(SHIP_PRODUCTS); do echo "$(SWIFT) build $(SHIPFLAGS) --product $$p"; \
 	    $(SWIFT) build $(SHIPFLAGS) --product $$p || exit 1; done
 	@ln -sfn libpam_passkey.so $(SHIP_DIR)/pam_passkey.so
 	CC="$(CC) -g -ffile-prefix-map=$(CURDIR)=$(SOURCE_PREFIX)" ./Sources/HelperLauncher/build.sh $(SHIP_DIR)/pam_passkey_launcher
 
+# The tests' build, and the shipping build that test_deb.py packages and checks.
 check: build ship
 	$(MAKE) --no-print-directory unit integration fuzz
 

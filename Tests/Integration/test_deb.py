@@ -330,6 +330,12 @@ def test_packaged_binaries_are_hardened_stripped_and_export_only_what_they_must(
     assert {"pam_sm_authenticate", "pam_sm_setcred"} <= module and all(s.startswith("pam_sm_") for s in module), module
     # The launcher is a static PIE: no interpreter, no shared library.
     assert "INTERP" not in readelf("-l", elfs["launcher"]) and "NEEDED" not in readelf("-d", elfs["launcher"])
+    # Nothing in either package names the checkout it was built in (the binaries before
+    # stripping stand for the debug files, which are compressed).
+    unstripped = [ship_dir / n for n in ("pam_passkey.so", "pam_passkey_helper", "passkeyctl", "pam_passkey_launcher")]
+    for path in list(unpacked.rglob("*")) + unstripped:
+        if path.is_file() and not path.is_symlink() or path in unstripped:
+            assert str(ROOT).encode() not in path.read_bytes(), path
     # What ships was compiled without -enable-testing; the tests' build has it.
     shipped = compiled_for_testing(ship_dir)
     assert {"PAMModule", "pam_passkey_helper", "passkeyctl", "Storage"} <= shipped.keys()
