@@ -18,12 +18,15 @@ export PAM_PASSKEY_BUILD := $(CURDIR)/$(BUILD_DIR)
 # without -enable-testing (which makes every internal symbol public for @testable import,
 # and costs optimisation), in its own scratch directory so the tests' build stays as it is.
 # The debug information names the sources as /usr/src/pam-passkey: nothing in the packages
-# names this checkout (test_deb.py checks it).
+# names this checkout (test_deb.py checks it). Without incremental LLVM code generation each
+# object's .swift_modhash section is zeros instead of a hash of its IR taken before the
+# prefix map applies, which differed from one checkout directory to another.
 SHIP_SCRATCH  := .build/ship
 SHIP_DIR      := $(SHIP_SCRATCH)/release
 SHIP_PRODUCTS := pam_passkey pam_passkey_helper passkeyctl passkey-docgen
 SOURCE_PREFIX := /usr/src/pam-passkey
-SHIPFLAGS     := -c release --scratch-path $(SHIP_SCRATCH) -Xswiftc -debug-prefix-map -Xswiftc $(CURDIR)=$(SOURCE_PREFIX)
+SHIPFLAGS     := -c release --scratch-path $(SHIP_SCRATCH) -Xswiftc -debug-prefix-map -Xswiftc $(CURDIR)=$(SOURCE_PREFIX) \
+                 -Xswiftc -Xfrontend -Xswiftc -disable-incremental-llvm-codegen
 export PAM_PASSKEY_SHIP_BUILD := $(CURDIR)/$(SHIP_DIR)
 
 .PHONY: all deps build ship check unit integration fuzz demo bench install deb docs clean
