@@ -2,8 +2,9 @@
 #   make demo    the second-device story on two simulated hosts, through real libpam
 #   make check   every test (installs missing Debian packages and a throwaway venv first)
 #   make bench   benchmark figures
+#   make ship    the build that is installed and packaged (no -enable-testing), in .build/ship/
 #   make install DESTDIR=...
-#   make deb     the Debian package, in .build/deb/
+#   make deb     the Debian packages (and the -dbgsym package), in .build/deb/
 #   make docs    refresh README.md's table of policy keys
 
 CONFIG     ?= release
@@ -13,7 +14,25 @@ SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
 PY         := .venv-test/bin/python
 export PAM_PASSKEY_BUILD := $(CURDIR)/$(BUILD_DIR)
 
-.PHONY: all deps build check unit integration fuzz demo bench install deb docs clean
+# What is installed and packaged is a second release build, of the shipped products only,
+# without -enable-testing (which makes every internal symbol public for @testable import,
+# and costs optimisation), in its own scratch directory so the tests' build stays as it is.
+# The debug information names the sources as /usr/src/pam-passkey: nothing in the packages
+# names this checkout (test_deb.py checks it). Without incremental LLVM code generation each
+# object's .swift_modhash section is zeros instead of a hash of its IR taken before the
+# prefix map applies, which differed from one checkout directory to another; and without
+# "breadcrumbs" to the Clang module cache (for LLDB's C types), whose directory names hash
+# the checkout's paths.
+SHIP_SCRATCH  := .build/ship
+SHIP_DIR      := $(SHIP_SCRATCH)/release
+SHIP_PRODUCTS := pam_passkey pam_passkey_helper passkeyctl passkey-docgen
+SOURCE_PREFIX := /usr/src/pam-passkey
+SHIPFLAGS     := -c release --scratch-path $(SHIP_SCRATCH) -Xswiftc -debug-prefix-map -Xswiftc $(CURDIR)=$(SOURCE_PREFIX) \
+                 -Xswiftc -Xfrontend -Xswiftc -disable-incremental-llvm-codegen \
+                 -Xswiftc -Xfrontend -Xswiftc -no-clang-module-breadcrumbs
+export PAM_PASSKEY_SHIP_BUILD := $(CURDIR)/$(SHIP_DIR)
+
+.PHONY: all deps build ship check unit integration fuzz demo bench install deb docs clean
 
 all: build
 
@@ -30,7 +49,14 @@ build: deps
 	$(CC) -O2 -Wall -Wextra -o $(BUILD_DIR)/passkey-footprint-probe Sources/FootprintProbe/main.c -lpam -ldl
 	CC="$(CC)" ./Sources/HelperLauncher/build.sh $(BUILD_DIR)/pam_passkey_launcher
 
-check: build
+ship: deps
+	@for p in $(SHIP_PRODUCTS); do echo "$(SWIFT) build $(SHIPFLAGS) --product $$p"; \
+	    $(SWIFT) build $(SHIPFLAGS) --product $$p || exit 1; done
+	@ln -sfn libpam_passkey.so $(SHIP_DIR)/pam_passkey.so
+	CC="$(CC) -g -ffile-prefix-map=$(CURDIR)=$(SOURCE_PREFIX)" ./Sources/HelperLauncher/build.sh $(SHIP_DIR)/pam_passkey_launcher
+
+# The tests' build, and the shipping build that test_deb.py packages and checks.
+check: build ship
 	$(MAKE) --no-print-directory unit integration fuzz
 
 unit:
@@ -48,11 +74,11 @@ demo: build
 bench: build
 	$(BUILD_DIR)/passkey-bench
 
-install: build
-	./scripts/install.sh "$(DESTDIR)" "$(BUILD_DIR)"
+install: ship
+	./scripts/install.sh "$(DESTDIR)" "$(SHIP_DIR)"
 
-deb: build
-	./Packaging/build-deb.sh "$(BUILD_DIR)" .build/deb
+deb: ship
+	./Packaging/build-deb.sh "$(SHIP_DIR)" .build/deb
 
 docs: build
 	./scripts/update-readme-keys.sh "$(BUILD_DIR)"

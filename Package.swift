@@ -154,3 +154,25 @@ let shipped: Set<String> = ["PAMModule", "pam_passkey_helper", "passkeyctl"]
 for target in package.targets where target.type == .regular || shipped.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [noImplicitImports]
 }
+
+// The installed executables: every relocation resolved at start and then read-only (full
+// RELRO, BIND_NOW), and no symbol exported. The static Swift runtime's link arguments say
+// -export-dynamic, which would put every Swift symbol of the program (thousands with
+// -enable-testing) in its dynamic symbol table; Packaging/executable-exports.map keeps
+// them local. Tests/Integration/test_deb.py checks the packaged binaries.
+let hardenedExecutable: LinkerSetting = .unsafeFlags([
+    "-Xlinker", "-z", "-Xlinker", "relro",
+    "-Xlinker", "-z", "-Xlinker", "now",
+    "-Xlinker", "--version-script=\(root)/Packaging/executable-exports.map",
+])
+for target in package.targets where target.type == .executable && shipped.contains(target.name) {
+    target.linkerSettings = (target.linkerSettings ?? []) + [hardenedExecutable]
+}
+
+// The module's SONAME, as Linux-PAM's own modules have one (pam_unix.so): without it the
+// linker names the module's version definition after its path in the build directory, and
+// the installed file would carry that path.
+let moduleSoname: LinkerSetting = .unsafeFlags(["-Xlinker", "-soname=pam_passkey.so"])
+for target in package.targets where target.name == "PAMModule" {
+    target.linkerSettings = (target.linkerSettings ?? []) + [moduleSoname]
+}

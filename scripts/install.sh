@@ -114,6 +114,8 @@ put "$SRC/man/pam_passkey.8" /usr/share/man/man8/pam_passkey.8 0644 text
 put "$SRC/man/passkeyctl.8" /usr/share/man/man8/passkeyctl.8 0644 text
 put "$tmpdir/pam_passkey.conf.5" /usr/share/man/man5/pam_passkey.conf.5 0644 text
 
+put "$SRC/Packaging/bash-completion/passkeyctl" /usr/share/bash-completion/completions/passkeyctl 0644 text
+
 put "$SRC/Packaging/pam-configs/passkey" /usr/share/pam-configs/passkey 0644 text
 put "$SRC/Packaging/pam-configs/passkey-append" /usr/share/pam-configs/passkey-append 0644 text
 

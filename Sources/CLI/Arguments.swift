@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Policy
 
 /// The command line, parsed by hand against a small table: each command names its options
@@ -126,6 +129,27 @@ struct Invocation {
             throw .usage(command.name, "--conf needs an absolute path, not \(printable(conf))")
         }
         return Invocation(command: command, operands: operands, values: values, flags: flags)
+    }
+}
+
+extension Invocation {
+    /// A policy file named with --conf must be there: a typo must not quietly mean the
+    /// defaults (the system policy, when it is missing, does mean the defaults, as in the
+    /// module). Only whether it exists and may be read is checked here; Site.load and
+    /// status check it as the module does (no symbolic link, root's, not writable by others).
+    func checkPolicyFileGiven() throws(CLIError) {
+        guard let path = values["--conf"] else { return }
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let reason = errno == ENOENT ? "does not exist" : "cannot be read: \(String(cString: strerror(errno)))"
+            throw .failed("policy file \(printable(path)) given with --conf \(reason)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw .failed("policy file \(printable(path)) given with --conf is not a regular file")
+        }
+        guard access(path, R_OK) == 0 else {
+            throw .failed("policy file \(printable(path)) given with --conf cannot be read: \(String(cString: strerror(errno)))")
+        }
     }
 }
 

@@ -36,6 +36,7 @@ enum StatusCommand {
     }
 
     static func run(_ inv: Invocation) throws(CLIError) {
+        try inv.checkPolicyFileGiven()
         var report = StatusReport(policyPath: inv.policyPath, pamDirectory: inv.value("--pam-dir") ?? "/etc/pam.d")
         report.run()
         if inv.json {

@@ -19,6 +19,7 @@ extension Invocation {
     /// This host as the policy file describes it. Policy warnings go to stderr (status lists
     /// them itself); an unusable policy file or host identity ends the command.
     func site(showWarnings: Bool = true) throws(CLIError) -> Site {
+        try checkPolicyFileGiven()
         let site: Site
         do {
             site = try Site.load(policyPath: policyPath)

@@ -1,8 +1,10 @@
-"""The Debian package, for real on this machine: build it from the current build, install it
-with dpkg, check that pam-auth-update put the login line before pam_unix and the append line
-after the primary block of /etc/pam.d/common-auth, sign a real user in through pamtester with
-the system's common-auth and the package's defaults, then purge it and check that
-common-auth is byte for byte what it was.
+"""The Debian packages, for real on this machine: built from the shipping build (`make ship`:
+no -enable-testing) as `make deb` builds them, checked as a Debian packager would (lintian
+--pedantic, readelf, a backtrace symbolised from the -dbgsym package, two packaging runs
+byte for byte), then installed with dpkg: pam-auth-update put the login line before pam_unix
+and the append line after the primary block of /etc/pam.d/common-auth, a real user signs in
+through pamtester with the system's common-auth and the package's defaults, and purging it
+leaves common-auth byte for byte what it was.
 
 Whatever happens, the fixture purges the package and puts back every PAM and debconf file
 it saved, and anything that was at the package's paths before."""
@@ -22,6 +24,8 @@ PACKAGE = "libpam-passkey"
 ENV = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
 COMMON = [f"/etc/pam.d/common-{t}" for t in ("auth", "account", "password", "session", "session-noninteractive")]
 STATE = "/var/lib/pam_passkey"
+VERSION = (ROOT / "VERSION").read_text().strip()
+ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
 
 
 def run(*args, input=None):
@@ -44,13 +48,41 @@ def known_to_dpkg():
 
 
 @pytest.fixture(scope="module")
-def deb(build_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("deb")
-    p = run(ROOT / "Packaging/build-deb.sh", build_dir, out)
+def ship_dir():
+    """Where `make ship` put the products that are installed and packaged."""
+    d = pathlib.Path(os.environ.get("PAM_PASSKEY_SHIP_BUILD", ROOT / ".build" / "ship" / "release"))
+    if not (d / "pam_passkey.so").exists() or not (d / "pam_passkey_launcher").exists():
+        pytest.fail(f"{d} has no shipping build: run `make ship` first")
+    return d
+
+
+def build_debs(ship_dir, out):
+    """Packaging/build-deb.sh, as `make deb` runs it: (main package, -dbgsym package)."""
+    p = run(ROOT / "Packaging/build-deb.sh", ship_dir, out)
     assert p.returncode == 0, p.stderr
-    path = pathlib.Path(p.stdout.strip().splitlines()[-1])
-    assert path.is_file()
-    return path
+    *_, dbgsym, main = [pathlib.Path(l) for l in p.stdout.strip().splitlines()]
+    assert main.name == f"{PACKAGE}_{VERSION}_{ARCH}.deb" and main.is_file()
+    assert dbgsym.name == f"{PACKAGE}-dbgsym_{VERSION}_{ARCH}.deb" and dbgsym.is_file()
+    return main, dbgsym
+
+
+@pytest.fixture(scope="module")
+def debs(ship_dir, tmp_path_factory):
+    return build_debs(ship_dir, tmp_path_factory.mktemp("deb"))
+
+
+@pytest.fixture(scope="module")
+def deb(debs):
+    return debs[0]
+
+
+@pytest.fixture(scope="module")
+def unpacked(debs, tmp_path_factory):
+    """Both packages unpacked into one tree, as installing both would lay them out."""
+    root = tmp_path_factory.mktemp("unpacked")
+    for d in debs:
+        subprocess.run(["dpkg-deb", "-x", d, root], check=True)
+    return root
 
 
 def members(deb, part):
@@ -109,18 +141,23 @@ def control_field(deb, name):
     return run("dpkg-deb", "-f", deb, name).stdout.strip()
 
 
-def test_control_fields(deb, build_dir):
+def test_control_fields(deb, ship_dir):
     assert control_field(deb, "Package") == PACKAGE
-    assert control_field(deb, "Version") == (ROOT / "VERSION").read_text().strip()
-    assert control_field(deb, "Architecture") == run("dpkg", "--print-architecture").stdout.strip()
+    assert control_field(deb, "Version") == VERSION
+    assert control_field(deb, "Architecture") == ARCH
     assert control_field(deb, "Section") == "admin"
     assert control_field(deb, "Priority") == "optional"
-    assert re.fullmatch(r".+ <[^ ]+@[^ ]+>", control_field(deb, "Maintainer"))
+    maintainer = control_field(deb, "Maintainer")
+    assert re.fullmatch(r".+ <[^ ]+@[^ ]+\.[a-z]+>", maintainer) and "localhost" not in maintainer
+    # The changelog's last entry is this version, by the maintainer of the control file.
+    changelog = subprocess.run(["dpkg-parsechangelog", "-l", ROOT / "Packaging/debian/changelog", "-S", "Version"],
+                               capture_output=True, text=True).stdout.strip()
+    assert changelog == VERSION
     depends = {d.split()[0] for d in control_field(deb, "Depends").split(", ")}
     assert {"libpam0g", "libssl3", "libpam-runtime"} <= depends
     needed = ""
     for binary in ("pam_passkey.so", "pam_passkey_helper", "passkeyctl"):
-        needed += run("objdump", "-p", build_dir / binary).stdout
+        needed += run("objdump", "-p", ship_dir / binary).stdout
     # A TPM library dependency exactly when a binary links one.
     assert ("libtss2" in needed) == any(d.startswith("libtss2") for d in depends)
     assert not any("swift" in d for d in depends)
@@ -177,6 +214,9 @@ def test_install_login_purge(deb, system, make_account):
     assert (stat.S_IMODE(helper.st_mode), helper.st_uid) == (0o4755, 0)
     authenticator = os.stat("/usr/libexec/pam_passkey/pam_passkey_authenticator")
     assert (stat.S_IMODE(authenticator.st_mode), authenticator.st_uid) == (0o755, 0)
+    # The bash completion, where bash-completion looks for it.
+    assert os.path.isfile("/usr/share/bash-completion/completions/passkeyctl")
+    assert run("/usr/sbin/passkeyctl", "--version").stdout == f"passkeyctl {VERSION}\n"
     # As installed, passkeyctl status finds both and the helper answers through the launcher.
     status = [re.split(r"\s+", l, maxsplit=2) for l in run("/usr/sbin/passkeyctl", "status").stdout.splitlines()]
     for finding in (["ok", "helper", "/usr/libexec/pam_passkey/pam_passkey_helper: launcher, owner root, mode 4755"],
@@ -232,3 +272,134 @@ def test_remove_keeps_passkeys_and_policy_until_purge(deb, system):
     assert "pam_passkey.so append" in pathlib.Path("/etc/pam.d/common-auth").read_text()
     assert dpkg("--purge", PACKAGE).returncode == 0
     assert not os.path.lexists(STATE) and not conf.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# As a Debian packager checks a package
+
+
+def test_lintian_pedantic_reports_no_error_or_warning(debs):
+    """Every tag lintian --pedantic shows (info included); an error or a warning fails, and so
+    does an override that no longer matches anything (Packaging/debian/lintian-overrides)."""
+    p = run("lintian", "--info", "--display-info", "--display-experimental", "--pedantic",
+            "--no-tag-display-limit", *debs)
+    tags = [l for l in p.stdout.splitlines() if re.match(r"[EWIPXO]: ", l)]
+    print("\n".join(tags) or "lintian: no tags")
+    assert p.returncode == 0, p.stdout + p.stderr
+    bad = [t for t in tags if t[0] in "EW" or re.search(r"\b(unused|mismatched)-override\b", t)]
+    assert bad == [], "\n".join(bad)
+
+
+def elf_files(root):
+    return {name: root / path for name, path in (
+        ("module", next((root / "lib").glob("*/security/pam_passkey.so")).relative_to(root)),
+        ("launcher", pathlib.Path("usr/libexec/pam_passkey/pam_passkey_helper")),
+        ("authenticator", pathlib.Path("usr/libexec/pam_passkey/pam_passkey_authenticator")),
+        ("passkeyctl", pathlib.Path("usr/sbin/passkeyctl")))}
+
+
+def readelf(*args):
+    p = run("readelf", "-W", *args)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def exported(path):
+    """Symbols the file defines in its dynamic symbol table with global or weak binding."""
+    rows = [l.split() for l in readelf("--dyn-syms", path).splitlines()]
+    return {r[7].split("@")[0] for r in rows if len(r) >= 8 and r[0].rstrip(":").isdigit()
+            and r[4] in ("GLOBAL", "WEAK") and r[6] != "UND"}
+
+
+def test_packaged_binaries_are_hardened_stripped_and_export_only_what_they_must(unpacked, ship_dir, build_dir):
+    elfs = elf_files(unpacked)
+    for name, path in elfs.items():
+        dynamic, segments, sections = readelf("-d", path), readelf("-l", path), readelf("-S", path)
+        assert re.search(r"\(FLAGS\)\s+BIND_NOW", dynamic) or re.search(r"FLAGS_1.*\bNOW\b", dynamic), (name, dynamic)
+        assert "GNU_RELRO" in segments, (name, segments)
+        assert "RUNPATH" not in dynamic and "RPATH" not in dynamic, (name, dynamic)
+        # Stripped (dh_strip): no symbol table, no debugging information; the build id and a
+        # debug link say where the -dbgsym package has them.
+        assert not re.search(r"\] \.symtab|\] \.debug_", sections), (name, sections)
+        assert ".gnu_debuglink" in sections and "Build ID" in readelf("-n", path), name
+    # No Swift symbol (nor any other) exported by the executables; the module exports its
+    # PAM entry points and nothing else (its version script).
+    assert exported(elfs["authenticator"]) == set()
+    assert exported(elfs["passkeyctl"]) == set()
+    module = exported(elfs["module"])
+    assert {"pam_sm_authenticate", "pam_sm_setcred"} <= module and all(s.startswith("pam_sm_") for s in module), module
+    # The launcher is a static PIE: no interpreter, no shared library.
+    assert "INTERP" not in readelf("-l", elfs["launcher"]) and "NEEDED" not in readelf("-d", elfs["launcher"])
+    # Nothing in either package names the checkout it was built in (the binaries before
+    # stripping stand for the debug files, which are compressed).
+    unstripped = [ship_dir / n for n in ("pam_passkey.so", "pam_passkey_helper", "passkeyctl", "pam_passkey_launcher")]
+    for path in list(unpacked.rglob("*")) + unstripped:
+        if path.is_file() and not path.is_symlink() or path in unstripped:
+            assert str(ROOT).encode() not in path.read_bytes(), path
+    # What ships was compiled without -enable-testing; the tests' build has it.
+    shipped = compiled_for_testing(ship_dir)
+    assert {"PAMModule", "pam_passkey_helper", "passkeyctl", "Storage"} <= shipped.keys()
+    assert [m for m, testable in shipped.items() if testable and not m.endswith("Tests")] == []
+    assert compiled_for_testing(build_dir)["Storage"]
+
+
+def compiled_for_testing(build):
+    """Module name → whether SwiftPM's build manifest compiles it with -enable-testing."""
+    manifest = (build.resolve().parent.parent / "release.yaml").read_text()
+    modules = {}
+    for args in re.findall(r"^    args: \[(.*)\]$", manifest, re.M):
+        name = re.search(r'"-module-name","([^"]+)"', args)
+        if name:
+            modules[name.group(1)] = modules.get(name.group(1), False) or '"-enable-testing"' in args
+    return modules
+
+
+def test_debug_symbols_package_symbolises_a_backtrace_of_the_helper(debs, unpacked):
+    """gdb finds the -dbgsym package's file by the build id and names the Swift function and
+    source line of a frame in the stripped authenticator; without it the frame is ??."""
+    authenticator = unpacked / "usr/libexec/pam_passkey/pam_passkey_authenticator"
+    debug_dir = unpacked / "usr/lib/debug"
+    ids = [re.search(r"Build ID: ([0-9a-f]+)", readelf("-n", p)).group(1) for p in elf_files(unpacked).values()]
+    for i in ids:
+        assert (debug_dir / ".build-id" / i[:2] / f"{i[2:]}.debug").is_file(), i
+    assert sorted(control_field(debs[1], "Build-Ids").split()) == sorted(ids)
+
+    def backtrace(directory):
+        p = run("gdb", "-batch", "-nx", "-iex", f"set debug-file-directory {directory}",
+                "-ex", "break write", "-ex", "run", "-ex", "bt", "--args", authenticator, "--version")
+        assert p.returncode == 0, p.stdout + p.stderr
+        frames = [l for l in p.stdout.splitlines() if l.startswith("#")]
+        assert frames, p.stdout + p.stderr
+        return frames
+
+    with_symbols = backtrace(debug_dir)
+    assert any(re.search(r" in pam_passkey_helper_main \(\) at /usr/src/pam-passkey/Sources/Helper/main\.swift:\d+$", f)
+               for f in with_symbols), "\n".join(with_symbols)
+    without = backtrace(unpacked / "nowhere")
+    assert not any("main.swift" in f for f in without), "\n".join(without)
+
+
+def test_two_packaging_runs_give_byte_identical_packages(debs, ship_dir, tmp_path):
+    """Reproducible: the same build packaged again (another directory, another moment) gives
+    the same bytes; every time in the packages is the last commit's."""
+    again = build_debs(ship_dir, tmp_path)
+    for first, second in zip(debs, again):
+        assert first.read_bytes() == second.read_bytes(), first.name
+    epoch = int(subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%ct"], capture_output=True, text=True).stdout)
+    for d in debs:
+        for part in ("--fsys-tarfile", "--ctrl-tarfile"):
+            tar = subprocess.run(["dpkg-deb", part, d], capture_output=True, check=True).stdout
+            listing = subprocess.run(["tar", "-tv", "--full-time", "--utc"], input=tar, capture_output=True, check=True).stdout.decode()
+            times = set(re.findall(r" (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ", listing))
+            assert times == {time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))}, (d.name, part, times)
+            assert all(" root/root " in l for l in listing.splitlines()), listing
+
+
+def test_readme_depends_list_is_the_packages(deb):
+    """README.md's list of what the package depends on is the Depends field, name for name."""
+    readme = (ROOT / "README.md").read_text()
+    listed = re.search(r"<!-- depends:begin -->(.*?)<!-- depends:end -->", readme, re.S)
+    assert listed, "README.md has no <!-- depends:begin --> … <!-- depends:end --> list"
+    names = set(re.findall(r"`([a-z0-9][a-z0-9.+-]+)`", listed.group(1)))
+    depends = {d.split()[0] for d in control_field(deb, "Depends").split(", ")}
+    assert names == depends, f"README lists {sorted(names)}; the package depends on {sorted(depends)}"

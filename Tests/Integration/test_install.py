@@ -23,6 +23,7 @@ EXPECTED = {
     "/usr/share/man/man8/pam_passkey.8": (0o644, False),
     "/usr/share/man/man8/passkeyctl.8": (0o644, False),
     "/usr/share/man/man5/pam_passkey.conf.5": (0o644, False),
+    "/usr/share/bash-completion/completions/passkeyctl": (0o644, False),
     "/usr/share/pam-configs/passkey": (0o644, False),
     "/usr/share/pam-configs/passkey-append": (0o644, False),
     "/usr/share/pam_passkey/ldap/README": (0o644, False),

@@ -373,11 +373,11 @@ def test_list_shows_credentials_per_user_and_for_everyone(fleet, make_account):
     r = ctl(a, "list", alice.name)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert re.split(r"\s{2,}", lines[0]) == ["ID", "HOST", "KIND", "CREATED", "LAST USED", "SIGNS", "STATE", "LABEL"]
+    assert re.split(r"\s{2,}", lines[0]) == ["ID", "HOST", "KIND", "CREATED", "LAST USED", "SIGNS", "STATE", "WRONG PINS", "LABEL"]
     assert re.split(r"\s{2,}", lines[1]) == [ca["id"], "host-a", "platform", utc(ca["created"]["time"]),
-                                             utc(fleet.credentials(alice)[0]["lastUsed"]["time"]), "1", "active", "desk"]
+                                             utc(fleet.credentials(alice)[0]["lastUsed"]["time"]), "1", "active", "0 of 5", "desk"]
     assert re.split(r"\s{2,}", lines[2].rstrip()) == [cb["id"], "host-b", "platform", utc(cb["created"]["time"]), "never", "0",
-                                                      "revoked"]
+                                                      "revoked", "-"]
     assert len(lines) == 3
 
     r = ctl(b, "list")
