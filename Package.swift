@@ -24,6 +24,7 @@
 //   CSpawn/          one inline C function: fork, become root, exec the helper (su, sudo)
 //   HelperLauncher/  the setuid launcher in C, built by the Makefile with cc
 //   RelyingParty/    the ceremonies (login, append/enroll) shared by the module and the CLI
+//   Wording/         every sentence a person signing in sees, in one place
 //   Wiring/          Site: everything the module and the CLI build from the policy, and the
 //                    adapters that feed the decision's ports (each executable's Wiring.swift
 //                    says what it builds)
@@ -83,12 +84,13 @@ let package = Package(
         .target(name: "Policy", dependencies: ["Storage"]),
         .target(name: "Registry", dependencies: ["Storage"]),
         .target(name: "HostState", dependencies: ["Storage", "Crypto", "Registry"]),
-        .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState", "JSON", "Storage"]),
+        .target(name: "Wording", dependencies: ["HelperProtocol", "Registry"]),
+        .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState", "JSON", "Storage", "Wording"]),
         .target(name: "FleetSimulation", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
         .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2"]),
         .target(name: "HelperProtocol", dependencies: ["CBOREncoding", "Crypto", "CSpawn"]),
         .target(name: "RelyingParty",
-                dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Storage"]),
+                dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Storage", "Wording"]),
         .target(name: "Wiring",
                 dependencies: ["RelyingParty", "Intelligence", "HelperProtocol", "HostState", "Policy", "Registry", "Storage", "WebAuthn"]),
         .target(name: "PAMStack", dependencies: ["Storage"]),
@@ -96,7 +98,7 @@ let package = Package(
         // pam_passkey.so: only pam_sm_* exported, Swift runtime linked in.
         .target(name: "PAMModule",
                 dependencies: ["CPAM", "Policy", "Registry", "HostState", "Intelligence",
-                               "HelperProtocol", "RelyingParty", "Wiring", "PAMStack"],
+                               "HelperProtocol", "RelyingParty", "Wiring", "Wording", "PAMStack"],
                 path: "Sources/Module",
                 exclude: ["exports.map", "section-order.txt"],
                 linkerSettings: [.unsafeFlags(staticSwift + [
@@ -119,7 +121,7 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
                           dependencies: ["Policy", "Registry", "HostState", "Intelligence",
-                                         "HelperProtocol", "RelyingParty", "Wiring", "WebAuthn", "JSON", "PAMStack"],
+                                         "HelperProtocol", "RelyingParty", "Wiring", "Wording", "WebAuthn", "JSON", "PAMStack"],
                           path: "Sources/CLI",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkey-fleet-sim",

@@ -104,12 +104,19 @@ case "$DEPENDS" in
     *) die "dpkg-shlibdeps found no libpam0g dependency in \"$DEPENDS\"; is the module linked against libpam?" ;;
 esac
 
+# The TPM backend opens its libraries when it first uses a TPM (Sources/CTSS2/shim.h names
+# them), so dpkg-shlibdeps cannot see them: they are recommended, found by the packages that
+# hold those sonames. A host on the software backend needs none of them.
+RECOMMENDS=$(grep -o '"libtss2-[a-z]*\.so\.[0-9]*"' "$SRC/Sources/CTSS2/shim.h" | tr -d '"' | sort -u \
+    | while read -r soname; do dpkg -S "*/$soname" | head -n1 | cut -d: -f1; done | sort -u | paste -sd, | sed 's/,/, /g')
+[ -n "$RECOMMENDS" ] || die "no TPM library package found for the sonames in Sources/CTSS2/shim.h"
+
 # control FILE TREE: DEBIAN/control of TREE from the template FILE.
 control() {
     size=$(du -k -s --apparent-size --exclude=DEBIAN "$2" | cut -f1)
     mkdir -p "$2/DEBIAN"
     sed -e "s|@VERSION@|$VERSION|g" -e "s|@ARCH@|$ARCH|g" -e "s|@MAINTAINER@|$MAINTAINER|g" \
-        -e "s|@INSTALLED_SIZE@|$size|g" -e "s|@DEPENDS@|$DEPENDS|g" -e "s|@BUILD_IDS@|$build_ids|g" \
+        -e "s|@INSTALLED_SIZE@|$size|g" -e "s|@DEPENDS@|$DEPENDS|g" -e "s|@RECOMMENDS@|$RECOMMENDS|g" -e "s|@BUILD_IDS@|$build_ids|g" \
         "$1" > "$2/DEBIAN/control"
 }
 

@@ -5,6 +5,7 @@ import Wiring
 import Storage
 import WebAuthn
 import JSON
+import Wording
 
 enum EnrollCommand {
     static let spec = CommandSpec(

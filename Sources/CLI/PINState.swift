@@ -2,8 +2,10 @@
 import Glibc
 #endif
 import HelperProtocol
+import Intelligence
 import Registry
 import RelyingParty
+import Wiring
 import Storage
 import WebAuthn
 import JSON
@@ -22,17 +24,25 @@ struct PINStates {
     static func read(_ record: UserRecord, site: Site) -> Result<PINStates, PINStateError>? {
         // Only a user with an active passkey bound to this host has anything to show, and
         // only then is the helper started.
-        guard record.credentials.contains(where: { !$0.revoked && $0.kind == .platform && $0.hostID == site.host.hostID }),
+        guard record.credentials.contains(where: { CredentialSignal(record: $0).couldBeHeld(onHost: site.host.hostID) }),
               let user = try? UserName(validating: record.user) else { return nil }
         guard geteuid() == 0 || isCallersOwnAccount(record.user) else {
             return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) need root"))
         }
         do {
-            let (health, held) = try site.relyingParty.probe(user: user)
-            if let problem = health.problem {
+            let reports: [AuthenticatorReport]
+            switch try site.relyingParty.probe(user: user) {
+            case .success(let r): reports = r
+            case .failure(let f):
+                return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: this host's authenticator is not working: \(f); run passkeyctl status"))
+            }
+            guard let host = reports.hostAuthenticator else {
+                return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: the helper reported no host authenticator; run passkeyctl status"))
+            }
+            if let problem = host.health.problem {
                 return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: this host's authenticator is not working: \(problem); run passkeyctl status"))
             }
-            return .success(PINStates(held: Dictionary(held.map { (Base64URL.encode($0.id), $0) }, uniquingKeysWith: { a, _ in a }),
+            return .success(PINStates(held: Dictionary(host.held.map { (Base64URL.encode($0.id), $0) }, uniquingKeysWith: { a, _ in a }),
                                       maxAttempts: site.policy[.pinMaxAttempts]))
         } catch {
             return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: this host's authenticator does not answer: \(error); run passkeyctl status"))

@@ -1,4 +1,5 @@
 import Policy
+import Wording
 
 /// The first question, before any prompt: start a passkey login, or step aside for the
 /// password module.
@@ -31,9 +32,7 @@ public enum LoginDecision: Sendable, Equatable {
     }
 
     /// The PIN prompt of a passkey login (the offer's questions are `AppendOffer.prompt`).
-    public static func pinPrompt(user: String, hostName: String) -> String {
-        "PIN for \(user)'s passkey on \(hostName): "
-    }
+    public static func pinPrompt(user: String, hostName: String) -> String { Wording.pinPrompt(user: user, hostName: hostName) }
 
     /// The info line to show before the password prompt, if any. Nil under PAM_SILENT.
     public func userMessage(session: SessionSignal) -> String? {

@@ -1,3 +1,5 @@
+import Wording
+
 /// Every outcome carries a reason with three faces:
 /// - `code`: stable snake_case, for syslog (`reason=credentials_elsewhere`) and JSON. Scripts
 ///   and dashboards key on it; never rename one.
@@ -80,15 +82,15 @@ public enum StepAsideReason: Sendable, Equatable {
         case .noConversation, .nonInteractiveService, .remoteSession, .otherAccount, .noCredentials:
             nil
         case .credentialsElsewhere(let hosts, let keys):
-            "Your \(hosts.count + keys == 1 ? "passkey is" : "passkeys are") \(placesText(hosts: hosts, securityKeys: keys, short: true))."
+            Wording.passkeysElsewhere(count: hosts.count + keys, places: placesText(hosts: hosts, securityKeys: keys, short: true))
         case .credentialLocked:
-            "Your passkey for this computer is locked after too many wrong PINs."
+            Wording.credentialLocked
         case .credentialMissing:
-            "Your passkey for this computer is no longer on it."
+            Wording.credentialMissing
         case .authenticatorUnavailable, .authenticatorBroken:
-            "Passkeys are not working on this computer right now."
+            Wording.authenticatorNotWorking
         case .cancelSnooze(let n, _):
-            "Passkey paused after \(n) cancelled PIN prompts."
+            Wording.cancelSnooze(cancels: n)
         }
     }
 
@@ -222,12 +224,9 @@ public enum AppendOffer: Sendable, Equatable {
     /// The question, as the module asks it.
     public var prompt: String {
         switch self {
-        case .create:
-            "Create a passkey for this computer? Next time you can sign in with a PIN. [Y/n/never] "
-        case .replace(_, .locked):
-            "Replace your locked passkey for this computer with a new one (new PIN)? [Y/n/never] "
-        case .replace(_, .missing):
-            "Create a new passkey for this computer to replace the lost one? [Y/n/never] "
+        case .create: Wording.offerCreate
+        case .replace(_, .locked): Wording.offerReplaceLocked
+        case .replace(_, .missing): Wording.offerReplaceMissing
         }
     }
 }

@@ -6,6 +6,7 @@ import Registry
 import RelyingParty
 import Wiring
 import Storage
+import Wording
 
 /// The `append` line, at pam_setcred: if the login step stepped aside in this transaction,
 /// the user signed in some other way (the password) — provided pam_authenticate succeeded,

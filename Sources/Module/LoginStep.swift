@@ -5,6 +5,7 @@ import Registry
 import RelyingParty
 import Wiring
 import Storage
+import Wording
 
 /// The first pam_passkey line: decide, then either run the passkey ceremony or step aside
 /// for the password module. Return codes (docs/ARCHITECTURE.md): passkey verified → PAM_SUCCESS; step

@@ -1,6 +1,7 @@
 import Crypto
 import HelperProtocol
 import RelyingParty
+import Wording
 
 /// The PAM conversation as the ceremonies' user interface.
 struct PAMUserInterface: UserInterface {

@@ -3,6 +3,7 @@ import HelperProtocol
 import Registry
 import Storage
 import WebAuthn
+import Wording
 
 /// How a passkey login ended. Only `.success` may ever become PAM_SUCCESS, and only after the
 /// assertion verified against the registry's public key and the registry recorded it.

@@ -3,6 +3,7 @@ import HelperProtocol
 import Registry
 import Storage
 import WebAuthn
+import Wording
 
 public enum RegistrationOutcome: Equatable, Sendable {
     /// Registered; `computers` is how many hosts now have an active passkey of this user.

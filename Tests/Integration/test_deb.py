@@ -158,8 +158,12 @@ def test_control_fields(deb, ship_dir):
     needed = ""
     for binary in ("pam_passkey.so", "pam_passkey_helper", "passkeyctl"):
         needed += run("objdump", "-p", ship_dir / binary).stdout
-    # A TPM library dependency exactly when a binary links one.
-    assert ("libtss2" in needed) == any(d.startswith("libtss2") for d in depends)
+    # No binary links a TPM library (the helper opens them when it uses a TPM): they are
+    # recommended, each library the helper opens, and not depended on.
+    assert "libtss2" not in needed and not any(d.startswith("libtss2") for d in depends)
+    assert "libstdc++" not in needed, "the C++ runtime is linked in"
+    recommends = {d.split()[0] for d in control_field(deb, "Recommends").split(", ")}
+    assert recommends == {"libtss2-esys-3.0.2-0", "libtss2-mu0", "libtss2-rc0", "libtss2-tctildr0"}, recommends
     assert not any("swift" in d for d in depends)
     control = members(deb, "--ctrl-tarfile")
     for member in ("control", "conffiles", "md5sums", "postinst", "prerm", "postrm"):
@@ -403,3 +407,8 @@ def test_readme_depends_list_is_the_packages(deb):
     names = set(re.findall(r"`([a-z0-9][a-z0-9.+-]+)`", listed.group(1)))
     depends = {d.split()[0] for d in control_field(deb, "Depends").split(", ")}
     assert names == depends, f"README lists {sorted(names)}; the package depends on {sorted(depends)}"
+    listed = re.search(r"<!-- recommends:begin -->(.*?)<!-- recommends:end -->", readme, re.S)
+    assert listed, "README.md has no <!-- recommends:begin --> … <!-- recommends:end --> list"
+    names = set(re.findall(r"`([a-z0-9][a-z0-9.+-]+)`", listed.group(1)))
+    recommends = {d.split()[0] for d in control_field(deb, "Recommends").split(", ")}
+    assert names == recommends, f"README lists {sorted(names)}; the package recommends {sorted(recommends)}"

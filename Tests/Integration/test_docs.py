@@ -143,7 +143,7 @@ def test_every_source_folder_is_in_the_layout_and_the_design_cites_real_files():
     design = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
     folders = sorted(p.name for p in (ROOT / "Sources").iterdir() if p.is_dir())
     libraries = ["CBOREncoding", "JSON", "Crypto", "WebAuthn", "Storage", "Policy", "Registry", "HostState",
-                 "Intelligence", "HelperProtocol", "Authenticator", "PAMStack", "RelyingParty", "Wiring"]
+                 "Intelligence", "HelperProtocol", "Authenticator", "PAMStack", "RelyingParty", "Wiring", "Wording"]
     assert [f for f in folders if f"Sources/{f}`" not in layout and f"`Sources/{f}`" not in layout
             and f"Sources/{f}`," not in layout] == [], "folders missing from the README's layout table"
     assert [lib for lib in libraries if lib not in design] == [], "libraries the design document does not name"

@@ -1,13 +1,27 @@
 import HelperProtocol
-import Intelligence
 import Registry
 
-/// Every sentence a user sees from pam_passkey, in one place. An empty answer to any PIN
-/// prompt means "use my password instead".
+/// Every sentence a person signing in sees from pam_passkey, in one place: the decision,
+/// the ceremonies and the module take their words from here. An empty answer to any PIN
+/// prompt means "use my password instead". (passkeyctl's output is for administrators and
+/// stays with its commands.)
 public enum Wording {
+    // MARK: the login
+
     public static func pinPrompt(user: String, hostName: String) -> String {
-        LoginDecision.pinPrompt(user: user, hostName: hostName)
+        "PIN for \(user)'s passkey on \(hostName): "
     }
+
+    /// Before the password prompt, when every passkey of the user is elsewhere. `places` is
+    /// where ("on another computer (host-a)", "on other computers (…) and on a security key").
+    public static func passkeysElsewhere(count: Int, places: String) -> String {
+        "Your \(count == 1 ? "passkey is" : "passkeys are") \(places)."
+    }
+
+    public static let credentialLocked = "Your passkey for this computer is locked after too many wrong PINs."
+    public static let credentialMissing = "Your passkey for this computer is no longer on it."
+    public static let authenticatorNotWorking = "Passkeys are not working on this computer right now."
+    public static func cancelSnooze(cancels: Int) -> String { "Passkey paused after \(cancels) cancelled PIN prompts." }
 
     public static func wrongPIN(attemptsLeft: Int) -> String {
         attemptsLeft == 1 ? "Wrong PIN. 1 attempt left before this passkey is locked."
@@ -19,15 +33,30 @@ public enum Wording {
 
     public static let locked = "Too many wrong PINs: the passkey for this computer is locked. Use your password."
 
-    // The offer questions are `Intelligence.AppendOffer.prompt`, beside the decision that
-    // chooses them.
+    // MARK: the offer, after the password
+
+    public static let offerCreate = "Create a passkey for this computer? Next time you can sign in with a PIN. [Y/n/never] "
+    public static let offerReplaceLocked = "Replace your locked passkey for this computer with a new one (new PIN)? [Y/n/never] "
+    public static let offerReplaceMissing = "Create a new passkey for this computer to replace the lost one? [Y/n/never] "
 
     public static func choosePIN(minLength: Int) -> String { "Choose a PIN (at least \(minLength) digits): " }
     public static let confirmPIN = "Confirm PIN: "
 
     public static func pinProblem(_ raw: String?, minLength: Int) -> String? {
         guard let raw, let problem = PINProblem(rawValue: raw) else { return nil }
-        return problem.message(minLength: minLength)
+        return pinProblem(problem, minLength: minLength)
+    }
+
+    /// Why a new PIN was refused, before the user is asked again.
+    public static func pinProblem(_ problem: PINProblem, minLength: Int) -> String {
+        switch problem {
+        case .tooShort: "That PIN is too short: use at least \(minLength) characters."
+        case .tooLong: "That PIN is too long: use at most \(PINProblem.maxBytes) characters."
+        case .allSame: "That PIN repeats one character: choose one that is harder to guess."
+        case .sequence: "That PIN is a simple sequence: choose one that is harder to guess."
+        case .notText: "That PIN contains control characters: use digits or letters."
+        case .mismatch: "The PINs did not match."
+        }
     }
 
     public static func created(computers: Int) -> String {
