@@ -105,7 +105,7 @@ struct AppendStep {
                              summary: "the user did not choose a PIN")
         case .failed(let why):
             ui.error(Wording.notCreated)
-            call.logDecision(user: user.rawValue, step: "append", name: "not_created", code: "failed", summary: why,
+            call.logDecision(user: user.rawValue, step: "append", name: "not_created", code: "failed", summary: why.description,
                              priority: LOG_ERR)
         }
     }

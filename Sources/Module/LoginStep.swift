@@ -104,7 +104,7 @@ struct LoginStep {
             handle.error(Wording.passkeyFailed)
             note(code: "authenticator_failed")
             call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "authenticator_failed",
-                             summary: why, priority: LOG_ERR)
+                             summary: why.description, priority: LOG_ERR)
             return PAM_AUTHINFO_UNAVAIL
         }
     }

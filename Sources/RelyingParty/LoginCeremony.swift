@@ -16,7 +16,38 @@ public enum LoginOutcome: Equatable, Sendable {
     /// The authenticator answered, but what it sent does not verify: PAM_AUTH_ERR.
     case rejected(LoginRejection)
     /// The helper or the registry could not do their part: PAM_AUTHINFO_UNAVAIL.
-    case unavailable(String)
+    case unavailable(CeremonyFailure)
+}
+
+/// Why a ceremony could not be carried out on our side (not the user's doing, not a refused
+/// answer): the helper, its reply, or the registry. Its description is for administrators.
+public enum CeremonyFailure: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Nothing to ask the authenticator for.
+    case noUsableCredential
+    /// The helper could not be started or talked to.
+    case helper(HelperClientError)
+    /// The helper answered with a failure of its own.
+    case helperFailed(HelperFailure)
+    /// The helper's reply does not belong to the request.
+    case unexpectedReply(operation: String)
+    /// The registry's record of the credential has a public key that does not decode.
+    case unreadablePublicKey(credentialID: String)
+    /// The registry could not record what happened; `what` says what was at stake.
+    case registry(what: String, detail: String)
+    /// What the authenticator made does not verify (registration).
+    case notVerified(String)
+
+    public var description: String {
+        switch self {
+        case .noUsableCredential: "no usable credential to ask for"
+        case .helper(let e): "\(e)"
+        case .helperFailed(let f): "helper: \(f)"
+        case .unexpectedReply(let op): "helper sent an unexpected reply to \(op)"
+        case .unreadablePublicKey(let id): "registry record of credential \(id) has an unreadable public key"
+        case .registry(let what, let detail): "\(what): \(detail)"
+        case .notVerified(let why): why
+        }
+    }
 }
 
 /// Why an answer from the authenticator was not accepted.
@@ -57,7 +88,7 @@ extension RelyingParty {
                       wrongPIN: (Int) -> Void = { _ in }) -> LoginOutcome {
         let allowed = credentials.filter(\.isActive)
         let ids = allowed.compactMap { Base64URL.decode($0.id) }
-        guard !ids.isEmpty else { return .unavailable("no usable credential to ask for") }
+        guard !ids.isEmpty else { return .unavailable(.noUsableCredential) }
 
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.getType, challenge: challenge, origin: origin)
@@ -77,7 +108,7 @@ extension RelyingParty {
                 return ui.secret(Wording.pinPrompt(user: user.rawValue, hostName: host.hostName))
             }
         } catch {
-            return .unavailable("\(error)")
+            return .unavailable(.helper(error))
         }
 
         switch reply {
@@ -94,10 +125,10 @@ extension RelyingParty {
             case .locked:
                 ui.error(Wording.locked)
                 return .locked(credentialID: askedFor.map(Base64URL.encode) ?? (allowed.count == 1 ? allowed[0].id : nil))
-            default: return .unavailable("helper: \(f)")
+            default: return .unavailable(.helperFailed(f))
             }
         default:
-            return .unavailable("helper sent an unexpected reply to getAssertion")
+            return .unavailable(.unexpectedReply(operation: "getAssertion"))
         }
     }
 
@@ -108,7 +139,7 @@ extension RelyingParty {
             return .rejected(.unexpectedCredential(credentialID: idText))
         }
         guard let keyBytes = Base64URL.decode(record.publicKey), let key = try? COSEKey(encoded: keyBytes) else {
-            return .unavailable("registry record of credential \(idText) has an unreadable public key")
+            return .unavailable(.unreadablePublicKey(credentialID: idText))
         }
         let verified: VerifiedAssertion
         do {
@@ -138,7 +169,7 @@ extension RelyingParty {
         do {
             try registry.recordLogin(user: user, credentialID: idText, signCount: verified.signCount, at: time, host: host.hostName)
         } catch {
-            return .unavailable("assertion verified but the registry could not record it: \(error)")
+            return .unavailable(.registry(what: "assertion verified but the registry could not record it", detail: "\(error)"))
         }
         return .success(credentialID: idText)
     }

@@ -10,7 +10,7 @@ public enum RegistrationOutcome: Equatable, Sendable {
     case created(CredentialRecord, computers: Int)
     /// The user gave no PIN (or gave up choosing one).
     case cancelled
-    case failed(String)
+    case failed(CeremonyFailure)
 }
 
 extension RelyingParty {
@@ -40,15 +40,15 @@ extension RelyingParty {
                 }
             }
         } catch {
-            return .failed("\(error)")
+            return .failed(.helper(error))
         }
 
         let created: CreatedCredential
         switch reply {
         case .created(let c): created = c
         case .failure(let f) where f.code == .cancelled: return .cancelled
-        case .failure(let f): return .failed("helper: \(f)")
-        default: return .failed("helper sent an unexpected reply to makeCredential")
+        case .failure(let f): return .failed(.helperFailed(f))
+        default: return .failed(.unexpectedReply(operation: "makeCredential"))
         }
 
         let verified: VerifiedRegistration
@@ -58,11 +58,11 @@ extension RelyingParty {
                 expecting: RegistrationExpectations(challenge: challenge, origin: origin, rpID: rpID, requireUserVerification: true))
         } catch {
             forget(created.credentialID, user: user)
-            return .failed("the new credential does not verify: \(error)")
+            return .failed(.notVerified("the new credential does not verify: \(error)"))
         }
         guard verified.credentialID == created.credentialID else {
             forget(created.credentialID, user: user)
-            return .failed("the attestation names a different credential id than the helper reported")
+            return .failed(.notVerified("the attestation names a different credential id than the helper reported"))
         }
 
         let time = now()
@@ -84,7 +84,7 @@ extension RelyingParty {
             return .created(record, computers: computers)
         } catch {
             forget(created.credentialID, user: user)
-            return .failed("the passkey was created but could not be registered: \(error)")
+            return .failed(.registry(what: "the passkey was created but could not be registered", detail: "\(error)"))
         }
     }
 

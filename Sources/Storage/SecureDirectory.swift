@@ -188,11 +188,10 @@ public final class SecureDirectory {
 
     // MARK: - Checks
 
-    /// The uids trusted to own state: root, and the process itself when it is not root.
-    static var trustedOwners: [UInt32] {
-        let me = geteuid()
-        return me == 0 ? [0] : [0, me]
-    }
+    /// The uids trusted to own state: root only. A process that is not root (a screen locker)
+    /// reads the same root-owned files as login does; a file owned by whoever runs it is not
+    /// trusted for being theirs (the rule does not depend on who loaded the module).
+    static let trustedOwners: [UInt32] = [0]
 
     static func checkName(_ name: String, _ full: String) throws(StorageError) {
         // By bytes: "/" and NUL are ASCII, and this runs for every file a login opens.
@@ -203,7 +202,7 @@ public final class SecureDirectory {
     }
 
     /// Whether `uid` is one of `trustedOwners`.
-    static func isTrustedOwner(_ uid: uid_t) -> Bool { uid == 0 || uid == geteuid() }
+    static func isTrustedOwner(_ uid: uid_t) -> Bool { uid == 0 }
 
     static func checkFile(_ st: stat, _ path: String) throws(StorageError) {
         let kind = FileKind(mode: st.st_mode)
