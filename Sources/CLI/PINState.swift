@@ -29,23 +29,13 @@ struct PINStates {
         guard geteuid() == 0 || isCallersOwnAccount(record.user) else {
             return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) need root"))
         }
-        do {
-            let reports: [AuthenticatorReport]
-            switch try site.relyingParty.probe(user: user) {
-            case .success(let r): reports = r
-            case .failure(let f):
-                return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: this host's authenticator is not working: \(f); run passkeyctl status"))
-            }
-            guard let host = reports.hostAuthenticator else {
-                return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: the helper reported no host authenticator; run passkeyctl status"))
-            }
-            if let problem = host.health.problem {
-                return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: this host's authenticator is not working: \(problem); run passkeyctl status"))
-            }
-            return .success(PINStates(held: Dictionary(host.held.map { (Base64URL.encode($0.id), $0) }, uniquingKeysWith: { a, _ in a }),
+        // The same probe, and the same words for what is wrong, as every other command.
+        do throws(CLIError) {
+            let held = try site.held(by: user)
+            return .success(PINStates(held: Dictionary(held.map { (Base64URL.encode($0.id), $0) }, uniquingKeysWith: { a, _ in a }),
                                       maxAttempts: site.policy[.pinMaxAttempts]))
         } catch {
-            return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: this host's authenticator does not answer: \(error); run passkeyctl status"))
+            return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: \(error.message)"))
         }
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import COpenSSL
 
 public enum SHA256 {
@@ -9,7 +12,9 @@ public enum SHA256 {
         let ok = Array(data).withUnsafeBytes { input in
             EVP_Digest(input.baseAddress, input.count, &out, &outLen, EVP_sha256(), nil)
         }
-        precondition(ok == 1 && outLen == 32, "EVP_Digest(SHA-256) failed")
+        // libcrypto can fail only for want of memory; the same digest then comes from the
+        // Swift implementation instead of stopping the host process.
+        guard ok == 1 && outLen == 32 else { return PortableSHA256.hash(data) }
         return out
     }
 }
@@ -24,18 +29,31 @@ public enum HMACSHA256 {
                      d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count, &out, &outLen)
             }
         }
-        precondition(result != nil && outLen == 32, "HMAC-SHA-256 failed")
+        guard result != nil && outLen == 32 else { return PortableSHA256.authenticate(key: key, data: data) }
         return out
     }
 }
 
+/// glibc's getrandom(2) wrapper (sys/random.h, which the Glibc module does not include).
+@_silgen_name("getrandom")
+private func getrandom(_ buffer: UnsafeMutableRawPointer?, _ length: Int, _ flags: UInt32) -> Int
+
 public enum SecureRandom {
-    /// Cryptographically secure random bytes. Aborts rather than return weak randomness.
+    /// Cryptographically secure random bytes: OpenSSL's DRBG, and the kernel's getrandom(2)
+    /// when that fails (it can only fail to allocate or to seed). No input reaches this. Only
+    /// if the kernel itself has no randomness to give does it stop the process: weak
+    /// randomness would be worse than none.
     public static func bytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
-        if count > 0 {
-            let ok = out.withUnsafeMutableBytes { RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) }
-            precondition(ok == 1, "RAND_bytes failed")
+        guard count > 0 else { return out }
+        let ok = out.withUnsafeMutableBytes { RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) }
+        if ok == 1 { return out }
+        var filled = 0
+        while filled < count {
+            let n = out.withUnsafeMutableBytes { getrandom($0.baseAddress! + filled, count - filled, 0) }
+            if n > 0 { filled += n } else if n < 0 && errno == EINTR { continue } else {
+                preconditionFailure("no randomness: RAND_bytes and getrandom(2) both failed (errno \(errno))")
+            }
         }
         return out
     }

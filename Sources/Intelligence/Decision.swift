@@ -31,9 +31,6 @@ public enum LoginDecision: Sendable, Equatable {
         }
     }
 
-    /// The PIN prompt of a passkey login (the offer's questions are `AppendOffer.prompt`).
-    public static func pinPrompt(user: String, hostName: String) -> String { Wording.pinPrompt(user: user, hostName: hostName) }
-
     /// The info line to show before the password prompt, if any. Nil under PAM_SILENT.
     public func userMessage(session: SessionSignal) -> String? {
         guard case .stepAside(let r) = self, !session.silent else { return nil }

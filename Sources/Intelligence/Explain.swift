@@ -1,5 +1,6 @@
 import Policy
 import JSON
+import Wording
 
 /// Both decisions for one set of signals — the login step, and the append step as if the
 /// password then succeeded — with what they were made from. `passkeyctl explain` prints
@@ -33,7 +34,7 @@ public struct Explanation: Sendable {
         lines.append("        \(login.summary)")
         if case .stepAside(let r) = login, r.isFault { lines.append("        (a fault: the module returns PAM_AUTHINFO_UNAVAIL)") }
         if case .passkey = login {
-            lines.append("        the user is asked: \"\(LoginDecision.pinPrompt(user: s.user, hostName: s.host.name).trimmingTrailingSpace)\" (an empty answer gives the password prompt)")
+            lines.append("        the user is asked: \"\(Wording.pinPrompt(user: s.user, hostName: s.host.name).trimmingTrailingSpace)\" (an empty answer gives the password prompt)")
         } else {
             lines.append("        the user sees: \(login.userMessage(session: s.session).map { "\"\($0)\"" } ?? "nothing before the password prompt")")
         }
@@ -75,7 +76,7 @@ public struct Explanation: Sendable {
             if case .replace(let ids, _) = o { replaces = ids.map { .string($0) } }
         }
         let fault: Bool = if case .stepAside(let r) = login { r.isFault } else { false }
-        let loginPrompt: String? = if case .passkey = login { LoginDecision.pinPrompt(user: s.user, hostName: s.host.name) } else { nil }
+        let loginPrompt: String? = if case .passkey = login { Wording.pinPrompt(user: s.user, hostName: s.host.name) } else { nil }
         let value = JSONValue.object([
             ("format", .int(1)),
             ("user", .string(s.user)),
