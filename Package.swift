@@ -14,6 +14,7 @@
 //   WebAuthn/        COSE, authenticatorData, clientDataJSON, attestation, verification
 //   JSON/            strict JSON reader, writer, and Codable for the stored documents
 //   Crypto/          OpenSSL libcrypto wrappers (P-256, ECDSA, SHA-256, AES-GCM, scrypt)
+//   Identifiers/     UserName and CredentialID: checked once where they enter, typed to the disk
 //   Storage/         files opened as root: O_NOFOLLOW, owner/mode checks, atomic writes, locks
 //   Policy/          /etc/security/pam_passkey.conf: every key, its default, its documentation
 //   Registry/        per-user credential records (shareable between hosts)
@@ -79,25 +80,26 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "JSON"),
         .target(name: "CBOREncoding"),
-        .target(name: "WebAuthn", dependencies: ["CBOREncoding", "Crypto", "JSON"]),
-        .target(name: "Storage", dependencies: ["JSON"]),
-        .target(name: "Policy", dependencies: ["Storage"]),
-        .target(name: "Registry", dependencies: ["Storage"]),
-        .target(name: "HostState", dependencies: ["Storage", "Crypto", "Registry"]),
-        .target(name: "Wording", dependencies: ["HelperProtocol", "Registry"]),
-        .target(name: "Intelligence", dependencies: ["Policy", "Crypto", "Registry", "HostState", "JSON", "Storage", "Wording"]),
-        .target(name: "FleetSimulation", dependencies: ["Intelligence", "Policy", "Registry", "HostState"]),
-        .target(name: "Authenticator", dependencies: ["WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2"]),
-        .target(name: "HelperProtocol", dependencies: ["CBOREncoding", "Crypto", "CSpawn"]),
+        .target(name: "WebAuthn", dependencies: ["Identifiers", "CBOREncoding", "Crypto", "JSON"]),
+        .target(name: "Identifiers"),
+        .target(name: "Storage", dependencies: ["Identifiers", "JSON"]),
+        .target(name: "Policy", dependencies: ["Identifiers", "Storage"]),
+        .target(name: "Registry", dependencies: ["Identifiers", "Storage"]),
+        .target(name: "HostState", dependencies: ["Identifiers", "Storage", "Crypto", "Registry"]),
+        .target(name: "Wording", dependencies: ["Identifiers", "HelperProtocol", "Registry"]),
+        .target(name: "Intelligence", dependencies: ["Identifiers", "Policy", "Crypto", "Registry", "HostState", "JSON", "Storage", "Wording"]),
+        .target(name: "FleetSimulation", dependencies: ["Identifiers", "Intelligence", "Policy", "Registry", "HostState"]),
+        .target(name: "Authenticator", dependencies: ["Identifiers", "WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2"]),
+        .target(name: "HelperProtocol", dependencies: ["Identifiers", "CBOREncoding", "Crypto", "CSpawn"]),
         .target(name: "RelyingParty",
-                dependencies: ["WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Storage", "Wording"]),
+                dependencies: ["Identifiers", "WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Storage", "Wording"]),
         .target(name: "Wiring",
-                dependencies: ["RelyingParty", "Intelligence", "HelperProtocol", "HostState", "Policy", "Registry", "Storage", "WebAuthn"]),
+                dependencies: ["Identifiers", "RelyingParty", "Intelligence", "HelperProtocol", "HostState", "Policy", "Registry", "Storage", "WebAuthn"]),
         .target(name: "PAMStack", dependencies: ["Storage"]),
 
         // pam_passkey.so: only pam_sm_* exported, Swift runtime linked in.
         .target(name: "PAMModule",
-                dependencies: ["CPAM", "Policy", "Registry", "HostState", "Intelligence",
+                dependencies: ["Identifiers", "CPAM", "Policy", "Registry", "HostState", "Intelligence",
                                "HelperProtocol", "RelyingParty", "Wiring", "Wording", "PAMStack"],
                 path: "Sources/Module",
                 exclude: ["exports.map", "section-order.txt"],
@@ -115,12 +117,12 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "pam_passkey_helper",
-                          dependencies: ["Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn",
+                          dependencies: ["Identifiers", "Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn",
                                          "COpenSSL"],
                           path: "Sources/Helper",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
-                          dependencies: ["Policy", "Registry", "HostState", "Intelligence",
+                          dependencies: ["Identifiers", "Policy", "Registry", "HostState", "Intelligence",
                                          "HelperProtocol", "RelyingParty", "Wiring", "Wording", "WebAuthn", "JSON", "PAMStack"],
                           path: "Sources/CLI",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
@@ -128,7 +130,7 @@ let package = Package(
                           dependencies: ["FleetSimulation", "Intelligence", "Policy", "Registry", "HostState"],
                           path: "Sources/FleetSim"),
         .executableTarget(name: "passkey-bench",
-                          dependencies: ["CPAM", "Crypto", "WebAuthn", "Storage", "Policy", "Registry",
+                          dependencies: ["Identifiers", "CPAM", "Crypto", "WebAuthn", "Storage", "Policy", "Registry",
                                          "HostState", "Intelligence", "HelperProtocol", "RelyingParty", "Authenticator"],
                           path: "Sources/Bench",
                           // libxcrypt: the yescrypt figure the PIN KDF cost is compared with.
@@ -138,16 +140,18 @@ let package = Package(
 
         // Unit tests and tests of the helper process. The module is tested through real libpam,
         // pamtester and sshd from Tests/Integration (pytest), against the built products.
+        // Literals for UserName and CredentialID in tests (the shipped types have none).
+        .target(name: "IdentifierLiterals", dependencies: ["Identifiers"], path: "Tests/IdentifierLiterals"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "WebAuthnTests", dependencies: ["CBOREncoding", "WebAuthn", "Crypto"], exclude: ["Fixtures"]),
-        .testTarget(name: "StateTests", dependencies: ["Storage", "Policy", "Registry", "HostState", "Crypto", "WebAuthn"]),
+        .testTarget(name: "WebAuthnTests", dependencies: ["Identifiers", "CBOREncoding", "WebAuthn", "Crypto"], exclude: ["Fixtures"]),
+        .testTarget(name: "StateTests", dependencies: ["Identifiers", "IdentifierLiterals", "Storage", "Policy", "Registry", "HostState", "Crypto", "WebAuthn"]),
         // Spawned by StateTests as concurrent (and SIGKILLed) writers.
-        .executableTarget(name: "passkey-state-worker", dependencies: ["Storage", "Registry", "HostState", "WebAuthn"],
+        .executableTarget(name: "passkey-state-worker", dependencies: ["Identifiers", "Storage", "Registry", "HostState", "WebAuthn"],
                           path: "Tests/StateWorker"),
-        .testTarget(name: "IntelligenceTests", dependencies: ["Intelligence", "FleetSimulation", "Policy", "Registry", "HostState", "Storage"]),
+        .testTarget(name: "IntelligenceTests", dependencies: ["Identifiers", "IdentifierLiterals", "Intelligence", "FleetSimulation", "Policy", "Registry", "HostState", "Storage"]),
         .testTarget(name: "PAMStackTests", dependencies: ["PAMStack"]),
         .testTarget(name: "AuthenticatorTests",
-                    dependencies: ["Authenticator", "CBOREncoding", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),
+                    dependencies: ["Identifiers", "IdentifierLiterals", "Authenticator", "CBOREncoding", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),
     ],
     swiftLanguageModes: [.v6]
 )

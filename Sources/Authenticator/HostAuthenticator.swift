@@ -1,3 +1,4 @@
+import Identifiers
 import Crypto
 import HelperProtocol
 
@@ -12,11 +13,11 @@ public protocol PINPrompter {
 public protocol HostAuthenticator {
     func health() -> AuthenticatorHealth
     /// The user's credentials for `rpID` held here, with their lock state.
-    func credentials(user: String, rpID: String) throws(HelperFailure) -> [HeldCredential]
+    func credentials(user: UserName, rpID: String) throws(HelperFailure) -> [HeldCredential]
     func makeCredential(_ request: MakeCredentialRequest, pins: PINPrompter) throws(HelperFailure) -> CreatedCredential
     func getAssertion(_ request: GetAssertionRequest, pins: PINPrompter) throws(HelperFailure) -> Assertion
-    func deleteCredential(user: String, credentialID: [UInt8]) throws(HelperFailure)
-    func unlock(user: String, credentialID: [UInt8]?) throws(HelperFailure)
+    func deleteCredential(user: UserName, credentialID: CredentialID) throws(HelperFailure)
+    func unlock(user: UserName, credentialID: CredentialID?) throws(HelperFailure)
 }
 
 /// AAGUIDs of this project's authenticators, so relying parties (and `passkeyctl list`) can

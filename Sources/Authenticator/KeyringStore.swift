@@ -1,12 +1,12 @@
 import HelperProtocol
 import Storage
 import WebAuthn
+import Identifiers
 
 /// What every backend keeps per credential and the shared rules touch: the wrong-PIN counter
 /// (written and synced *before* each check) and the lock.
 public protocol KeyringEntry: Codable, Equatable, Sendable {
-    /// base64url
-    var credentialID: String { get }
+    var credentialID: CredentialID { get }
     var rpID: String { get }
     var failedAttempts: Int { get set }
     /// The signature counter, reserved (incremented and synced) before each PIN check.
@@ -15,7 +15,7 @@ public protocol KeyringEntry: Codable, Equatable, Sendable {
 }
 
 extension KeyringEntry {
-    public var id: [UInt8] { Base64URL.decode(credentialID) ?? [] }
+    public var id: CredentialID { credentialID }
 
     /// Locked after `maxAttempts` wrong PINs in a row (or marked locked): refuses even the
     /// right PIN until it is replaced or unlocked.
@@ -70,8 +70,7 @@ public struct KeyringStore<Entry: KeyringEntry>: Sendable {
         }
     }
 
-    public func credentials(of user: String) throws(HelperFailure) -> [Entry] {
-        let name = try userName(user)
+    public func credentials(of name: UserName) throws(HelperFailure) -> [Entry] {
         do {
             // Nothing enrolled on this host yet.
             do { _ = try SecureDirectory.open(authenticatorDirectory) } catch .notFound { return [] }
@@ -81,8 +80,7 @@ public struct KeyringStore<Entry: KeyringEntry>: Sendable {
 
     /// Read-modify-write of the user's keyring under the user's lock, synced before it returns:
     /// concurrent logins cannot both read the same wrong-PIN count.
-    public func update<R>(user: String, _ body: (inout [Entry]) throws(HelperFailure) -> R) throws(HelperFailure) -> R {
-        let name = try userName(user)
+    public func update<R>(user name: UserName, _ body: (inout [Entry]) throws(HelperFailure) -> R) throws(HelperFailure) -> R {
         do {
             _ = try SecureDirectory.create(authenticatorDirectory, mode: 0o700, parents: false)
             return try documents.update(name) { (keyring: inout Keyring<Entry>) throws -> R in
@@ -119,7 +117,7 @@ public struct KeyringStore<Entry: KeyringEntry>: Sendable {
     }
 
     /// Changes one credential under the lock; returns it as written.
-    public func modify(_ credentialID: String, of user: String,
+    public func modify(_ credentialID: CredentialID, of user: UserName,
                        _ change: (inout Entry) throws(HelperFailure) -> Void) throws(HelperFailure) -> Entry {
         try update(user: user) { (keyring: inout [Entry]) throws(HelperFailure) -> Entry in
             guard let i = keyring.firstIndex(where: { $0.credentialID == credentialID }) else {
@@ -130,7 +128,7 @@ public struct KeyringStore<Entry: KeyringEntry>: Sendable {
         }
     }
 
-    public func delete(user: String, credentialID: [UInt8]) throws(HelperFailure) {
+    public func delete(user: UserName, credentialID: CredentialID) throws(HelperFailure) {
         try update(user: user) { (keyring: inout [Entry]) throws(HelperFailure) in
             guard keyring.contains(where: { $0.id == credentialID }) else {
                 throw HelperFailure(.noCredential, "no such credential held here")
@@ -140,7 +138,7 @@ public struct KeyringStore<Entry: KeyringEntry>: Sendable {
     }
 
     /// Clears the wrong-PIN counter and the lock of one credential, or of all the user's.
-    public func unlock(user: String, credentialID: [UInt8]?) throws(HelperFailure) {
+    public func unlock(user: UserName, credentialID: CredentialID?) throws(HelperFailure) {
         try update(user: user) { (keyring: inout [Entry]) throws(HelperFailure) in
             var found = false
             for i in keyring.indices where credentialID == nil || keyring[i].id == credentialID! {
@@ -150,9 +148,5 @@ public struct KeyringStore<Entry: KeyringEntry>: Sendable {
             }
             guard found else { throw HelperFailure(.noCredential, "no such credential held here") }
         }
-    }
-
-    private func userName(_ user: String) throws(HelperFailure) -> UserName {
-        do { return try UserName(validating: user) } catch { throw HelperFailure(.badRequest, error.description) }
     }
 }

@@ -1,3 +1,4 @@
+import Identifiers
 import Crypto
 import HelperProtocol
 
@@ -21,7 +22,7 @@ struct PINAttempts<Entry: KeyringEntry> {
     }
 
     let store: KeyringStore<Entry>
-    let user: String
+    let user: UserName
     let maxAttempts: Int
     let triesPerRequest: Int
     let afterReply: AfterReply

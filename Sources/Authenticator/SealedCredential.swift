@@ -1,6 +1,7 @@
 import Crypto
 import HelperProtocol
 import WebAuthn
+import Identifiers
 
 /// A software credential at rest: the private key sealed with AES-256-GCM under a key that
 /// needs both the PIN (through scrypt) and this host's secret, plus the counters that must
@@ -9,7 +10,7 @@ public struct SealedCredential: KeyringEntry {
     public static let currentVersion = 1
 
     public var version: Int
-    public var credentialID: String      // base64url
+    public var credentialID: CredentialID
     public var rpID: String
     public var user: String
     public var userHandle: String        // base64url

@@ -1,6 +1,7 @@
 import Crypto
 import HelperProtocol
 import WebAuthn
+import Identifiers
 
 /// The software host authenticator: a P-256 key per credential, sealed at rest under the PIN
 /// and a per-host secret, with a persistent wrong-PIN counter.
@@ -48,7 +49,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
                                    condition: problem.map(AuthenticatorCondition.broken) ?? .healthy, detail: selection)
     }
 
-    public func credentials(user: String, rpID: String) throws(HelperFailure) -> [HeldCredential] {
+    public func credentials(user: UserName, rpID: String) throws(HelperFailure) -> [HeldCredential] {
         try store.credentials(of: user).filter { $0.rpID == rpID }.map(held)
     }
 
@@ -70,8 +71,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
 
         let key: P256PrivateKey
         do { key = try P256PrivateKey() } catch { throw HelperFailure(.internalError, "key generation failed: \(error)") }
-        let credentialID = SecureRandom.bytes(32)
-        let idText = Base64URL.encode(credentialID)
+        let credentialID = CredentialID(SecureRandom.bytes(32))
         let kdf = SealedCredential.KDFParameters(algorithm: "scrypt", log2N: settings.kdfCost.log2N, r: settings.kdfCost.r,
                                                  p: settings.kdfCost.p, salt: Base64URL.encode(SecureRandom.bytes(16)))
         let wrapKey = try KeyWrap.wrappingKey(pin: pin, hostSecret: hostSecret, kdf: kdf)
@@ -79,11 +79,11 @@ public struct SoftwareAuthenticator: HostAuthenticator {
         let sealed: [UInt8]
         do {
             sealed = try AESGCM.seal(try key.derRepresentation, key: wrapKey, nonce: nonce,
-                                     authenticating: KeyWrap.associatedData(credentialID: idText, rpID: request.rpID, user: request.user))
+                                     authenticating: KeyWrap.associatedData(credentialID: credentialID.text, rpID: request.rpID, user: request.user.rawValue))
         } catch { throw HelperFailure(.internalError, "sealing the key failed: \(error)") }
 
         let record = SealedCredential(
-            version: SealedCredential.currentVersion, credentialID: idText, rpID: request.rpID, user: request.user,
+            version: SealedCredential.currentVersion, credentialID: credentialID, rpID: request.rpID, user: request.user.rawValue,
             userHandle: Base64URL.encode(request.userHandle), created: now(), kdf: kdf, nonce: Base64URL.encode(nonce),
             sealedKey: Base64URL.encode(sealed), signCount: 0, failedAttempts: 0, lockedAt: nil)
 
@@ -135,7 +135,7 @@ public struct SoftwareAuthenticator: HostAuthenticator {
         }
         let wrapKey = try KeyWrap.wrappingKey(pin: pin, hostSecret: hostSecret, kdf: c.kdf)
         guard let der = try? AESGCM.open(sealed, key: wrapKey, nonce: nonce,
-                                         authenticating: KeyWrap.associatedData(credentialID: c.credentialID, rpID: c.rpID, user: c.user))
+                                         authenticating: KeyWrap.associatedData(credentialID: c.credentialID.text, rpID: c.rpID, user: c.user))
         else { return nil }
         do { return try P256PrivateKey(derRepresentation: der) } catch {
             throw HelperFailure(.unavailable, "credential key does not decode: \(error)")
@@ -154,11 +154,11 @@ public struct SoftwareAuthenticator: HostAuthenticator {
 
     // MARK: administration
 
-    public func deleteCredential(user: String, credentialID: [UInt8]) throws(HelperFailure) {
+    public func deleteCredential(user: UserName, credentialID: CredentialID) throws(HelperFailure) {
         try store.delete(user: user, credentialID: credentialID)
     }
 
-    public func unlock(user: String, credentialID: [UInt8]?) throws(HelperFailure) {
+    public func unlock(user: UserName, credentialID: CredentialID?) throws(HelperFailure) {
         try store.unlock(user: user, credentialID: credentialID)
     }
 }

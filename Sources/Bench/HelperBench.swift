@@ -1,3 +1,4 @@
+import Identifiers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +34,7 @@ func helperBenchmarks() throws -> [Benchmark] {
 
     let clientDataHash = SHA256.hash([1, 2, 3])
     guard case .created(let created) = try client.perform(.makeCredential(MakeCredentialRequest(
-        user: "bench", rpID: rpID, clientDataHash: clientDataHash, userHandle: [1])), answer: answer) else {
+        user: try UserName(validating: "bench"), rpID: rpID, clientDataHash: clientDataHash, userHandle: [1])), answer: answer) else {
         throw BenchError("could not enrol through \(helperPath) (run as root after a build)")
     }
     let defaultCost = Scrypt.Cost(log2N: PolicyKey.pinKDFCost.defaultValue)
@@ -45,7 +46,7 @@ func helperBenchmarks() throws -> [Benchmark] {
         },
         Benchmark(group: "helper", name: "getAssertion via helper, default KDF", iterations: 30) {
             guard case .assertion = try client.perform(.getAssertion(GetAssertionRequest(
-                user: "bench", rpID: rpID, clientDataHash: clientDataHash, allowCredentials: [created.credentialID])), answer: answer)
+                user: try UserName(validating: "bench"), rpID: rpID, clientDataHash: clientDataHash, allowCredentials: [created.credentialID])), answer: answer)
             else { throw BenchError("getAssertion failed") }
         },
         Benchmark(group: "helper", name: "scrypt alone, default cost (log2N=\(defaultCost.log2N))", iterations: 30) {

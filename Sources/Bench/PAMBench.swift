@@ -6,6 +6,7 @@ import Crypto
 import Registry
 import Storage
 import WebAuthn
+import Identifiers
 
 // passkey-bench pam: what a login costs through real libpam and the real module, side by
 // side with pam_permit and pam_unix in the same run, and what loading the module adds to the
@@ -399,7 +400,7 @@ final class PAMBenchHost {
         let registry = FileRegistry(directory: directory + "/registry")
         let created = HostEvent(time: currentEpochSeconds(), host: Self.otherHostName)
         let credential = CredentialRecord(
-            id: Base64URL.encode(SecureRandom.bytes(16)), publicKey: Base64URL.encode(SecureRandom.bytes(77)), kind: .platform,
+            id: CredentialID(SecureRandom.bytes(16)), publicKey: Base64URL.encode(SecureRandom.bytes(77)), kind: .platform,
             hostID: Base16.encode(SecureRandom.bytes(16)), hostName: Self.otherHostName,
             aaguid: "00000000-0000-0000-0000-000000000000", created: created,
             attestationObject: Base64URL.encode(SecureRandom.bytes(32)), clientDataJSON: Base64URL.encode(SecureRandom.bytes(32)))

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Registry
 import Storage
+import Identifiers
 
 /// A registry of `count` users in a fresh directory under /var/tmp (on disk, like
 /// /var/lib), removed when the benchmarks that use it are gone.
@@ -26,7 +27,7 @@ final class BenchRegistry {
         let first = try UserName(validating: "user0")
         try registry.update(user: first) { record in
             record.add(CredentialRecord(
-                id: "AAECAwQFBgcICQoLDA0ODw", publicKey: "pQECAyYgASFYIH8", kind: .platform,
+                id: try CredentialID(base64url: "AAECAwQFBgcICQoLDA0ODw"), publicKey: "pQECAyYgASFYIH8", kind: .platform,
                 hostID: "3299671781ac4348cb7a1411b5750995", hostName: "host-a",
                 aaguid: "00000000-0000-0000-0000-000000000000", transports: ["internal"],
                 created: HostEvent(time: 1_700_000_000, host: "host-a"), label: "bench",

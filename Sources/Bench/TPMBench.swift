@@ -1,3 +1,4 @@
+import Identifiers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,12 +19,13 @@ func tpmBenchmarks() throws -> [Benchmark] {
     let settings = TPMAuthenticator.Settings(tcti: tpm.tcti, pinMinLength: 6, pinMaxAttempts: 5)
     // What the helper does after each reply (the counter reset), done here after each signature.
     let afterReply = AfterReply()
+    let alice = try UserName(validating: "alice")
     let authenticator = TPMAuthenticator(store: KeyringStore<TPMCredential>(stateDirectory: tpm.directory + "/state", backend: "tpm"), settings: settings,
                                          afterReply: afterReply, now: { 1_700_000_000 })
     let pin = BenchPIN()
     let created = try authenticator.makeCredential(
-        MakeCredentialRequest(user: "alice", rpID: "bench.example", clientDataHash: SHA256.hash([1]), userHandle: [1]), pins: pin)
-    let request = GetAssertionRequest(user: "alice", rpID: "bench.example", clientDataHash: SHA256.hash([2]),
+        MakeCredentialRequest(user: alice, rpID: "bench.example", clientDataHash: SHA256.hash([1]), userHandle: [1]), pins: pin)
+    let request = GetAssertionRequest(user: alice, rpID: "bench.example", clientDataHash: SHA256.hash([2]),
                                       allowCredentials: [created.credentialID])
     return [
         Benchmark(group: "tpm", name: "TPM getAssertion, right PIN (swtpm)", iterations: 50) {
@@ -32,7 +34,7 @@ func tpmBenchmarks() throws -> [Benchmark] {
             _ = tpm  // keeps swtpm running while the benchmarks exist
         },
         Benchmark(group: "tpm", name: "TPM probe: credentials load (swtpm)", iterations: 50) {
-            let held = try authenticator.credentials(user: "alice", rpID: "bench.example")
+            let held = try authenticator.credentials(user: alice, rpID: "bench.example")
             precondition(held.count == 1)
         },
         Benchmark(group: "tpm", name: "TPM presence check (auto, swtpm)", iterations: 200) {

@@ -1,3 +1,4 @@
+import Identifiers
 import Crypto
 import WebAuthn
 
@@ -16,7 +17,7 @@ func webAuthnBenchmarks() throws -> [Benchmark] {
 
     let regChallenge = SecureRandom.bytes(32)
     let regClientData = CollectedClientData.make(type: CollectedClientData.createType, challenge: regChallenge, origin: origin)
-    let credential = try AttestedCredentialData(aaguid: [UInt8](repeating: 0, count: 16), credentialID: SecureRandom.bytes(32),
+    let credential = try AttestedCredentialData(aaguid: [UInt8](repeating: 0, count: 16), credentialID: CredentialID(SecureRandom.bytes(32)),
                                                 credentialPublicKey: coseKey)
     let regAuthData = try AuthenticatorData(rpID: rpID, flags: [.userPresent, .userVerified], signCount: 0,
                                             attestedCredentialData: credential)

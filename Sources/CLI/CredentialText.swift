@@ -1,3 +1,4 @@
+import Identifiers
 import Intelligence
 import Registry
 import JSON
@@ -19,14 +20,14 @@ extension CredentialRecord {
     static let tableHeader = ["ID", "HOST", "KIND", "CREATED", "LAST USED", "SIGNS", "STATE", "LABEL"]
 
     var tableRow: [String] {
-        [id, hostName, kind.rawValue, Self.time(created.time), Self.time(lastUsed?.time), String(signCount), state, label]
+        [id.text, hostName, kind.rawValue, Self.time(created.time), Self.time(lastUsed?.time), String(signCount), state, label]
     }
 
     /// With the registration as stored (attestationObject, clientDataJSON), so any WebAuthn
     /// library can verify it again.
     func json(user: String) -> JSONValue {
         .object([
-            ("id", .string(id)),
+            ("id", .string(id.text)),
             ("user", .string(user)),
             ("host_name", .string(hostName)),
             ("host_id", .string(hostID)),

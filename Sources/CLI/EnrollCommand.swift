@@ -6,6 +6,7 @@ import Storage
 import WebAuthn
 import JSON
 import Wording
+import Identifiers
 
 enum EnrollCommand {
     static let spec = CommandSpec(
@@ -38,13 +39,13 @@ enum EnrollCommand {
         // Everything that can be checked before anyone chooses a PIN is checked first.
         let record = try site.record(of: user)
         let held = try site.held(by: user)
-        let heldIDs = Set(held.map { Base64URL.encode($0.id) })
-        let probed = AuthenticatorSignal.healthy(holding: held.map { HeldCredentialSignal(id: Base64URL.encode($0.id), locked: $0.locked) })
+        let heldIDs = Set(held.map(\.id))
+        let probed = AuthenticatorSignal.healthy(holding: held.map { HeldCredentialSignal(id: $0.id, locked: $0.locked) })
         let here = record.activeCredentials.filter {
             CredentialStatus(of: CredentialSignal(record: $0), hostID: site.host.hostID, authenticator: probed).isThisHosts
         }
         if !here.isEmpty && !inv.flag("--replace") {
-            let ids = here.map { shortCredentialID($0.id) }.joined(separator: ", ")
+            let ids = here.map { $0.id.short }.joined(separator: ", ")
             if here.allSatisfy({ !heldIDs.contains($0.id) }) {
                 throw .failed("\(user) has a passkey registered for this host (\(ids)) that its authenticator no longer holds; enroll again with --replace to replace it")
             }
@@ -68,7 +69,7 @@ enum EnrollCommand {
                 Output.line(JSONValue.object([
                     ("format", .int(1)),
                     ("credential", credential.json(user: user.rawValue)),
-                    ("replaced", .array(here.map { .string($0.id) })),
+                    ("replaced", .array(here.map { .string($0.id.text) })),
                     ("hosts_with_passkeys", .int(computers)),
                 ]).render())
             } else {

@@ -4,6 +4,7 @@ import RelyingParty
 import Wiring
 import Storage
 import JSON
+import Identifiers
 
 enum ListCommand {
     static let spec = CommandSpec(

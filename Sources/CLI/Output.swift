@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Storage
+import Identifiers
 
 /// How a command ends when it does not succeed. Each message is one sentence that says what
 /// is wrong and what to do; main prints it after "passkeyctl: ".

@@ -9,13 +9,14 @@ import Wiring
 import Storage
 import WebAuthn
 import JSON
+import Identifiers
 
 /// The wrong-PIN count and lock state of a user's passkeys on this host, as this host's
 /// authenticator keeps them: read-only (a probe, which changes nothing), the view
 /// `faillock --user` gives of a password tally. `passkeyctl unlock` is what resets it.
 struct PINStates {
     /// Credential id (base64url) → what the authenticator holds for it.
-    let held: [String: HeldCredential]
+    let held: [CredentialID: HeldCredential]
     let maxAttempts: Int
 
     /// nil, with the reason, when the authenticator cannot be asked: another user's state
@@ -32,7 +33,7 @@ struct PINStates {
         // The same probe, and the same words for what is wrong, as every other command.
         do throws(CLIError) {
             let held = try site.held(by: user)
-            return .success(PINStates(held: Dictionary(held.map { (Base64URL.encode($0.id), $0) }, uniquingKeysWith: { a, _ in a }),
+            return .success(PINStates(held: Dictionary(held.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
                                       maxAttempts: site.policy[.pinMaxAttempts]))
         } catch {
             return .failure(PINStateError(text: "wrong-PIN counts of \(record.user) unknown: \(error.message)"))

@@ -5,6 +5,7 @@ import RelyingParty
 import Wiring
 import Storage
 import JSON
+import Identifiers
 
 enum ReportCommand {
     static let spec = CommandSpec(
@@ -57,7 +58,7 @@ enum ReportCommand {
             let record: UserRecord
             do { record = try site.registry.record(for: user) } catch { unreadable.append("\(error)"); continue }
             registry.users += 1
-            let hosts = Set(record.activeCredentials.map { $0.kind == .platform ? $0.hostID : "key:" + $0.id }).count
+            let hosts = Set(record.activeCredentials.map { $0.kind == .platform ? $0.hostID : "key:" + $0.id.text }).count
             registry.byHosts[min(hosts, 3)] += 1
         }
 

@@ -6,6 +6,7 @@ import Wiring
 import Storage
 import WebAuthn
 import JSON
+import Identifiers
 
 enum RevokeCommand {
     static let spec = CommandSpec(
@@ -58,16 +59,15 @@ enum RevokeCommand {
         // The registry is what logins read, so the passkeys are revoked now. Deleting the keys
         // here is cleanup; when the authenticator cannot be asked, only a credential made on
         // this host makes that a failure.
-        var deleted: Set<String> = []
+        var deleted: Set<CredentialID> = []
         var problem: String?
         do throws(CLIError) {
-            let held = Set(try site.held(by: user).map { Base64URL.encode($0.id) })
+            let held = Set(try site.held(by: user).map(\.id))
             for (c, _) in chosen where held.contains(c.id) {
-                guard let id = Base64URL.decode(c.id) else { continue }
                 do {
-                    switch try site.relyingParty.helper.perform(.deleteCredential(user: user.rawValue, credentialID: id), answer: { _ in nil }) {
+                    switch try site.relyingParty.helper.perform(.deleteCredential(user: user, credentialID: c.id), answer: { _ in nil }) {
                     case .done: deleted.insert(c.id)
-                    case .failure(let f): problem = "the authenticator refused to delete \(shortCredentialID(c.id)): \(f)"
+                    case .failure(let f): problem = "the authenticator refused to delete \(c.id.short): \(f)"
                     default: problem = "the helper sent an unexpected reply to deleteCredential"
                     }
                 } catch {
@@ -83,7 +83,7 @@ enum RevokeCommand {
                 ("format", .int(1)),
                 ("user", .string(user.rawValue)),
                 ("credentials", .array(chosen.map { c, wasActive in
-                    .object([("id", .string(c.id)), ("host_name", .string(c.hostName)),
+                    .object([("id", .string(c.id.text)), ("host_name", .string(c.hostName)),
                              ("revoked_now", .bool(wasActive)), ("deleted_here", .bool(deleted.contains(c.id)))])
                 })),
             ]).render())
@@ -113,11 +113,11 @@ enum RevokeCommand {
             }
             return onHost
         case .credential(let id):
-            if let exact = record.credential(id: id) { return [exact] }
-            let matches = record.credentials.filter { $0.id.hasPrefix(id) }
+            if let exact = (try? CredentialID(base64url: id)).flatMap(record.credential(id:)) { return [exact] }
+            let matches = record.credentials.filter { $0.id.text.hasPrefix(id) }
             guard matches.count == 1 else {
                 if matches.isEmpty {
-                    throw .failed("no credential \(printable(shortCredentialID(id))) for \(user); see passkeyctl list \(user)")
+                    throw .failed("no credential \(printable(CredentialID.shortened(id))) for \(user); see passkeyctl list \(user)")
                 }
                 throw .failed("\(printable(id)) is the beginning of \(matches.count) credentials of \(user); give more of the id (see passkeyctl list \(user))")
             }

@@ -5,6 +5,7 @@ import Wiring
 import Storage
 import WebAuthn
 import JSON
+import Identifiers
 
 enum UnlockCommand {
     static let spec = CommandSpec(
@@ -26,7 +27,7 @@ enum UnlockCommand {
         }
         let reply: HelperReply
         do {
-            reply = try site.relyingParty.helper.perform(.unlock(user: user.rawValue, credentialID: nil), answer: { _ in nil })
+            reply = try site.relyingParty.helper.perform(.unlock(user: user, credentialID: nil), answer: { _ in nil })
         } catch {
             throw .failed("this host's authenticator does not answer: \(error); run passkeyctl status")
         }
@@ -49,14 +50,14 @@ enum UnlockCommand {
                 ("user", .string(user.rawValue)),
                 ("host_name", .string(site.host.hostName)),
                 ("credentials", .array(held.map { h in
-                    .object([("id", .string(Base64URL.encode(h.id))), ("was_locked", .bool(h.locked)),
+                    .object([("id", .string(h.id.text)), ("was_locked", .bool(h.locked)),
                              ("attempts_left_before", .int(h.attemptsLeft)), ("attempts_left", .int(maxAttempts))])
                 })),
             ]).render())
             return
         }
         for h in held {
-            let id = Base64URL.encode(h.id)
+            let id = h.id.text
             let before = h.locked ? "was locked" : "was not locked (\(h.attemptsLeft) of \(maxAttempts) attempts left)"
             Output.line("\(user)'s passkey \(id) on \(site.host.hostName) \(before); \(maxAttempts) PIN attempts now.")
         }

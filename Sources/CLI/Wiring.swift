@@ -6,6 +6,7 @@ import Registry
 import RelyingParty
 import Wiring
 import Storage
+import Identifiers
 
 // What passkeyctl builds, top to bottom: Arguments parses the command line (--conf, --json,
 // the command); each command then asks for what it needs, no more:

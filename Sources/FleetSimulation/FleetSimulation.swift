@@ -2,6 +2,7 @@ import HostState
 import Intelligence
 import Registry
 import Policy
+import Identifiers
 
 /// What to simulate.
 public struct FleetConfiguration: Sendable {
@@ -288,7 +289,7 @@ struct Fleet {
             report.credentialsReplaced += ids.count
         }
         nextCredential += 1
-        let id = "cred\(nextCredential)"
+        let id = CredentialID(Array("cred\(nextCredential)".utf8))
         hosts[h].add(id, user: u)
         registry[u].append(CredentialSignal(id: id, hostID: hosts[h].id, hostName: hosts[h].name, created: now))
         report.credentialsCreated += 1

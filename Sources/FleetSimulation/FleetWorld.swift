@@ -1,6 +1,7 @@
 import HostState
 import Intelligence
 import Registry
+import Identifiers
 
 /// A key in a simulated host authenticator. Like the real one it counts wrong PINs and locks
 /// at `pin_max_attempts`, and only a successful PIN resets the count.

@@ -4,6 +4,7 @@ import Glibc
 import Authenticator
 import Crypto
 import HelperProtocol
+import Identifiers
 import Policy
 
 /// Serves requests on the channel, one after the other, until the caller closes it: the
@@ -114,7 +115,7 @@ struct HelperServer {
         }
     }
 
-    private func reply(_ reply: HelperReply, op: String, user: String?) -> Bool {
+    private func reply(_ reply: HelperReply, op: String, user: UserName?) -> Bool {
         let who = user.map { "user=\($0) " } ?? ""
         switch reply {
         case .failure(let f):
@@ -137,7 +138,7 @@ struct HelperServer {
 struct ChannelPrompter: PINPrompter {
     let channel: FrameChannel
     /// The credential the last PIN question was about (the one a lockout is about).
-    let askedFor = Box<[UInt8]?>(nil)
+    let askedFor = Box<CredentialID?>(nil)
 
     final class Box<T> {
         var value: T

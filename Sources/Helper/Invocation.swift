@@ -1,3 +1,4 @@
+import Identifiers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,8 +49,9 @@ struct Invocation {
     /// is not root may act for). Decided by uid, through the account database: never by
     /// comparing name text, which Swift compares by canonical equivalence while files are
     /// named by bytes ("é" and "e" + U+0301 are one String and two accounts).
-    func isCallersOwnAccount(_ user: String) -> Bool {
-        guard !user.isEmpty, !user.utf8.contains(0) else { return false }
+    func isCallersOwnAccount(_ name: UserName) -> Bool {
+        let user = name.rawValue
+        guard !user.utf8.contains(0) else { return false }
         var pwd = passwd()
         var result: UnsafeMutablePointer<passwd>? = nil
         var buffer = [CChar](repeating: 0, count: 16384)

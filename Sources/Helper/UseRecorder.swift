@@ -7,6 +7,7 @@ import Policy
 import Registry
 import Storage
 import WebAuthn
+import Identifiers
 
 /// Writes a login's sign counter and last use to the registry, and the login, a cancelled PIN
 /// prompt or a lockout to this host's history, for a caller that is not root (a screen
@@ -24,23 +25,23 @@ struct UseRecorder {
 
     /// A cancelled PIN prompt or a lockout, as the module records them for root. Failing to
     /// record it changes nothing about the answer (it is logged).
-    func recordFailure(_ failure: HelperFailure, user: String, credentialID: [UInt8]?) {
+    func recordFailure(_ failure: HelperFailure, user: UserName, credentialID: CredentialID?) {
         let time = currentEpochSeconds()
         switch failure.code {
         case .cancelled:
             history(user) { $0.recordCancel(at: time) }
         case .locked:
             guard let id = credentialID else { return }
-            history(user) { $0.recordLockout(credentialID: Base64URL.encode(id), at: time) }
+            history(user) { $0.recordLockout(credentialID: id, at: time) }
         default:
             return
         }
     }
 
-    private func history(_ user: String, _ change: (inout UserHistory) -> Void) {
+    private func history(_ user: UserName, _ change: (inout UserHistory) -> Void) {
         do {
             let policy = try policy.get()
-            try HistoryStore(stateDirectory: policy[.stateDir]).update(user: try UserName(validating: user)) { change(&$0) }
+            try HistoryStore(stateDirectory: policy[.stateDir]).update(user: user) { change(&$0) }
         } catch {
             HelperLog.write(LOG_WARNING, "could not update this host's history for \(user): \(error)")
         }
@@ -52,13 +53,12 @@ struct UseRecorder {
             throw HelperFailure(.internalError, "authenticator data: \(error)")
         }
         let policy = try policy.get()
-        let user: UserName
-        do { user = try UserName(validating: request.user) } catch { throw HelperFailure(.badRequest, error.description) }
+        let user = request.user
         let host: HostIdentity
         do { host = try HostIdentity.load(hostIDFile: policy[.hostIDFile], configuredName: policy[.hostName]) } catch {
             throw HelperFailure(.unavailable, "host identity: \(error)")
         }
-        let id = Base64URL.encode(assertion.credentialID)
+        let id = assertion.credentialID
         let time = currentEpochSeconds()
         do {
             try FileRegistry(directory: policy[.registryDir]).recordLogin(user: user, credentialID: id, signCount: signCount,
@@ -66,6 +66,6 @@ struct UseRecorder {
         } catch {
             throw HelperFailure(.unavailable, "the registry could not record the login: \(error)")
         }
-        history(request.user) { $0.recordPasskeyLogin(at: time) }
+        history(user) { $0.recordPasskeyLogin(at: time) }
     }
 }

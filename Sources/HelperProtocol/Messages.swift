@@ -1,5 +1,6 @@
 import CBOREncoding
 import Crypto
+import Identifiers
 
 /// The vocabulary the module (or passkeyctl) and the helper speak. A helper process serves a
 /// few requests one after the other (a probe, then a ceremony); while serving one it may ask
@@ -12,14 +13,14 @@ public enum HelperProtocolVersion {
 
 /// Backend-neutral description of a credential the host authenticator holds.
 public struct HeldCredential: Equatable, Sendable {
-    public var id: [UInt8]
+    public var id: CredentialID
     public var rpID: String
     public var created: Int64
     /// Too many wrong PINs: refuses even the right one until replaced or unlocked.
     public var locked: Bool
     public var attemptsLeft: Int
 
-    public init(id: [UInt8], rpID: String, created: Int64, locked: Bool, attemptsLeft: Int) {
+    public init(id: CredentialID, rpID: String, created: Int64, locked: Bool, attemptsLeft: Int) {
         self.id = id
         self.rpID = rpID
         self.created = created
@@ -115,16 +116,16 @@ extension Array where Element == AuthenticatorReport {
 }
 
 public struct MakeCredentialRequest: Equatable, Sendable {
-    public var user: String
+    public var user: UserName
     public var rpID: String
     public var clientDataHash: [UInt8]
     /// The WebAuthn user handle (opaque, not the user name).
     public var userHandle: [UInt8]
     /// Heal path: an existing credential of this user that the new one replaces (deleted only
     /// after the new one exists).
-    public var replacing: [UInt8]?
+    public var replacing: CredentialID?
 
-    public init(user: String, rpID: String, clientDataHash: [UInt8], userHandle: [UInt8], replacing: [UInt8]? = nil) {
+    public init(user: UserName, rpID: String, clientDataHash: [UInt8], userHandle: [UInt8], replacing: CredentialID? = nil) {
         self.user = user
         self.rpID = rpID
         self.clientDataHash = clientDataHash
@@ -134,13 +135,13 @@ public struct MakeCredentialRequest: Equatable, Sendable {
 }
 
 public struct GetAssertionRequest: Equatable, Sendable {
-    public var user: String
+    public var user: UserName
     public var rpID: String
     public var clientDataHash: [UInt8]
     /// Credential ids the relying party accepts, most preferred first.
-    public var allowCredentials: [[UInt8]]
+    public var allowCredentials: [CredentialID]
 
-    public init(user: String, rpID: String, clientDataHash: [UInt8], allowCredentials: [[UInt8]]) {
+    public init(user: UserName, rpID: String, clientDataHash: [UInt8], allowCredentials: [CredentialID]) {
         self.user = user
         self.rpID = rpID
         self.clientDataHash = clientDataHash
@@ -150,15 +151,15 @@ public struct GetAssertionRequest: Equatable, Sendable {
 
 public enum HelperRequest: Equatable, Sendable {
     case status
-    case probe(user: String, rpID: String)
+    case probe(user: UserName, rpID: String)
     case makeCredential(MakeCredentialRequest)
     case getAssertion(GetAssertionRequest)
-    case deleteCredential(user: String, credentialID: [UInt8])
+    case deleteCredential(user: UserName, credentialID: CredentialID)
     /// Clears the wrong-PIN counter (passkeyctl unlock); all of the user's credentials when
     /// credentialID is nil.
-    case unlock(user: String, credentialID: [UInt8]?)
+    case unlock(user: UserName, credentialID: CredentialID?)
 
-    public var user: String? {
+    public var user: UserName? {
         switch self {
         case .status: return nil
         case .probe(let u, _), .deleteCredential(let u, _), .unlock(let u, _): return u
@@ -171,7 +172,7 @@ public enum HelperRequest: Equatable, Sendable {
 /// The helper asks its caller for a PIN; the caller decides the wording.
 public enum PINQuestion: Equatable, Sendable {
     /// The PIN of an existing credential. `retry` after a wrong PIN.
-    case existing(credentialID: [UInt8], attemptsLeft: Int, retry: Bool)
+    case existing(credentialID: CredentialID, attemptsLeft: Int, retry: Bool)
     /// A PIN for a new credential; `problem` says why the previous one was refused.
     case new(minLength: Int, problem: String?)
     /// The new PIN again.
@@ -179,22 +180,22 @@ public enum PINQuestion: Equatable, Sendable {
 }
 
 public struct CreatedCredential: Equatable, Sendable {
-    public var credentialID: [UInt8]
+    public var credentialID: CredentialID
     public var attestationObject: [UInt8]
 
-    public init(credentialID: [UInt8], attestationObject: [UInt8]) {
+    public init(credentialID: CredentialID, attestationObject: [UInt8]) {
         self.credentialID = credentialID
         self.attestationObject = attestationObject
     }
 }
 
 public struct Assertion: Equatable, Sendable {
-    public var credentialID: [UInt8]
+    public var credentialID: CredentialID
     public var authenticatorData: [UInt8]
     public var signature: [UInt8]
     public var userHandle: [UInt8]?
 
-    public init(credentialID: [UInt8], authenticatorData: [UInt8], signature: [UInt8], userHandle: [UInt8]?) {
+    public init(credentialID: CredentialID, authenticatorData: [UInt8], signature: [UInt8], userHandle: [UInt8]?) {
         self.credentialID = credentialID
         self.authenticatorData = authenticatorData
         self.signature = signature

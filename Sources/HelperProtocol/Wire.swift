@@ -1,4 +1,5 @@
 import CBOREncoding
+import Identifiers
 import Crypto
 
 /// CBOR forms of the messages. Short text keys; every frame is a map. Anything that does
@@ -81,13 +82,12 @@ private func map(_ pairs: [(String, CBOR?)]) -> [UInt8] {
 enum Limits {
     static let userName = 256
     static let rpID = 256
-    static let credentialID = 1023
     static let allowList = 64
 }
 
-private func checkUser(_ u: String) throws(WireError) -> String {
-    guard !u.isEmpty, u.utf8.count <= Limits.userName else { throw WireError("user name empty or too long") }
-    return u
+private func checkUser(_ u: String) throws(WireError) -> UserName {
+    guard u.utf8.count <= Limits.userName else { throw WireError("user name too long") }
+    do { return try UserName(validating: u) } catch { throw WireError("\(error)") }
 }
 
 private func checkRP(_ r: String) throws(WireError) -> String {
@@ -95,9 +95,8 @@ private func checkRP(_ r: String) throws(WireError) -> String {
     return r
 }
 
-private func checkID(_ id: [UInt8]) throws(WireError) -> [UInt8] {
-    guard !id.isEmpty, id.count <= Limits.credentialID else { throw WireError("credential id empty or longer than \(Limits.credentialID) bytes") }
-    return id
+private func checkID(_ id: [UInt8]) throws(WireError) -> CredentialID {
+    do { return try CredentialID(checking: id) } catch { throw WireError("\(error)") }
 }
 
 // MARK: - Requests
@@ -109,17 +108,17 @@ extension HelperRequest {
         case .status:
             return map([v, ("op", "status")])
         case .probe(let user, let rp):
-            return map([v, ("op", "probe"), ("user", .text(user)), ("rp", .text(rp))])
+            return map([v, ("op", "probe"), ("user", .text(user.rawValue)), ("rp", .text(rp))])
         case .makeCredential(let r):
-            return map([v, ("op", "make"), ("user", .text(r.user)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
-                        ("uh", .bytes(r.userHandle)), ("replace", r.replacing.map(CBOR.bytes))])
+            return map([v, ("op", "make"), ("user", .text(r.user.rawValue)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
+                        ("uh", .bytes(r.userHandle)), ("replace", r.replacing.map { .bytes($0.bytes) })])
         case .getAssertion(let r):
-            return map([v, ("op", "get"), ("user", .text(r.user)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
-                        ("allow", .array(r.allowCredentials.map(CBOR.bytes)))])
+            return map([v, ("op", "get"), ("user", .text(r.user.rawValue)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
+                        ("allow", .array(r.allowCredentials.map { .bytes($0.bytes) }))])
         case .deleteCredential(let user, let id):
-            return map([v, ("op", "delete"), ("user", .text(user)), ("cred", .bytes(id))])
+            return map([v, ("op", "delete"), ("user", .text(user.rawValue)), ("cred", .bytes(id.bytes))])
         case .unlock(let user, let id):
-            return map([v, ("op", "unlock"), ("user", .text(user)), ("cred", id.map(CBOR.bytes))])
+            return map([v, ("op", "unlock"), ("user", .text(user.rawValue)), ("cred", id.map { .bytes($0.bytes) })])
         }
     }
 
@@ -135,23 +134,21 @@ extension HelperRequest {
         case "probe":
             self = .probe(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")))
         case "make":
-            let replacing = try f.optionalBytes("replace")
-            if let replacing { _ = try checkID(replacing) }
+            let replacing = try f.optionalBytes("replace").map { (b: [UInt8]) throws(WireError) in try checkID(b) }
             let handle = try f.bytes("uh")
             guard handle.count <= 64 else { throw WireError("user handle longer than 64 bytes") }
             self = .makeCredential(MakeCredentialRequest(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")),
                                                          clientDataHash: try f.bytes("cdh", count: 32), userHandle: handle,
                                                          replacing: replacing))
         case "get":
-            var allow: [[UInt8]] = []
+            var allow: [CredentialID] = []
             for id in try f.byteArray("allow", max: Limits.allowList) { allow.append(try checkID(id)) }
             self = .getAssertion(GetAssertionRequest(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")),
                                                      clientDataHash: try f.bytes("cdh", count: 32), allowCredentials: allow))
         case "delete":
             self = .deleteCredential(user: try checkUser(f.text("user")), credentialID: try checkID(f.bytes("cred")))
         case "unlock":
-            let id = try f.optionalBytes("cred")
-            if let id { _ = try checkID(id) }
+            let id = try f.optionalBytes("cred").map { (b: [UInt8]) throws(WireError) in try checkID(b) }
             self = .unlock(user: try checkUser(f.text("user")), credentialID: id)
         case let op:
             throw WireError("unknown operation \"\(op.prefix(32))\"")
@@ -169,7 +166,7 @@ public enum HelperMessage: Equatable, Sendable {
     public func encoded() -> [UInt8] {
         switch self {
         case .question(.existing(let id, let left, let retry)):
-            return map([("ask", "pin"), ("cred", .bytes(id)), ("left", .int(Int64(left))), ("retry", .bool(retry))])
+            return map([("ask", "pin"), ("cred", .bytes(id.bytes)), ("left", .int(Int64(left))), ("retry", .bool(retry))])
         case .question(.new(let minLength, let problem)):
             return map([("ask", "new_pin"), ("min", .int(Int64(minLength))), ("problem", problem.map(CBOR.text))])
         case .question(.confirm):
@@ -207,9 +204,9 @@ extension HelperReply {
         case .probe(let reports):
             return map([("reply", "probe"), ("reports", .array(reports.map(Self.encode)))])
         case .created(let c):
-            return map([("reply", "created"), ("cred", .bytes(c.credentialID)), ("att", .bytes(c.attestationObject))])
+            return map([("reply", "created"), ("cred", .bytes(c.credentialID.bytes)), ("att", .bytes(c.attestationObject))])
         case .assertion(let a):
-            return map([("reply", "assertion"), ("cred", .bytes(a.credentialID)), ("ad", .bytes(a.authenticatorData)),
+            return map([("reply", "assertion"), ("cred", .bytes(a.credentialID.bytes)), ("ad", .bytes(a.authenticatorData)),
                         ("sig", .bytes(a.signature)), ("uh", a.userHandle.map(CBOR.bytes))])
         case .done:
             return map([("reply", "done")])
@@ -222,7 +219,7 @@ extension HelperReply {
     private static func encode(_ r: AuthenticatorReport) -> CBOR {
         let h = r.health
         let creds: [CBOR] = r.held.map { c in
-            .map([.text("id"): .bytes(c.id), .text("rp"): .text(c.rpID), .text("created"): .int(c.created),
+            .map([.text("id"): .bytes(c.id.bytes), .text("rp"): .text(c.rpID), .text("created"): .int(c.created),
                   .text("locked"): .bool(c.locked), .text("left"): .int(Int64(c.attemptsLeft))])
         }
         var m: [CBOR: CBOR] = [.text("kind"): .text(h.kind.rawValue), .text("aaguid"): .bytes(h.aaguid),

@@ -1,4 +1,5 @@
 import Storage
+import Identifiers
 
 /// Per-user history of this host under `state_dir/history/` (a directory of its own, so
 /// user names cannot collide with the authenticator's files in `state_dir`). Directory 0700,

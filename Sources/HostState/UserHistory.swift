@@ -1,5 +1,6 @@
 import Registry
 import Storage
+import Identifiers
 
 /// What happened for one user on this host: the signals the decision uses (cancels in a row,
 /// offers and their answers, lockout) and counters for `passkeyctl report`. Kept under
@@ -60,7 +61,7 @@ public struct UserHistory: VersionedDocument {
         }
     }
 
-    public mutating func recordLockout(credentialID: String, at time: EpochSeconds) {
+    public mutating func recordLockout(credentialID: CredentialID, at time: EpochSeconds) {
         lockout = LockoutNote(credentialID: credentialID, time: time)
         counters.pinLockouts += 1
     }
@@ -68,10 +69,10 @@ public struct UserHistory: VersionedDocument {
 
 public struct LockoutNote: Codable, Sendable, Equatable {
     /// base64url, as in the registry.
-    public var credentialID: String
+    public var credentialID: CredentialID
     public var time: EpochSeconds
 
-    public init(credentialID: String, time: EpochSeconds) {
+    public init(credentialID: CredentialID, time: EpochSeconds) {
         self.credentialID = credentialID
         self.time = time
     }

@@ -1,5 +1,6 @@
 import Policy
 import Wording
+import Identifiers
 
 /// The first question, before any prompt: start a passkey login, or step aside for the
 /// password module.
@@ -26,7 +27,7 @@ public enum LoginDecision: Sendable, Equatable {
     public var summary: String {
         switch self {
         case .passkey(let ids):
-            "this host's authenticator holds \(ids.count == 1 ? "the user's passkey" : "\(ids.count) of the user's passkeys") (\(ids.map(shortID).joined(separator: ", ")))"
+            "this host's authenticator holds \(ids.count == 1 ? "the user's passkey" : "\(ids.count) of the user's passkeys") (\(ids.map(\.short).joined(separator: ", ")))"
         case .stepAside(let r): r.summary
         }
     }

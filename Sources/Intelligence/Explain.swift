@@ -1,6 +1,7 @@
 import Policy
 import JSON
 import Wording
+import Identifiers
 
 /// Both decisions for one set of signals — the login step, and the append step as if the
 /// password then succeeded — with what they were made from. `passkeyctl explain` prints
@@ -45,7 +46,7 @@ public struct Explanation: Sendable {
         lines.append("credentials: \(credentialCountText)")
         for a in credentials {
             let c = a.credential
-            var line = "  \(shortID(c.id).padded(10)) \(a.status.rawValue.padded(12)) \(c.kind.rawValue.padded(9))"
+            var line = "  \(c.id.short.padded(10)) \(a.status.rawValue.padded(12)) \(c.kind.rawValue.padded(9))"
             line += c.kind == .platform ? " on \(c.hostName ?? "?")" : " security key"
             line += ", created \(utcText(c.created))"
             if let used = c.lastUsed { line += ", last used \(utcText(used))" }
@@ -68,12 +69,12 @@ public struct Explanation: Sendable {
     public var json: String {
         let s = signals
         var loginIDs: [JSONValue] = []
-        if case .passkey(let ids) = login { loginIDs = ids.map { .string($0) } }
+        if case .passkey(let ids) = login { loginIDs = ids.map { .string($0.text) } }
         var offerKind: JSONValue = .null, replaces: [JSONValue] = [], prompt: JSONValue = .null
         if case .offer(let o) = append {
             offerKind = .string(o.code)
             prompt = .string(o.prompt)
-            if case .replace(let ids, _) = o { replaces = ids.map { .string($0) } }
+            if case .replace(let ids, _) = o { replaces = ids.map { .string($0.text) } }
         }
         let fault: Bool = if case .stepAside(let r) = login { r.isFault } else { false }
         let loginPrompt: String? = if case .passkey = login { Wording.pinPrompt(user: s.user, hostName: s.host.name) } else { nil }
@@ -112,7 +113,7 @@ public struct Explanation: Sendable {
             ("credentials", .array(credentials.map { a in
                 let c = a.credential
                 return .object([
-                    ("id", .string(c.id)),
+                    ("id", .string(c.id.text)),
                     ("status", .string(a.status.rawValue)),
                     ("kind", .string(c.kind.rawValue)),
                     ("host_id", .string(c.hostID)),
@@ -130,7 +131,7 @@ public struct Explanation: Sendable {
             ("authenticator", .object([
                 ("state", .string(s.authenticator.state.rawValue)),
                 ("detail", .string(s.authenticator.detail)),
-                ("held", .array(s.authenticator.held.map { .object([("id", .string($0.id)), ("locked", .bool($0.locked))]) })),
+                ("held", .array(s.authenticator.held.map { .object([("id", .string($0.id.text)), ("locked", .bool($0.locked))]) })),
             ])),
             ("history", .object([
                 ("consecutive_cancels", .int(s.history.host.consecutiveCancels)),

@@ -5,6 +5,7 @@ import HostState
 import Policy
 import Registry
 import Storage
+import Identifiers
 
 // The ports between the decision and the world. Each is as narrow as the decision needs and
 // takes the user as a `UserName` (validated once, at the PAM boundary). The wiring adapts the

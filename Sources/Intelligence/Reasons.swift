@@ -1,4 +1,5 @@
 import Wording
+import Identifiers
 
 /// Every outcome carries a reason with three faces:
 /// - `code`: stable snake_case, for syslog (`reason=credentials_elsewhere`) and JSON. Scripts
@@ -65,9 +66,9 @@ public enum StepAsideReason: Sendable, Equatable {
         case .credentialsElsewhere(let hosts, let keys):
             "the user's passkeys are \(placesText(hosts: hosts, securityKeys: keys, short: false)); this host's authenticator holds none of them"
         case .credentialLocked(let ids):
-            "this host's passkey \(ids.map(shortID).joined(separator: ", ")) is locked after too many wrong PINs; the user can replace it after the password, or an administrator can run passkeyctl unlock"
+            "this host's passkey \(ids.map(\.short).joined(separator: ", ")) is locked after too many wrong PINs; the user can replace it after the password, or an administrator can run passkeyctl unlock"
         case .credentialMissing(let ids):
-            "passkey \(ids.map(shortID).joined(separator: ", ")) is registered for this host but the authenticator does not hold it (host state lost, or reinstalled with the same machine id)"
+            "passkey \(ids.map(\.short).joined(separator: ", ")) is registered for this host but the authenticator does not hold it (host state lost, or reinstalled with the same machine id)"
         case .authenticatorUnavailable(let detail):
             "the user has a passkey for this host but there is no authenticator: \(detail)"
         case .authenticatorBroken(let detail):
@@ -215,9 +216,9 @@ public enum AppendOffer: Sendable, Equatable {
         case .create:
             "offer to create a passkey for this host"
         case .replace(let ids, .locked):
-            "offer to replace the locked passkey \(ids.map(shortID).joined(separator: ", ")) with a new one (new PIN)"
+            "offer to replace the locked passkey \(ids.map(\.short).joined(separator: ", ")) with a new one (new PIN)"
         case .replace(let ids, .missing):
-            "offer to replace passkey \(ids.map(shortID).joined(separator: ", ")), which this host's authenticator no longer holds"
+            "offer to replace passkey \(ids.map(\.short).joined(separator: ", ")), which this host's authenticator no longer holds"
         }
     }
 

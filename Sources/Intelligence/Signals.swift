@@ -1,9 +1,8 @@
+import Identifiers
+
 /// What the decision looks at. Every signal is a plain value so that tests, `passkeyctl
 /// explain` and the fleet simulator can build one directly; `SignalGatherer` builds them on a
 /// real host. Times are whole seconds since the Unix epoch (UTC).
-
-/// A credential id as the registry writes it (base64url without padding). Ids are public.
-public typealias CredentialID = String
 
 /// One of the user's credentials as the registry records it. The decision never trusts
 /// `hostID` alone: a credential is usable here only when this host's authenticator reports

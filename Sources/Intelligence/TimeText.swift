@@ -1,4 +1,5 @@
 import Registry
+import Identifiers
 /// "2026-03-14 09:26 UTC" for reasons and explain output. Written out here rather than
 /// through a date library: the module must not pull in ICU, and UTC needs no time zone data.
 public func utcText(_ seconds: Int64) -> String {
@@ -26,5 +27,3 @@ func durationText(_ seconds: Int) -> String {
     return "\(seconds)s"
 }
 
-/// A credential id cut to something a person can match against `passkeyctl list`.
-func shortID(_ id: CredentialID) -> String { shortCredentialID(id) }

@@ -7,6 +7,7 @@ import RelyingParty
 import Wiring
 import Storage
 import Wording
+import Identifiers
 
 /// The `append` line, at pam_setcred: if the login step stepped aside in this transaction,
 /// the user signed in some other way (the password) — provided pam_authenticate succeeded,
@@ -98,7 +99,7 @@ struct AppendStep {
         case .created(let record, let computers):
             ui.info(Wording.created(computers: computers))
             call.logDecision(user: user.rawValue, step: "append", name: "created", code: offer.code,
-                             summary: "passkey \(shortCredentialID(record.id)) created for \(record.hostName); active on \(computers) host(s)")
+                             summary: "passkey \(record.id.short) created for \(record.hostName); active on \(computers) host(s)")
         case .cancelled:
             ui.info(Wording.notCreated)
             call.logDecision(user: user.rawValue, step: "append", name: "not_created", code: "cancelled",

@@ -6,6 +6,7 @@ import RelyingParty
 import Wiring
 import Storage
 import Wording
+import Identifiers
 
 /// The first pam_passkey line: decide, then either run the passkey ceremony or step aside
 /// for the password module. Return codes (docs/ARCHITECTURE.md): passkey verified → PAM_SUCCESS; step
@@ -75,7 +76,7 @@ struct LoginStep {
             _ = handle.setData(LoginNote.key, LoginNote.passkey)
             call.recordHistory(site, user) { $0.recordPasskeyLogin(at: now) }
             call.logDecision(user: user.rawValue, step: "login", name: "success", code: "passkey_verified",
-                             summary: "signed in with passkey \(shortCredentialID(id))")
+                             summary: "signed in with passkey \(id.short)")
             return PAM_SUCCESS
         case .cancelled:
             note(code: "cancelled")

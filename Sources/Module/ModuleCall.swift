@@ -7,6 +7,7 @@ import Intelligence
 import RelyingParty
 import Wiring
 import Storage
+import Identifiers
 
 /// One call into the module: the handle, the arguments, and the site built from the policy.
 struct ModuleCall {

@@ -1,4 +1,5 @@
 import Storage
+import Identifiers
 
 /// The administrator's policy: the values read from the policy file, defaults for the rest.
 /// Read a value with its key: `policy[.pinMinLength]`.

@@ -1,3 +1,4 @@
+import Identifiers
 import Storage
 
 /// When something happened, and on which host (its name, as users know it).
@@ -10,11 +11,6 @@ public struct HostEvent: Codable, Sendable, Equatable {
         self.host = host
     }
 }
-
-/// The start of a credential id, the same wherever one is shown (syslog, explain, passkeyctl's
-/// messages), so an administrator can match them: the first 10 characters and "…" (ids in
-/// `passkeyctl list` are whole; any unique start selects one in `revoke --credential`).
-public func shortCredentialID(_ id: String) -> String { id.count > 12 ? String(id.prefix(10)) + "…" : id }
 
 /// A signature whose counter did not grow past the one recorded: a replay, or a copy of the
 /// authenticator's key used somewhere else (a clone). The login was refused.
@@ -47,8 +43,8 @@ public struct CredentialRecord: Codable, Sendable, Equatable {
         case roaming
     }
 
-    /// The credential id, base64url.
-    public var id: String
+    /// The credential id (base64url in the file).
+    public var id: CredentialID
     /// The COSE_Key bytes from the attested credential data, base64url.
     public var publicKey: String
     /// COSE algorithm identifier: -7 is ES256.
@@ -81,7 +77,7 @@ public struct CredentialRecord: Codable, Sendable, Equatable {
     public var attestationObject: String
     public var clientDataJSON: String
 
-    public init(id: String, publicKey: String, algorithm: Int = -7, kind: Kind, hostID: String, hostName: String,
+    public init(id: CredentialID, publicKey: String, algorithm: Int = -7, kind: Kind, hostID: String, hostName: String,
                 aaguid: String, backupEligible: Bool = false, backedUp: Bool = false, transports: [String] = [],
                 signCount: UInt32 = 0, created: HostEvent, lastUsed: HostEvent? = nil, label: String = "",
                 revoked: Bool = false, revokedAt: EpochSeconds? = nil, revokedBy: String? = nil,

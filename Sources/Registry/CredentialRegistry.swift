@@ -1,4 +1,5 @@
 import Storage
+import Identifiers
 
 /// The read side of the registry port: one user's record — credentials and the fleet-wide
 /// offer log — in one read, one consistent view. The decision's gathering needs only this.
@@ -18,12 +19,12 @@ public protocol CredentialRegistry: RegistryReading {
     var location: String { get }
     /// Registers `credential` (made on `host`) and revokes `replacing` (the heal path) in one
     /// change. Returns how many hosts now have an active passkey of the user.
-    func register(_ credential: CredentialRecord, for user: UserName, replacing: [String], at time: EpochSeconds,
+    func register(_ credential: CredentialRecord, for user: UserName, replacing: [CredentialID], at time: EpochSeconds,
                   host: String) throws -> Int
     /// A verified login: the signature's counter (never moved backwards) and the last use.
-    func recordLogin(user: UserName, credentialID: String, signCount: UInt32, at time: EpochSeconds, host: String) throws
+    func recordLogin(user: UserName, credentialID: CredentialID, signCount: UInt32, at time: EpochSeconds, host: String) throws
     /// A valid signature whose counter did not grow: kept on the credential for the administrator.
-    func recordSignCountRegression(user: UserName, credentialID: String, _ regression: SignCountRegression) throws
+    func recordSignCountRegression(user: UserName, credentialID: CredentialID, _ regression: SignCountRegression) throws
     /// Revokes the credentials `choose` picks from the current record, under the same lock, so
     /// nothing can slip between the choice and the change. Returns each chosen credential and
     /// whether it was active until now.
@@ -74,7 +75,7 @@ public struct FileRegistry: CredentialRegistry, Sendable {
         try store.users()
     }
 
-    public func register(_ credential: CredentialRecord, for user: UserName, replacing: [String], at time: EpochSeconds,
+    public func register(_ credential: CredentialRecord, for user: UserName, replacing: [CredentialID], at time: EpochSeconds,
                          host: String) throws -> Int {
         try update(user: user) { record in
             record.add(credential)
@@ -83,11 +84,11 @@ public struct FileRegistry: CredentialRegistry, Sendable {
         }
     }
 
-    public func recordLogin(user: UserName, credentialID: String, signCount: UInt32, at time: EpochSeconds, host: String) throws {
+    public func recordLogin(user: UserName, credentialID: CredentialID, signCount: UInt32, at time: EpochSeconds, host: String) throws {
         try update(user: user) { $0.recordUse(id: credentialID, signCount: signCount, at: time, host: host) }
     }
 
-    public func recordSignCountRegression(user: UserName, credentialID: String, _ regression: SignCountRegression) throws {
+    public func recordSignCountRegression(user: UserName, credentialID: CredentialID, _ regression: SignCountRegression) throws {
         try update(user: user) { record in record.modify(id: credentialID) { $0.signCountRegression = regression } }
     }
 

@@ -1,4 +1,5 @@
 import Storage
+import Identifiers
 
 /// Everything the registry knows about one user: one JSON document, `REGISTRY/USER.json`.
 public struct UserRecord: VersionedDocument {
@@ -23,7 +24,7 @@ public struct UserRecord: VersionedDocument {
     /// Credentials that may be used to sign in.
     public var activeCredentials: [CredentialRecord] { credentials.filter(\.isActive) }
 
-    public func credential(id: String) -> CredentialRecord? { credentials.first { $0.id == id } }
+    public func credential(id: CredentialID) -> CredentialRecord? { credentials.first { $0.id == id } }
 
     /// Adds `credential` unless one with the same id is already there. Returns whether it was added.
     @discardableResult
@@ -35,7 +36,7 @@ public struct UserRecord: VersionedDocument {
 
     /// Changes the credential with `id` in place. Returns false when there is none.
     @discardableResult
-    public mutating func modify(id: String, _ change: (inout CredentialRecord) -> Void) -> Bool {
+    public mutating func modify(id: CredentialID, _ change: (inout CredentialRecord) -> Void) -> Bool {
         guard let i = credentials.firstIndex(where: { $0.id == id }) else { return false }
         change(&credentials[i])
         return true
@@ -46,7 +47,7 @@ public struct UserRecord: VersionedDocument {
     /// backwards, or the clone check would accept a replayed count. Written by the module
     /// after it verified the assertion, or by the setuid helper for a caller that is not root.
     @discardableResult
-    public mutating func recordUse(id: String, signCount: UInt32, at time: EpochSeconds, host: String) -> Bool {
+    public mutating func recordUse(id: CredentialID, signCount: UInt32, at time: EpochSeconds, host: String) -> Bool {
         modify(id: id) { c in
             c.signCount = max(c.signCount, signCount)
             c.lastUsed = HostEvent(time: time, host: host)
@@ -56,7 +57,7 @@ public struct UserRecord: VersionedDocument {
     /// Marks the credential revoked (kept in the file, never used again). Returns false when
     /// there is no such credential or it was already revoked.
     @discardableResult
-    public mutating func revoke(id: String, at time: EpochSeconds, by who: String) -> Bool {
+    public mutating func revoke(id: CredentialID, at time: EpochSeconds, by who: String) -> Bool {
         guard let c = credential(id: id), !c.revoked else { return false }
         return modify(id: id) {
             $0.revoked = true

@@ -4,15 +4,16 @@ import Registry
 import Storage
 import WebAuthn
 import Wording
+import Identifiers
 
 /// How a passkey login ended. Only `.success` may ever become PAM_SUCCESS, and only after the
 /// assertion verified against the registry's public key and the registry recorded it.
 public enum LoginOutcome: Equatable, Sendable {
-    case success(credentialID: String)
+    case success(credentialID: CredentialID)
     /// Empty PIN: the user chose the password.
     case cancelled
     case wrongPIN(attemptsLeft: Int)
-    case locked(credentialID: String?)
+    case locked(credentialID: CredentialID?)
     /// The authenticator answered, but what it sent does not verify: PAM_AUTH_ERR.
     case rejected(LoginRejection)
     /// The helper or the registry could not do their part: PAM_AUTHINFO_UNAVAIL.
@@ -31,7 +32,7 @@ public enum CeremonyFailure: Error, Equatable, Sendable, CustomStringConvertible
     /// The helper's reply does not belong to the request.
     case unexpectedReply(operation: String)
     /// The registry's record of the credential has a public key that does not decode.
-    case unreadablePublicKey(credentialID: String)
+    case unreadablePublicKey(credentialID: CredentialID)
     /// The registry could not record what happened; `what` says what was at stake.
     case registry(what: String, detail: String)
     /// What the authenticator made does not verify (registration).
@@ -43,7 +44,7 @@ public enum CeremonyFailure: Error, Equatable, Sendable, CustomStringConvertible
         case .helper(let e): "\(e)"
         case .helperFailed(let f): "helper: \(f)"
         case .unexpectedReply(let op): "helper sent an unexpected reply to \(op)"
-        case .unreadablePublicKey(let id): "registry record of credential \(id) has an unreadable public key"
+        case .unreadablePublicKey(let id): "registry record of credential \(id.short) has an unreadable public key"
         case .registry(let what, let detail): "\(what): \(detail)"
         case .notVerified(let why): why
         }
@@ -53,11 +54,11 @@ public enum CeremonyFailure: Error, Equatable, Sendable, CustomStringConvertible
 /// Why an answer from the authenticator was not accepted.
 public enum LoginRejection: Equatable, Sendable {
     /// It signed with a credential that was not asked for.
-    case unexpectedCredential(credentialID: String)
+    case unexpectedCredential(credentialID: CredentialID)
     /// A valid signature whose counter did not grow: a replay, or a cloned authenticator.
-    case signCountRegressed(credentialID: String, stored: UInt32, received: UInt32)
+    case signCountRegressed(credentialID: CredentialID, stored: UInt32, received: UInt32)
     /// Anything else the verifier refused (signature, challenge, flags, …).
-    case verification(credentialID: String, detail: String)
+    case verification(credentialID: CredentialID, detail: String)
 
     public var code: String {
         switch self {
@@ -69,12 +70,12 @@ public enum LoginRejection: Equatable, Sendable {
     public var summary: String {
         switch self {
         case .unexpectedCredential(let id):
-            "the authenticator answered with credential \(shortCredentialID(id)), which was not asked for"
+            "the authenticator answered with credential \(id.short), which was not asked for"
         case .signCountRegressed(let id, let stored, let received):
-            "the signature of passkey \(shortCredentialID(id)) is valid but its counter is \(received), not above the recorded \(stored): "
+            "the signature of passkey \(id.short) is valid but its counter is \(received), not above the recorded \(stored): "
                 + "a replay, or a copy of the key used elsewhere (a cloned authenticator); login refused"
         case .verification(let id, let detail):
-            "the assertion of passkey \(shortCredentialID(id)) did not verify: \(detail)"
+            "the assertion of passkey \(id.short) did not verify: \(detail)"
         }
     }
 }
@@ -87,16 +88,16 @@ extension RelyingParty {
     public func login(user: UserName, credentials: [CredentialRecord], ui: UserInterface,
                       wrongPIN: (Int) -> Void = { _ in }) -> LoginOutcome {
         let allowed = credentials.filter(\.isActive)
-        let ids = allowed.compactMap { Base64URL.decode($0.id) }
+        let ids = allowed.map(\.id)
         guard !ids.isEmpty else { return .unavailable(.noUsableCredential) }
 
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.getType, challenge: challenge, origin: origin)
-        let request = GetAssertionRequest(user: user.rawValue, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
+        let request = GetAssertionRequest(user: user, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
                                           allowCredentials: ids)
         let reply: HelperReply
         // The credential the helper asked the PIN for: the one a lockout is about.
-        var askedFor: [UInt8]? = nil
+        var askedFor: CredentialID? = nil
         do {
             reply = try helper.perform(.getAssertion(request)) { question in
                 guard case .existing(let id, let left, let retry) = question else { return nil }
@@ -124,7 +125,7 @@ extension RelyingParty {
                 return .wrongPIN(attemptsLeft: left)
             case .locked:
                 ui.error(Wording.locked)
-                return .locked(credentialID: askedFor.map(Base64URL.encode) ?? (allowed.count == 1 ? allowed[0].id : nil))
+                return .locked(credentialID: askedFor ?? (allowed.count == 1 ? allowed[0].id : nil))
             default: return .unavailable(.helperFailed(f))
             }
         default:
@@ -134,7 +135,7 @@ extension RelyingParty {
 
     private func verifyAndRecord(_ assertion: Assertion, user: UserName, allowed: [CredentialRecord],
                                  challenge: [UInt8], clientDataJSON: [UInt8]) -> LoginOutcome {
-        let idText = Base64URL.encode(assertion.credentialID)
+        let idText = assertion.credentialID
         guard let record = allowed.first(where: { $0.id == idText }) else {
             return .rejected(.unexpectedCredential(credentialID: idText))
         }

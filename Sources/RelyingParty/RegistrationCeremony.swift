@@ -4,6 +4,7 @@ import Registry
 import Storage
 import WebAuthn
 import Wording
+import Identifiers
 
 public enum RegistrationOutcome: Equatable, Sendable {
     /// Registered; `computers` is how many hosts now have an active passkey of this user.
@@ -19,12 +20,12 @@ extension RelyingParty {
     /// passes `replacing` (this host's locked or lost credentials): they are revoked once the
     /// new one is registered, and the keys the authenticator still holds (`heldIDs`, from the
     /// probe) are deleted from it.
-    public func register(user: UserName, replacing: [CredentialRecord] = [], heldIDs: Set<String> = [],
+    public func register(user: UserName, replacing: [CredentialRecord] = [], heldIDs: Set<CredentialID> = [],
                          label: String = "", ui: UserInterface) -> RegistrationOutcome {
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.createType, challenge: challenge, origin: origin)
-        let heldOld = replacing.filter { heldIDs.contains($0.id) }.compactMap { Base64URL.decode($0.id) }
-        let request = MakeCredentialRequest(user: user.rawValue, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
+        let heldOld = replacing.map(\.id).filter(heldIDs.contains)
+        let request = MakeCredentialRequest(user: user, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
                                             userHandle: userHandle(for: user), replacing: heldOld.first)
         let reply: HelperReply
         do {
@@ -67,7 +68,7 @@ extension RelyingParty {
 
         let time = now()
         let record = CredentialRecord(
-            id: Base64URL.encode(verified.credentialID),
+            id: verified.credentialID,
             publicKey: Base64URL.encode(verified.credentialPublicKey.encoded),
             algorithm: Int(verified.credentialPublicKey.algorithm),
             kind: .platform, hostID: host.hostID, hostName: host.hostName,
@@ -89,8 +90,8 @@ extension RelyingParty {
     }
 
     /// Best effort: a key the registry does not know would only confuse the next probe.
-    private func forget(_ credentialID: [UInt8], user: UserName) {
-        _ = try? helper.perform(.deleteCredential(user: user.rawValue, credentialID: credentialID), answer: { _ in nil })
+    private func forget(_ credentialID: CredentialID, user: UserName) {
+        _ = try? helper.perform(.deleteCredential(user: user, credentialID: credentialID), answer: { _ in nil })
     }
 }
 

@@ -4,6 +4,7 @@ import HostState
 import Policy
 import Registry
 import Storage
+import Identifiers
 
 /// Everything a ceremony needs: the policy, who this host is, the registry, and how to reach
 /// the host authenticator. The module and passkeyctl build one each.
@@ -47,7 +48,7 @@ public struct RelyingParty {
     /// decision): one report per authenticator, or the helper's failure when it could not look
     /// (its policy or key store unusable).
     public func probe(user: UserName) throws(HelperClientError) -> Result<[AuthenticatorReport], HelperFailure> {
-        switch try helper.perform(.probe(user: user.rawValue, rpID: rpID), answer: { _ in nil }) {
+        switch try helper.perform(.probe(user: user, rpID: rpID), answer: { _ in nil }) {
         case .probe(let reports): return .success(reports)
         case .failure(let f): return .failure(f)
         default: throw .malformed(WireError("unexpected reply to probe"))

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JSON
+import Identifiers
 
 /// A JSON document kept per user, versioned so that a file written by a newer pam_passkey is
 /// refused rather than misread or rewritten. The registry's `UserRecord` and the host

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import Identifiers
 #endif
 
 // Glibc's module map hides O_PATH (it needs _GNU_SOURCE); the value is the same on every

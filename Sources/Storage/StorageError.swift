@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import Identifiers
 #endif
 
 /// What kind of object a path turned out to be, for error messages.

@@ -1,3 +1,4 @@
+import Identifiers
 import CBOREncoding
 import Crypto
 
@@ -33,9 +34,10 @@ public struct AuthenticatorData: Hashable, Sendable {
             let aaguid = Array(bytes[position..<(position + 16)])
             let idLength = Int(bytes[position + 16]) << 8 | Int(bytes[position + 17])
             position += 18
+            guard idLength > 0 else { throw .credentialIDEmpty }
             guard idLength <= AttestedCredentialData.maximumCredentialIDLength else { throw .credentialIDTooLong(idLength) }
             guard bytes.count - position >= idLength else { throw .attestedCredentialDataTruncated }
-            let credentialID = Array(bytes[position..<(position + idLength)])
+            let credentialID = CredentialID(Array(bytes[position..<(position + idLength)]))
             position += idLength
             let key: CBOR
             let keyLength: Int
@@ -112,6 +114,7 @@ public enum AuthenticatorDataError: Error, Equatable, Sendable, CustomStringConv
     case backedUpWithoutBackupEligible
     case attestedCredentialDataMissing
     case attestedCredentialDataTruncated
+    case credentialIDEmpty
     case credentialIDTooLong(Int)
     case credentialPublicKey(COSEKeyError)
     case extensionDataMissing
@@ -131,6 +134,8 @@ public enum AuthenticatorDataError: Error, Equatable, Sendable, CustomStringConv
             return "authenticatorData sets the AT flag but carries no attested credential data"
         case .attestedCredentialDataTruncated:
             return "attested credential data in authenticatorData ends before its credential id does"
+        case .credentialIDEmpty:
+            return "credential id is empty"
         case .credentialIDTooLong(let n):
             return "credential id is \(n) bytes, longer than the 1023 allowed"
         case .credentialPublicKey(let e): return e.description

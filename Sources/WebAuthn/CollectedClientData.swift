@@ -1,3 +1,4 @@
+import Identifiers
 import JSON
 
 /// clientDataJSON (WebAuthn §5.8.1): what the client says it asked the authenticator to

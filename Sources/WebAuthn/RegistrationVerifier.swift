@@ -1,8 +1,9 @@
 import Crypto
+import Identifiers
 
 /// A registration that passed every check: what the relying party stores.
 public struct VerifiedRegistration: Hashable, Sendable {
-    public let credentialID: [UInt8]
+    public let credentialID: CredentialID
     public let credentialPublicKey: COSEKey
     public let signCount: UInt32
     public let aaguid: [UInt8]

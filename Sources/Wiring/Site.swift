@@ -9,6 +9,7 @@ import Registry
 import RelyingParty
 import Storage
 import WebAuthn
+import Identifiers
 
 /// This host as configured: the policy and everything built from it — the composition the
 /// module and passkeyctl share (each has a Wiring.swift saying what it builds from this). The
@@ -100,7 +101,7 @@ struct HelperProbe: AuthenticatorProbe {
         guard let host = reports.hostAuthenticator else { return .unavailable("the helper reported no host authenticator") }
         switch host.health.condition {
         case .healthy:
-            return .healthy(holding: host.held.map { HeldCredentialSignal(id: Base64URL.encode($0.id), locked: $0.locked) })
+            return .healthy(holding: host.held.map { HeldCredentialSignal(id: $0.id, locked: $0.locked) })
         case .unavailable(let why): return .unavailable(why)
         case .broken(let why): return .broken(why)
         }

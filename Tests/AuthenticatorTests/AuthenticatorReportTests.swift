@@ -1,3 +1,5 @@
+import Identifiers
+import IdentifierLiterals
 import CBOREncoding
 import HelperProtocol
 import WebAuthn
@@ -6,7 +8,7 @@ import XCTest
 /// The probe's answer crosses the wire as one typed report per authenticator: the state is a
 /// word from a closed set, checked against the problem text, never inferred from it.
 final class AuthenticatorReportTests: XCTestCase {
-    private let held = HeldCredential(id: Array(repeating: 7, count: 32), rpID: "host.example", created: 1_700_000_000,
+    private let held = HeldCredential(id: CredentialID(Array(repeating: 7, count: 32)), rpID: "host.example", created: 1_700_000_000,
                                       locked: true, attemptsLeft: 0)
 
     private func roundTrip(_ reply: HelperReply) throws -> HelperReply {

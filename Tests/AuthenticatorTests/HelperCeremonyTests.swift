@@ -1,3 +1,5 @@
+import Identifiers
+import IdentifierLiterals
 import Crypto
 import Foundation
 import HelperProtocol

@@ -1,3 +1,5 @@
+import Identifiers
+import IdentifierLiterals
 import Crypto
 import Foundation
 import HelperProtocol
@@ -55,14 +57,14 @@ class HelperTestCase: XCTestCase {
     }
 
     struct Enrolled {
-        let credentialID: [UInt8]
+        let credentialID: CredentialID
         let key: COSEKey
         let signCount: UInt32
         let registration: VerifiedRegistration
     }
 
     /// Creates a credential for `user` with `pin`; verifies the attestation like a relying party.
-    func enroll(_ user: String, pin: String = "482913", file: StaticString = #filePath, line: UInt = #line) throws -> Enrolled {
+    func enroll(_ user: UserName, pin: String = "482913", file: StaticString = #filePath, line: UInt = #line) throws -> Enrolled {
         let challenge = SecureRandom.bytes(32)
         let clientData = CollectedClientData.make(type: CollectedClientData.createType, challenge: challenge, origin: "pam://\(rpID)")
         let answers = Answers([pin, pin])
@@ -80,7 +82,7 @@ class HelperTestCase: XCTestCase {
     }
 
     /// One getAssertion through the helper; verifies a returned assertion.
-    func signIn(_ user: String, _ enrolled: Enrolled, answers: Answers, storedSignCount: UInt32 = 0,
+    func signIn(_ user: UserName, _ enrolled: Enrolled, answers: Answers, storedSignCount: UInt32 = 0,
                 client: HelperClient? = nil) throws -> (HelperReply, VerifiedAssertion?) {
         let challenge = SecureRandom.bytes(32)
         let clientData = CollectedClientData.make(type: CollectedClientData.getType, challenge: challenge, origin: "pam://\(rpID)")
@@ -99,7 +101,7 @@ class HelperTestCase: XCTestCase {
     /// clientDataJSON of the last `signIn`, for verifiers outside this code.
     var lastClientData: [UInt8] = []
 
-    func held(_ user: String, client: HelperClient? = nil) throws -> [HeldCredential] {
+    func held(_ user: UserName, client: HelperClient? = nil) throws -> [HeldCredential] {
         let reply = try (client ?? self.client()).perform(.probe(user: user, rpID: rpID), answer: { _ in nil })
         guard case .probe(let reports) = reply, let host = reports.hostAuthenticator else {
             XCTFail("probe: \(reply)")
@@ -111,9 +113,9 @@ class HelperTestCase: XCTestCase {
 
     var keyringDirectory: String { stateDir + "/authenticator/software" }
 
-    func keyringBytes(_ user: String) -> Data? { FileManager.default.contents(atPath: keyringDirectory + "/\(user).json") }
+    func keyringBytes(_ user: UserName) -> Data? { FileManager.default.contents(atPath: keyringDirectory + "/\(user).json") }
 
-    func failedAttempts(_ user: String) throws -> Int {
+    func failedAttempts(_ user: UserName) throws -> Int {
         guard let data = keyringBytes(user),
               let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let creds = json["credentials"] as? [[String: Any]], let first = creds.first,

@@ -1,3 +1,5 @@
+import Identifiers
+import IdentifierLiterals
 import CBOREncoding
 import Crypto
 import Foundation
@@ -9,7 +11,7 @@ import XCTest
 final class HelperRobustnessTests: HelperTestCase {
     /// Starts the helper by hand and sends a getAssertion request; returns the process after
     /// the first PIN question arrived.
-    func startSignIn(_ user: String, _ enrolled: Enrolled) throws -> HelperProcess {
+    func startSignIn(_ user: UserName, _ enrolled: Enrolled) throws -> HelperProcess {
         let helper = try HelperProcess.launch(path: Self.helperPath, arguments: ["--conf", policyPath])
         let clientData = CollectedClientData.make(type: CollectedClientData.getType, challenge: SecureRandom.bytes(32), origin: "pam://\(rpID)")
         try helper.channel.send(HelperRequest.getAssertion(GetAssertionRequest(

@@ -1,4 +1,6 @@
 @testable import Authenticator
+import Identifiers
+import IdentifierLiterals
 import Crypto
 import Foundation
 import HelperProtocol
@@ -9,7 +11,7 @@ import XCTest
 /// locks, and what a check that never looked at the PIN costs.
 final class PINAttemptsTests: XCTestCase {
     struct Entry: KeyringEntry {
-        var credentialID: String
+        var credentialID: CredentialID
         var rpID: String
         var failedAttempts: Int
         var lockedAt: Int64?

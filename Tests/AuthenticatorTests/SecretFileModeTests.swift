@@ -1,3 +1,5 @@
+import Identifiers
+import IdentifierLiterals
 import Foundation
 import HelperProtocol
 import XCTest

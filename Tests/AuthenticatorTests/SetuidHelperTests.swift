@@ -1,3 +1,5 @@
+import Identifiers
+import IdentifierLiterals
 import Crypto
 import Foundation
 import HelperProtocol
@@ -8,6 +10,7 @@ import XCTest
 /// would): it serves only that account, and only to use a passkey.
 final class SetuidHelperTests: HelperTestCase {
     var account = ""
+    var accountName: UserName { try! UserName(validating: account) }
     var uid: uid_t = 0
     var setuidCopy: String { root + "/bin/pam_passkey_helper" }
 
@@ -44,21 +47,21 @@ final class SetuidHelperTests: HelperTestCase {
 
     func testServesOnlyTheCallersOwnAccountAndNeverCreatesOrRemoves() throws {
         let cdh = SHA256.hash([1, 2, 3])
-        let someID = [UInt8](repeating: 7, count: 32)
+        let someID = CredentialID([UInt8](repeating: 7, count: 32))
         let forbidden: [(String, HelperRequest)] = [
             ("probe for root", .probe(user: "root", rpID: rpID)),
             ("sign in as root", .getAssertion(GetAssertionRequest(user: "root", rpID: rpID, clientDataHash: cdh, allowCredentials: [someID]))),
-            ("create for itself", .makeCredential(MakeCredentialRequest(user: account, rpID: rpID, clientDataHash: cdh, userHandle: [1]))),
+            ("create for itself", .makeCredential(MakeCredentialRequest(user: accountName, rpID: rpID, clientDataHash: cdh, userHandle: [1]))),
             ("create for root", .makeCredential(MakeCredentialRequest(user: "root", rpID: rpID, clientDataHash: cdh, userHandle: [1]))),
-            ("delete", .deleteCredential(user: account, credentialID: someID)),
-            ("unlock", .unlock(user: account, credentialID: nil)),
+            ("delete", .deleteCredential(user: accountName, credentialID: someID)),
+            ("unlock", .unlock(user: accountName, credentialID: nil)),
         ]
         for (what, request) in forbidden {
             let reply = try asAccount().perform(request, answer: { _ in XCTFail("\(what): asked for a PIN"); return nil })
             XCTAssertEqual(reply.failureCode, .notPermitted, what)
         }
         // Its own account: allowed (the answer depends on the system's policy, but it is not a refusal).
-        let own = try asAccount().perform(.probe(user: account, rpID: rpID), answer: { _ in nil })
+        let own = try asAccount().perform(.probe(user: accountName, rpID: rpID), answer: { _ in nil })
         XCTAssertNotEqual(own.failureCode, .notPermitted)
         if case .status = try asAccount().perform(.status, answer: { _ in nil }) {} else { XCTFail("status refused") }
     }
@@ -79,28 +82,29 @@ final class SetuidHelperTests: HelperTestCase {
         }
         let lookalikeUID = try XCTUnwrap(getpwnam(lookalike)).pointee.pw_uid
         XCTAssertNotEqual(lookalikeUID, try XCTUnwrap(getpwnam(victim)).pointee.pw_uid)
-        let enrolled = try enroll(victim)
+        let victimName = try UserName(validating: victim), lookalikeName = try UserName(validating: lookalike)
+        let enrolled = try enroll(victimName)
 
         let asLookalike = HelperClient(program: "/usr/bin/setpriv",
                                        arguments: ["--reuid=\(lookalikeUID)", "--regid=\(lookalikeUID)", "--clear-groups", "--", setuidCopy],
                                        timeoutSeconds: 10)
         let cdh = SHA256.hash([4, 5, 6])
         let requests: [(String, HelperRequest)] = [
-            ("probe", .probe(user: victim, rpID: rpID)),
-            ("getAssertion", .getAssertion(GetAssertionRequest(user: victim, rpID: rpID, clientDataHash: cdh,
+            ("probe", .probe(user: victimName, rpID: rpID)),
+            ("getAssertion", .getAssertion(GetAssertionRequest(user: victimName, rpID: rpID, clientDataHash: cdh,
                                                                allowCredentials: [enrolled.credentialID]))),
-            ("delete", .deleteCredential(user: victim, credentialID: enrolled.credentialID)),
-            ("unlock", .unlock(user: victim, credentialID: enrolled.credentialID)),
+            ("delete", .deleteCredential(user: victimName, credentialID: enrolled.credentialID)),
+            ("unlock", .unlock(user: victimName, credentialID: enrolled.credentialID)),
         ]
         for (what, request) in requests {
             let reply = try asLookalike.perform(request, answer: { _ in XCTFail("\(what): asked for a PIN"); return nil })
             XCTAssertEqual(reply.failureCode, .notPermitted, what)
         }
         // Nothing of the victim's changed: no attempt used up, the credential still there.
-        XCTAssertEqual(try failedAttempts(victim), 0)
-        XCTAssertEqual(try held(victim).map(\.id), [enrolled.credentialID])
+        XCTAssertEqual(try failedAttempts(victimName), 0)
+        XCTAssertEqual(try held(victimName).map(\.id), [enrolled.credentialID])
         // Its own name is its own account.
-        let own = try asLookalike.perform(.probe(user: lookalike, rpID: rpID), answer: { _ in nil })
+        let own = try asLookalike.perform(.probe(user: lookalikeName, rpID: rpID), answer: { _ in nil })
         XCTAssertNotEqual(own.failureCode, .notPermitted)
     }
 

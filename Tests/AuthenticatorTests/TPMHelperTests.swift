@@ -1,3 +1,5 @@
+import Identifiers
+import IdentifierLiterals
 import Authenticator
 import CBOREncoding
 import Crypto

@@ -4,6 +4,8 @@ import Foundation
 import HelperProtocol
 import WebAuthn
 import XCTest
+import Identifiers
+import IdentifierLiterals
 
 /// The TPM pieces below the helper protocol, against a swtpm of their own.
 final class TPMKeyTests: XCTestCase {

@@ -1,3 +1,5 @@
+import Identifiers
+import IdentifierLiterals
 import HostState
 import Intelligence
 import Registry
@@ -276,7 +278,7 @@ final class DecisionTableTests: XCTestCase {
 
     func testStepAsideMessagesNameAtMostThreeHosts() {
         let hosts = (1...5).map { HostSignal(id: "id\($0)", name: "ws\($0)") }
-        let s = Scenario(credentials: hosts.enumerated().map { platform("X\($0.offset)", on: $0.element, lastUsed: now - Int64($0.offset) * day) })
+        let s = Scenario(credentials: hosts.enumerated().map { platform(CredentialID(tag: "X\($0.offset)"), on: $0.element, lastUsed: now - Int64($0.offset) * day) })
         let login = decideLogin(s.signals, policy: Policy())
         XCTAssertEqual(login.userMessage(session: console), "Your passkeys are on other computers (ws1, ws2, ws3, 2 more).")
         // The administrator's summary names them all.
@@ -357,8 +359,8 @@ final class DecisionTableTests: XCTestCase {
         ]
         for (credential, authenticator, status) in cases {
             let got = CredentialStatus(of: credential, hostID: hostB.id, authenticator: authenticator)
-            XCTAssertEqual(got, status, credential.id)
-            XCTAssertEqual(got.isThisHosts, [.usable, .locked, .missing, .unreachable].contains(status), credential.id)
+            XCTAssertEqual(got, status, credential.id.text)
+            XCTAssertEqual(got.isThisHosts, [.usable, .locked, .missing, .unreachable].contains(status), credential.id.text)
         }
     }
 }

@@ -1,3 +1,5 @@
+import Identifiers
+import IdentifierLiterals
 import Foundation
 import HostState
 import Intelligence
@@ -12,8 +14,9 @@ final class ExplainTests: XCTestCase {
     }
 
     func testLockedCredentialWithOthersElsewhere() throws {
-        let s = Scenario(credentials: [platform("B1xxxxxxxxxxxx", on: hostB), platform("A1", on: hostA, lastUsed: now - day)],
-                         authenticator: .healthy(holding: [HeldCredentialSignal(id: "B1xxxxxxxxxxxx", locked: true)]))
+        let b1 = try CredentialID(base64url: "B1xxxxxxxxxxxw")
+        let s = Scenario(credentials: [platform(b1, on: hostB), platform("A1", on: hostA, lastUsed: now - day)],
+                         authenticator: .healthy(holding: [HeldCredentialSignal(id: b1, locked: true)]))
         let e = explain(s.signals, policy: Policy())
         XCTAssertEqual(e.summary, "login=step_aside/credential_locked append=offer/replace_locked")
 
@@ -38,7 +41,7 @@ final class ExplainTests: XCTestCase {
         let append = try XCTUnwrap(j["append"] as? [String: Any])
         XCTAssertEqual(append["decision"] as? String, "offer")
         XCTAssertEqual(append["offer"] as? String, "replace_locked")
-        XCTAssertEqual(append["replaces"] as? [String], ["B1xxxxxxxxxxxx"])
+        XCTAssertEqual(append["replaces"] as? [String], ["B1xxxxxxxxxxxw"])
         let creds = try XCTUnwrap(j["credentials"] as? [[String: Any]])
         XCTAssertEqual(creds.map { $0["status"] as? String }, ["locked", "elsewhere"])
         XCTAssertEqual(creds[1]["host_name"] as? String, "host-a")

@@ -3,6 +3,8 @@ import Intelligence
 import Registry
 import Policy
 import XCTest
+import Identifiers
+import IdentifierLiterals
 
 /// 2026-01-11 00:00 UTC.
 let now: Int64 = 1_767_225_600 + 10 * 86_400

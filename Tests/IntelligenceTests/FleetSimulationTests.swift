@@ -1,4 +1,5 @@
 @testable import FleetSimulation
+import Identifiers
 import HostState
 import Intelligence
 import Registry

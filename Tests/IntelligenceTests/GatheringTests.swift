@@ -4,6 +4,8 @@ import Registry
 import Policy
 import Storage
 import XCTest
+import Identifiers
+import IdentifierLiterals
 
 /// Fakes at the seams, recording every question asked.
 final class Recorder: @unchecked Sendable {

@@ -3,6 +3,8 @@ import XCTest
 @testable import HostState
 @testable import Registry
 @testable import Storage
+import Identifiers
+import IdentifierLiterals
 
 /// Real processes (passkey-state-worker) writing at once, as concurrent logins and
 /// passkeyctl runs do: no update may be lost and no file may be left invalid.
@@ -39,7 +41,7 @@ final class ConcurrentWriterTests: TempDirTestCase {
         let record = try FileRegistry(directory: path("registry")).record(for: UserName(validating: "alice"))
         let expected = Set((0..<processes).flatMap { w in (0..<updatesEach).map { "w\(w)-\($0)" } })
         XCTAssertEqual(record.credentials.count, processes * updatesEach)
-        XCTAssertEqual(Set(record.credentials.map(\.id)), expected)
+        XCTAssertEqual(Set(record.credentials.map(\.id)), Set(expected.map { CredentialID(Array($0.utf8)) }))
         assertValidJSON(path("registry/alice.json"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: path("registry")).sorted(),
                        [".alice.json.lock", "alice.json"], "no temporary file left behind")
@@ -53,7 +55,7 @@ final class ConcurrentWriterTests: TempDirTestCase {
         XCTAssertEqual(try registry.users().count, processes)
         for w in 0..<processes {
             let record = try registry.record(for: UserName(validating: "user\(w)"))
-            XCTAssertEqual(record.credentials.map(\.id), (0..<updatesEach).map { "w\(w)-\($0)" })
+            XCTAssertEqual(record.credentials.map(\.id), (0..<updatesEach).map { CredentialID(Array("w\(w)-\($0)".utf8)) })
             assertValidJSON(registry.path(for: try UserName(validating: "user\(w)")))
         }
     }

@@ -1,3 +1,4 @@
+import Identifiers
 import Crypto
 @testable import HostState
 @testable import Storage

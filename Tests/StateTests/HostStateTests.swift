@@ -3,6 +3,8 @@ import XCTest
 @testable import HostState
 import Registry
 @testable import Storage
+import Identifiers
+import IdentifierLiterals
 
 final class HostIdentityTests: TempDirTestCase {
     func testHostIDIsAKeyedHashOfTheTrimmedMachineID() throws {

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 @testable import Registry
 @testable import Storage
+import Identifiers
+import IdentifierLiterals
 
 /// A writer killed with SIGKILL at random moments: every time, the record must be exactly
 /// the old content or exactly the new one, and the next writer must carry on.

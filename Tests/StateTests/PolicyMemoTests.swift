@@ -1,3 +1,4 @@
+import Identifiers
 import XCTest
 @testable import Policy
 @testable import Storage

@@ -3,9 +3,11 @@ import Foundation
 import XCTest
 @testable import Registry
 @testable import Storage
+import Identifiers
+import IdentifierLiterals
 
 func sampleCredential(_ id: String, host: String = "host-a", time: EpochSeconds = 1_700_000_000) -> CredentialRecord {
-    CredentialRecord(id: Base64URL.encode(Array(id.utf8)), publicKey: "pQECAyYgASFYIA", kind: .platform,
+    CredentialRecord(id: CredentialID(Array(id.utf8)), publicKey: "pQECAyYgASFYIA", kind: .platform,
                      hostID: "3299671781ac4348cb7a1411b5750995", hostName: host,
                      aaguid: "00000000-0000-0000-0000-000000000000", backupEligible: false, backedUp: false,
                      transports: ["internal"], signCount: 3, created: HostEvent(time: time, host: host),
@@ -112,8 +114,11 @@ final class RegistryTests: TempDirTestCase {
         for (content, reason) in [("{\"schemaVersion\": 1, \"user\": \"alice\", \"credentials\": [", "the document"),
                                   ("not json at all", "the document"),
                                   ("{\"user\": \"alice\", \"credentials\": []}", "field \"schemaVersion\" is missing"),
-                                  ("{\"schemaVersion\": 1, \"user\": \"alice\", \"credentials\": [{\"id\": \"x\"}]}",
+                                  ("{\"schemaVersion\": 1, \"user\": \"alice\", \"credentials\": [{\"id\": \"eA\"}]}",
                                    "is missing in credentials[0]"),
+                                  // An id is canonical base64url or the record is not read: it could never match.
+                                  ("{\"schemaVersion\": 1, \"user\": \"alice\", \"credentials\": [{\"id\": \"x y\"}]}",
+                                   "credentials[0].id: invalid credential id \"x y\": it is not unpadded base64url"),
                                   ("{\"schemaVersion\": 1, \"user\": \"alice\", \"credentials\": \"none\"}", "credentials: expected an array, found a string"),
                                   ("", "the document")] {
             writeRaw(file, content)

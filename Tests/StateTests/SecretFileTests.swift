@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import Storage
+import Identifiers
+import IdentifierLiterals
 
 /// Secret files (host secret, keyrings, TPM key blobs): refused when group or others have any
 /// access, not only write access; the one check, in Storage, and every way it is reached.

@@ -1,3 +1,4 @@
+import Identifiers
 import Foundation
 import XCTest
 @testable import Storage
@@ -164,11 +165,16 @@ final class Worker {
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
-    func errors() -> String {
+    func errors() -> String { drain(stderrFD) }
+
+    /// What it printed on stdout (after "ready", for the commands that print it).
+    func output() -> String { drain(stdoutFD) }
+
+    private func drain(_ fd: Int32) -> String {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = read(stderrFD, &buffer, buffer.count)
+            let n = read(fd, &buffer, buffer.count)
             if n <= 0 { break }
             out += buffer[..<n]
         }

@@ -1,5 +1,7 @@
 import XCTest
 @testable import Storage
+import Identifiers
+import IdentifierLiterals
 
 final class UserNameTests: XCTestCase {
     func testNamesRealSystemsUseAreAccepted() throws {

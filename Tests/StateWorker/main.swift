@@ -4,6 +4,8 @@
 //   passkey-state-worker append REGISTRY USER COUNT TAG   add COUNT credentials TAG-0…, one update each
 //   passkey-state-worker logins STATE_DIR USER COUNT       record COUNT passkey logins, one update each
 //   passkey-state-worker replace REGISTRY USER NEXT_JSON   replace USER's record with the one in NEXT_JSON
+//   passkey-state-worker read REGISTRY USER UID            become UID (a screen locker's user), read USER's record,
+//                                                          print how many credentials it has (no waiting)
 //
 // Each waits for one byte on stdin after printing "ready", so a test can start them together
 // (or know when to start the clock before killing one).
@@ -15,6 +17,7 @@ import FoundationEssentials
 import HostState
 import Registry
 import Storage
+import Identifiers
 
 func fail(_ message: String) -> Never {
     let line = Array("passkey-state-worker: \(message)\n".utf8)
@@ -45,7 +48,7 @@ do {
             let id = "\(args[4])-\(i)"
             _ = try registry.update(user: user) { record in
                 record.add(CredentialRecord(
-                    id: id, publicKey: Base64URL.encode(Array(id.utf8)), kind: .platform, hostID: args[4],
+                    id: CredentialID(Array(id.utf8)), publicKey: Base64URL.encode(Array(id.utf8)), kind: .platform, hostID: args[4],
                     hostName: "worker \(getpid())", aaguid: "00000000-0000-0000-0000-000000000000",
                     transports: ["internal"], created: HostEvent(time: currentEpochSeconds(), host: "worker"),
                     label: id, attestationObject: "o2NmbXRkbm9uZQ", clientDataJSON: "e30"))
@@ -65,6 +68,12 @@ do {
         let next = try JSONDecoder().decode(UserRecord.self, from: Data(bytes))
         waitForGo()
         try registry.update(user: user) { $0 = next }
+    case "read":
+        guard args.count == 4, let uid = UInt32(args[3]) else { fail("read REGISTRY USER UID") }
+        guard setgroups(0, nil) == 0, setgid(uid) == 0, setuid(uid) == 0, getuid() == uid else { fail("cannot become uid \(uid)") }
+        let record = try FileRegistry(directory: args[1], lockTimeout: timeout).record(for: user)
+        let line = Array("\(record.credentials.count)\n".utf8)
+        _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
     default:
         fail("unknown command \(args[0])")
     }

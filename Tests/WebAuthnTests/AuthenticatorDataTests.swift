@@ -1,3 +1,4 @@
+import Identifiers
 import CBOREncoding
 import XCTest
 import Crypto
@@ -15,7 +16,7 @@ final class AuthenticatorDataTests: XCTestCase {
         XCTAssertEqual(authData.flags, [.userPresent, .backupEligible, .backedUp, .attestedCredentialData])
         XCTAssertEqual(authData.signCount, 0)
         XCTAssertEqual(authData.attestedCredentialData?.aaguid, hex("8446ccb9ab1db374750b2367ff6f3a1f"))
-        XCTAssertEqual(authData.attestedCredentialData?.credentialID, hex(vector.credentialId))
+        XCTAssertEqual(authData.attestedCredentialData?.credentialID.bytes, hex(vector.credentialId))
         XCTAssertEqual(authData.attestedCredentialData?.credentialPublicKey.encoded, hex(vector.credentialPublicKey))
         XCTAssertNil(authData.extensions)
         XCTAssertEqual(authData.rawBytes, raw)
@@ -24,7 +25,7 @@ final class AuthenticatorDataTests: XCTestCase {
 
     func testBuiltDataParsesBackAndDerivesATAndEDFromContent() throws {
         let key = try P256PrivateKey()
-        let credential = try AttestedCredentialData(aaguid: Array(repeating: 7, count: 16), credentialID: [1, 2, 3],
+        let credential = try AttestedCredentialData(aaguid: Array(repeating: 7, count: 16), credentialID: CredentialID([1, 2, 3]),
                                                     credentialPublicKey: COSEKey(publicKey: key.publicKey))
         // The caller's AT/ED bits are replaced by what is actually present.
         let built = try AuthenticatorData(rpIDHash: rpIDHash, flags: [.userPresent, .userVerified, .extensionData],
@@ -87,10 +88,10 @@ final class AuthenticatorDataTests: XCTestCase {
             try AuthenticatorData(rpIDHash: rpIDHash, flags: .userPresent, signCount: 0, extensions: [1])
         }
         XCTAssertThrows(AuthenticatorDataError.credentialIDTooLong(1024)) { () throws(AuthenticatorDataError) in
-            try AttestedCredentialData(aaguid: Array(repeating: 0, count: 16), credentialID: Array(repeating: 0, count: 1024), credentialPublicKey: key)
+            try AttestedCredentialData(aaguid: Array(repeating: 0, count: 16), credentialID: CredentialID(Array(repeating: 0, count: 1024)), credentialPublicKey: key)
         }
         XCTAssertThrows(AuthenticatorDataError.aaguidLength(15)) { () throws(AuthenticatorDataError) in
-            try AttestedCredentialData(aaguid: Array(repeating: 0, count: 15), credentialID: [1], credentialPublicKey: key)
+            try AttestedCredentialData(aaguid: Array(repeating: 0, count: 15), credentialID: CredentialID([1]), credentialPublicKey: key)
         }
     }
 

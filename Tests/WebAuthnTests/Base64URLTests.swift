@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import WebAuthn
+import Identifiers
 
 final class Base64URLTests: XCTestCase {
     /// RFC 4648 §10 test vectors, in the URL alphabet without padding.

@@ -1,3 +1,4 @@
+import Identifiers
 import CBOREncoding
 import Foundation
 import XCTest
@@ -124,7 +125,7 @@ final class RegistrationCorruptionTests: XCTestCase {
         // The credential key must be ES256 and on the curve.
         var offCurveY = credential.coseKey.y
         offCurveY[0] ^= 1
-        let offCurve = try AttestedCredentialData(aaguid: credential.aaguid, credentialID: credential.credentialID,
+        let offCurve = try AttestedCredentialData(aaguid: credential.aaguid, credentialID: CredentialID(credential.credentialID),
                                                   credentialPublicKey: COSEKey(x: credential.coseKey.x, y: offCurveY))
         let badKey = try with(authData: AuthenticatorData(rpID: rpID, flags: [.userPresent, .userVerified], signCount: 0, attestedCredentialData: offCurve))
         guard case .invalidCredentialPublicKey(.invalidPoint) = registrationOutcome(badKey, clientData, expect) else {

@@ -1,3 +1,4 @@
+import Identifiers
 import Foundation
 import XCTest
 import Crypto
@@ -111,7 +112,7 @@ struct SoftwareCredential {
 
     func attestationObject(rpID: String, clientDataJSON: [UInt8], flags: AuthenticatorFlags = [.userPresent, .userVerified],
                            signCount: UInt32 = 0, packed: Bool = true) throws -> AttestationObject {
-        let credential = try AttestedCredentialData(aaguid: aaguid, credentialID: credentialID, credentialPublicKey: coseKey)
+        let credential = try AttestedCredentialData(aaguid: aaguid, credentialID: CredentialID(credentialID), credentialPublicKey: coseKey)
         let authData = try AuthenticatorData(rpID: rpID, flags: flags, signCount: signCount, attestedCredentialData: credential)
         if !packed { return .none(authData: authData) }
         return try .packedSelf(authData: authData, clientDataHash: SHA256.hash(clientDataJSON), key: key)

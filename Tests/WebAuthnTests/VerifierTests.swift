@@ -41,7 +41,7 @@ final class VerifierTests: XCTestCase {
             let registration = try RegistrationVerifier.verify(
                 attestationObject: object.encoded, clientDataJSON: clientData,
                 expecting: RegistrationExpectations(challenge: challenge, origin: origin, rpID: rpID, requireUserVerification: true))
-            XCTAssertEqual(registration.credentialID, credential.credentialID)
+            XCTAssertEqual(registration.credentialID.bytes, credential.credentialID)
             XCTAssertEqual(registration.credentialPublicKey, credential.coseKey)
             XCTAssertEqual(registration.aaguid, credential.aaguid)
             XCTAssertEqual(registration.signCount, 3)

@@ -2,6 +2,7 @@ import Crypto
 import CTSS2
 import HelperProtocol
 import WebAuthn
+import Identifiers
 
 /// The TPM 2.0 host authenticator: each passkey is an ECC P-256 key inside this computer's
 /// TPM, created under the TPM's storage primary key, unusable on any other TPM, and usable
@@ -84,13 +85,13 @@ public struct TPMAuthenticator: HostAuthenticator {
 
     // MARK: credentials
 
-    public func credentials(user: String, rpID: String) throws(HelperFailure) -> [HeldCredential] {
+    public func credentials(user: UserName, rpID: String) throws(HelperFailure) -> [HeldCredential] {
         let mine = try store.credentials(of: user).filter { $0.rpID == rpID }
         guard !mine.isEmpty else { return [] }
-        let (state, loadable) = try tpm { (c: TPMConnection) throws(TPMError) -> (TPMLockoutState, Set<String>) in
+        let (state, loadable) = try tpm { (c: TPMConnection) throws(TPMError) -> (TPMLockoutState, Set<CredentialID>) in
             let state = try c.lockoutState()
             let primary = try TPMStoragePrimary.create(on: c)
-            var loadable: Set<String> = []
+            var loadable: Set<CredentialID> = []
             for record in mine {
                 if case .loaded(let key) = try Self.load(record, on: c, parent: primary) {
                     c.flush(key)
@@ -128,7 +129,7 @@ public struct TPMAuthenticator: HostAuthenticator {
         let pin = try NewPINDialog.choose(pins: pins, minLength: settings.pinMinLength, tries: settings.newPINTries)
         let salt = SecureRandom.bytes(TPMAuthValue.saltByteCount)
         let authValue = TPMAuthValue.derive(pin: pin, salt: salt)
-        let credentialID = SecureRandom.bytes(32)
+        let credentialID = CredentialID(SecureRandom.bytes(32))
 
         // The TPM signs the attestation with the new key, authorized by the new PIN: UV is
         // claimed only once the TPM has accepted that PIN for that key.
@@ -151,7 +152,7 @@ public struct TPMAuthenticator: HostAuthenticator {
         }
 
         let record = TPMCredential(
-            version: TPMCredential.currentVersion, credentialID: Base64URL.encode(credentialID), rpID: request.rpID, user: request.user,
+            version: TPMCredential.currentVersion, credentialID: credentialID, rpID: request.rpID, user: request.user.rawValue,
             userHandle: Base64URL.encode(request.userHandle), created: now(), parent: TPMStoragePrimary.name,
             authSalt: Base64URL.encode(salt), publicArea: Base64URL.encode(created.blobs.publicArea),
             privateArea: Base64URL.encode(created.blobs.privateArea), signCount: 0, failedAttempts: 0, lockedAt: nil)
@@ -281,14 +282,14 @@ public struct TPMAuthenticator: HostAuthenticator {
 
     // MARK: administration
 
-    public func deleteCredential(user: String, credentialID: [UInt8]) throws(HelperFailure) {
+    public func deleteCredential(user: UserName, credentialID: CredentialID) throws(HelperFailure) {
         try store.delete(user: user, credentialID: credentialID)
     }
 
     /// Clears this backend's per-credential counters. The TPM's own dictionary-attack counter
     /// is not touched: resetting it needs the lockout hierarchy's authorization, which is the
     /// administrator's (tpm2_dictionarylockout --clear-lockout).
-    public func unlock(user: String, credentialID: [UInt8]?) throws(HelperFailure) {
+    public func unlock(user: UserName, credentialID: CredentialID?) throws(HelperFailure) {
         try store.unlock(user: user, credentialID: credentialID)
     }
 }

@@ -1,5 +1,6 @@
 import Storage
 import WebAuthn
+import Identifiers
 
 /// A TPM credential at rest. Nothing here is secret: the private area is encrypted by the
 /// TPM and loads into this TPM only, and using it needs the PIN. The counters must survive the
@@ -8,7 +9,7 @@ public struct TPMCredential: KeyringEntry {
     public static let currentVersion = 1
 
     public var version: Int
-    public var credentialID: String      // base64url
+    public var credentialID: CredentialID
     public var rpID: String
     public var user: String
     public var userHandle: String        // base64url
