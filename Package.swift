@@ -73,6 +73,9 @@ let package = Package(
         // The TPM libraries are opened on first use (CTSS2/shim.h), not linked: a helper on the
         // software backend never loads them.
         .systemLibrary(name: "CTSS2", providers: [.apt(["libtss2-dev"])]),
+        // libfido2 for the helper's security keys, opened on first use (CFIDO2/shim.h), never
+        // by pam_passkey.so.
+        .systemLibrary(name: "CFIDO2", providers: [.apt(["libfido2-dev"])]),
         // Not a library: one inline C function (fork, become root, exec) posix_spawn cannot do.
         .systemLibrary(name: "CSpawn"),
 
@@ -89,7 +92,7 @@ let package = Package(
         .target(name: "Wording", dependencies: ["Identifiers", "HelperProtocol", "Registry"]),
         .target(name: "Intelligence", dependencies: ["Identifiers", "Policy", "Crypto", "Registry", "HostState", "JSON", "Storage", "Wording"]),
         .target(name: "FleetSimulation", dependencies: ["Identifiers", "Intelligence", "Policy", "Registry", "HostState"]),
-        .target(name: "Authenticator", dependencies: ["Identifiers", "WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2"]),
+        .target(name: "Authenticator", dependencies: ["Identifiers", "WebAuthn", "Crypto", "Storage", "Policy", "HelperProtocol", "CTSS2", "CFIDO2", "CBOREncoding"]),
         .target(name: "HelperProtocol", dependencies: ["Identifiers", "CBOREncoding", "Crypto", "CSpawn"]),
         .target(name: "RelyingParty",
                 dependencies: ["Identifiers", "WebAuthn", "Crypto", "Policy", "Registry", "HostState", "HelperProtocol", "Storage", "Wording"]),

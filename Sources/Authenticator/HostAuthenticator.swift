@@ -6,6 +6,12 @@ import HelperProtocol
 /// channel. nil (or an empty answer) means the user cancelled — "use my password instead".
 public protocol PINPrompter {
     func answer(_ question: PINQuestion) throws(HelperFailure) -> SecretBytes?
+    /// Tells the caller something that needs no answer (a security key waits for a touch).
+    func notify(_ notice: HelperNotice) throws(HelperFailure)
+}
+
+extension PINPrompter {
+    public func notify(_ notice: HelperNotice) throws(HelperFailure) {}
 }
 
 /// A host authenticator: the thing that makes a passkey belong to this computer. Private

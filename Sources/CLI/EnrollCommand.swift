@@ -10,16 +10,18 @@ import Identifiers
 
 enum EnrollCommand {
     static let spec = CommandSpec(
-        "enroll", synopsis: "USER [--label TEXT] [--pin-stdin] [--replace] [--json]",
+        "enroll", synopsis: "USER [--security-key] [--label TEXT] [--pin-stdin] [--replace] [--json]",
         summary: "Create a passkey for USER on this host's authenticator and register it. The PIN is typed at the terminal, or read from standard input with --pin-stdin.",
         details: [
             "With --pin-stdin, standard input gives the PIN on one line and the same PIN again on the next; a PIN the authenticator refuses (too short, too simple, not matching) fails the command instead of asking again.",
             "A user who already has an active passkey on this host keeps it unless --replace is given: the new passkey is then registered, the old one revoked and deleted from this host's authenticator.",
+            "With --security-key the passkey is made on the FIDO2 security key plugged in (security_keys in the policy says where keys are looked for): the key's PIN is asked (a key without a PIN gets one first, asked twice), then the key is touched. That passkey signs in on every host the key is plugged into that shares the registry.",
         ],
         options: [
             .valued("--label", "TEXT", "a name for the passkey, shown by list"),
             .flag("--pin-stdin", "read the PIN and its confirmation from standard input"),
             .flag("--replace", "replace USER's active passkey on this host"),
+            .flag("--security-key", "make the passkey on the security key plugged in, not on this host's authenticator"),
             .flag("--json", "print the new credential as JSON"),
         ],
         operands: ["USER"], run: run)
@@ -36,13 +38,18 @@ enum EnrollCommand {
             throw .failed("there is no account named \(user) on this host; create the account first (useradd, or your directory service)")
         }
 
+        let onKey = inv.flag("--security-key")
+        if onKey && inv.flag("--replace") {
+            throw .usage("enroll", "--replace replaces this host's passkey; a security key's passkey is revoked with passkeyctl revoke")
+        }
         // Everything that can be checked before anyone chooses a PIN is checked first.
         let record = try site.record(of: user)
-        let held = try site.held(by: user)
+        let held = onKey ? [] : try site.held(by: user)
         let heldIDs = Set(held.map(\.id))
         let probed = AuthenticatorSignal.healthy(holding: held.map { HeldCredentialSignal(id: $0.id, locked: $0.locked) })
-        let here = record.activeCredentials.filter {
-            CredentialStatus(of: CredentialSignal(record: $0), hostID: site.host.hostID, authenticator: probed).isThisHosts
+        let here = onKey ? [] : record.activeCredentials.filter {
+            $0.kind == .platform
+                && CredentialStatus(of: CredentialSignal(record: $0), hostID: site.host.hostID, authenticator: probed).isThisHosts
         }
         if !here.isEmpty && !inv.flag("--replace") {
             let ids = here.map { $0.id.short }.joined(separator: ", ")
@@ -59,11 +66,13 @@ enum EnrollCommand {
             guard let terminal = Terminal.open() else {
                 throw .failed("there is no terminal to ask for the PIN; give it on standard input with --pin-stdin")
             }
-            terminal.write("Creating a passkey for \(user) on \(site.host.hostName).\n")
+            terminal.write(onKey ? "Creating a passkey for \(user) on the security key plugged in.\n"
+                                 : "Creating a passkey for \(user) on \(site.host.hostName).\n")
             entry = PINEntry(source: .terminal(terminal))
         }
 
-        switch site.relyingParty.register(user: user, replacing: here, heldIDs: heldIDs, label: label, ui: entry) {
+        switch site.relyingParty.register(user: user, replacing: here, heldIDs: heldIDs, label: label,
+                                          target: onKey ? .securityKey : .host, ui: entry) {
         case .created(let credential, let computers):
             if inv.json {
                 Output.line(JSONValue.object([
@@ -73,7 +82,8 @@ enum EnrollCommand {
                     ("hosts_with_passkeys", .int(computers)),
                 ]).render())
             } else {
-                Output.line("Created a passkey for \(user) on \(credential.hostName).")
+                Output.line(onKey ? "Created a passkey for \(user) on the security key (registered on \(credential.hostName))."
+                                  : "Created a passkey for \(user) on \(credential.hostName).")
                 Output.line("  id       \(credential.id)")
                 Output.line("  host     \(credential.hostName)")
                 Output.line("  created  \(utcText(credential.created.time))")

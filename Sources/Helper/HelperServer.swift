@@ -23,7 +23,7 @@ struct HelperServer {
 
     /// Returns whether every request got its reply.
     func run() -> Bool {
-        var authenticator: Result<HostAuthenticator, HelperFailure>? = nil
+        var authenticator: Result<Authenticators, HelperFailure>? = nil
         let afterReply = AfterReply()
         for served in 0..<Self.maxRequests {
             let request: HelperRequest
@@ -54,11 +54,11 @@ struct HelperServer {
         return true
     }
 
-    private func serve(_ request: HelperRequest, _ backend: Result<HostAuthenticator, HelperFailure>) -> HelperReply {
+    private func serve(_ request: HelperRequest, _ backend: Result<Authenticators, HelperFailure>) -> HelperReply {
         if let refusal = permissionProblem(request) { return .failure(refusal) }
-        let authenticator: HostAuthenticator
+        let authenticator: HostAuthenticator, keys: SecurityKeys
         switch backend {
-        case .success(let a): authenticator = a
+        case .success(let a): (authenticator, keys) = (a.host, a.securityKeys)
         case .failure(let f): return .failure(f)
         }
         let prompter = ChannelPrompter(channel: channel)
@@ -66,12 +66,16 @@ struct HelperServer {
             switch request {
             case .status:
                 return .status([AuthenticatorReport(health: authenticator.health())])
-            case .probe(let user, let rp):
+            case .probe(let user, let rp, let roaming):
                 let health = authenticator.health()
                 return .probe([AuthenticatorReport(health: health,
-                                                   held: health.isHealthy ? try authenticator.credentials(user: user, rpID: rp) : [])])
+                                                   held: health.isHealthy ? try authenticator.credentials(user: user, rpID: rp) : [])]
+                              + keys.reports(looking: roaming, rpID: rp))
             case .makeCredential(let r):
-                return .created(try authenticator.makeCredential(r, pins: prompter))
+                switch r.target {
+                case .host: return .created(try authenticator.makeCredential(r, pins: prompter))
+                case .securityKey: return .created(try keys.makeCredential(r, pins: prompter))
+                }
             case .getAssertion(let r):
                 // A caller that is not root cannot write the registry or the host history:
                 // what the module records for root is recorded here, the counter this
@@ -79,7 +83,10 @@ struct HelperServer {
                 // on disk is not a login).
                 let recorder = invocation.callerIsRoot ? nil : UseRecorder(policyPath: policyPath)
                 do throws(HelperFailure) {
-                    let assertion = try authenticator.getAssertion(r, pins: prompter)
+                    let assertion = switch r.target {
+                    case .host: try authenticator.getAssertion(r, pins: prompter)
+                    case .securityKey: try keys.getAssertion(r, pins: prompter)
+                    }
                     try recorder?.record(r, assertion)
                     return .assertion(assertion)
                 } catch {
@@ -159,6 +166,12 @@ struct ChannelPrompter: PINPrompter {
             throw HelperFailure(.badRequest, e.description)
         } catch {
             throw HelperFailure(.cancelled, "no answer from the caller: \(error)")
+        }
+    }
+
+    func notify(_ notice: HelperNotice) throws(HelperFailure) {
+        do { try channel.send(HelperMessage.notice(notice).encoded()) } catch {
+            throw HelperFailure(.cancelled, "the caller went away: \(error)")
         }
     }
 }

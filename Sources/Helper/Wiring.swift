@@ -11,12 +11,20 @@ import Storage
 //   HelperServer(channel: stdin/stdout) serves a few requests, one after the other
 //   └─ on the first request: AuthenticatorFactory.make(policyPath:)
 //        ├─ the policy file             authenticator, tcti, state_dir, pin_* keys
-//        └─ one host authenticator      SoftwareAuthenticator (state_dir/authenticator/software)
-//                                       or TPMAuthenticator (the TPM at tcti)
+//        ├─ one host authenticator      SoftwareAuthenticator (state_dir/authenticator/software)
+//        │                              or TPMAuthenticator (the TPM at tcti)
+//        └─ the security keys           SecurityKeys (security_keys: libfido2's enumeration,
+//                                       device paths, or off), asked only for roaming credentials
 //   and, for a caller that is not root, UseRecorder (the registry port and the host history,
 //   from the same policy) records what the module cannot.
 
-/// Picks the backend the policy asks for.
+/// What the helper serves: this host's authenticator, and the security keys plugged in.
+struct Authenticators {
+    let host: HostAuthenticator
+    let securityKeys: SecurityKeys
+}
+
+/// Picks the backends the policy asks for.
 ///
 /// `auto` takes the TPM at `tcti` when one answers, and software otherwise — except on a
 /// host that already keeps TPM credentials: a TPM that stops answering there is reported as an
@@ -26,13 +34,24 @@ enum AuthenticatorFactory {
     /// How long `auto` waits for a TPM to answer.
     static let autoProbeTimeoutMilliseconds: Int32 = 1500
 
-    static func make(policyPath: String, afterReply: AfterReply) throws(HelperFailure) -> HostAuthenticator {
+    static func make(policyPath: String, afterReply: AfterReply) throws(HelperFailure) -> Authenticators {
         let policy: Policy
         do {
             (policy, _) = try Policy.load(path: policyPath)
         } catch {
             throw HelperFailure(.unavailable, "policy file: \(error)")
         }
+        return Authenticators(host: host(policy, afterReply: afterReply), securityKeys: securityKeys(policy))
+    }
+
+    static func securityKeys(_ policy: Policy) -> SecurityKeys {
+        let listed = policy[.securityKeys]
+        let devices: SecurityKeys.Devices = listed == ["auto"] ? .enumerate : listed == ["off"] || listed.isEmpty ? .off : .paths(listed)
+        return SecurityKeys(settings: SecurityKeys.Settings(devices: devices, touchTimeoutSeconds: policy[.securityKeyTimeout],
+                                                            pinMinLength: policy[.pinMinLength]))
+    }
+
+    static func host(_ policy: Policy, afterReply: AfterReply) -> HostAuthenticator {
         let tcti = policy[.tcti]
         switch policy[.authenticator] {
         case .software:

@@ -42,10 +42,11 @@ public struct HelperClient: Sendable {
 
     /// One request in a helper started for it. `answer` returns the PIN, or nil for
     /// "cancel" (empty answer, conversation failed).
-    public func perform(_ request: HelperRequest, answer: (PINQuestion) -> SecretBytes?) throws(HelperClientError) -> HelperReply {
+    public func perform(_ request: HelperRequest, answer: (PINQuestion) -> SecretBytes?,
+                        notice: (HelperNotice) -> Void = { _ in }) throws(HelperClientError) -> HelperReply {
         let connection = HelperConnection(self)
         defer { connection.close() }
-        return try connection.perform(request, answer: answer)
+        return try connection.perform(request, answer: answer, notice: notice)
     }
 }
 
@@ -80,7 +81,8 @@ public final class HelperConnection {
     /// The running helper's pid, if one is running.
     public var pid: pid_t? { process?.pid }
 
-    public func perform(_ request: HelperRequest, answer: (PINQuestion) -> SecretBytes?) throws(HelperClientError) -> HelperReply {
+    public func perform(_ request: HelperRequest, answer: (PINQuestion) -> SecretBytes?,
+                        notice: (HelperNotice) -> Void = { _ in }) throws(HelperClientError) -> HelperReply {
         let helper: HelperProcess
         if let running = process {
             helper = running
@@ -91,13 +93,21 @@ public final class HelperConnection {
         do {
             try helper.channel.send(request.encoded())
             var questions = 0
+            // A security key waiting for a touch adds its wait to the next message's deadline.
+            var extra = 0
             while true {
-                guard let frame = try helper.channel.receive(timeoutSeconds: client.timeoutSeconds) else {
+                guard let frame = try helper.channel.receive(timeoutSeconds: client.timeoutSeconds + extra) else {
                     throw HelperClientError.channel(.closed)
                 }
+                extra = 0
                 switch try decode(frame) {
                 case .reply(let reply):
                     return reply
+                case .notice(let n):
+                    questions += 1
+                    guard questions <= client.maxQuestions else { throw HelperClientError.tooManyQuestions }
+                    if case .touch(let seconds) = n { extra = seconds }
+                    notice(n)
                 case .question(let q):
                     questions += 1
                     guard questions <= client.maxQuestions else { throw HelperClientError.tooManyQuestions }

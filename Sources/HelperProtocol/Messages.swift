@@ -8,7 +8,9 @@ import Identifiers
 /// CBOR map with text keys (see Wire.swift).
 public enum HelperProtocolVersion {
     /// 2: status and probe replies carry one typed report per authenticator.
-    public static let current = 2
+    /// 3: a probe names the security-key credentials to look for; ceremonies name their
+    /// authenticator (`CeremonyTarget`); the helper tells the caller when a key waits for a touch.
+    public static let current = 3
 }
 
 /// Backend-neutral description of a credential the host authenticator holds.
@@ -34,7 +36,7 @@ public struct HeldCredential: Equatable, Sendable {
 public enum AuthenticatorKind: String, Sendable, CaseIterable {
     case software
     case tpm
-    /// A roaming FIDO2 security key (not served yet).
+    /// A roaming FIDO2 security key, through libfido2.
     case securityKey = "security_key"
 
     /// Whether its credentials are bound to this host.
@@ -115,6 +117,13 @@ extension Array where Element == AuthenticatorReport {
     public var hostAuthenticator: AuthenticatorReport? { first { $0.health.kind.isHostBound } }
 }
 
+/// Which authenticator a ceremony is for: this host's own (software or TPM, whichever the
+/// policy chose), or a FIDO2 security key that is plugged in.
+public enum CeremonyTarget: String, Equatable, Sendable {
+    case host
+    case securityKey = "security_key"
+}
+
 public struct MakeCredentialRequest: Equatable, Sendable {
     public var user: UserName
     public var rpID: String
@@ -124,8 +133,11 @@ public struct MakeCredentialRequest: Equatable, Sendable {
     /// Heal path: an existing credential of this user that the new one replaces (deleted only
     /// after the new one exists).
     public var replacing: CredentialID?
+    public var target: CeremonyTarget
 
-    public init(user: UserName, rpID: String, clientDataHash: [UInt8], userHandle: [UInt8], replacing: CredentialID? = nil) {
+    public init(user: UserName, rpID: String, clientDataHash: [UInt8], userHandle: [UInt8], replacing: CredentialID? = nil,
+                target: CeremonyTarget = .host) {
+        self.target = target
         self.user = user
         self.rpID = rpID
         self.clientDataHash = clientDataHash
@@ -140,8 +152,11 @@ public struct GetAssertionRequest: Equatable, Sendable {
     public var clientDataHash: [UInt8]
     /// Credential ids the relying party accepts, most preferred first.
     public var allowCredentials: [CredentialID]
+    public var target: CeremonyTarget
 
-    public init(user: UserName, rpID: String, clientDataHash: [UInt8], allowCredentials: [CredentialID]) {
+    public init(user: UserName, rpID: String, clientDataHash: [UInt8], allowCredentials: [CredentialID],
+                target: CeremonyTarget = .host) {
+        self.target = target
         self.user = user
         self.rpID = rpID
         self.clientDataHash = clientDataHash
@@ -151,7 +166,9 @@ public struct GetAssertionRequest: Equatable, Sendable {
 
 public enum HelperRequest: Equatable, Sendable {
     case status
-    case probe(user: UserName, rpID: String)
+    /// `securityKeyCredentials`: the user's roaming credentials, looked for on every security
+    /// key present with a silent assertion (no touch, no PIN). Empty: keys are not looked at.
+    case probe(user: UserName, rpID: String, securityKeyCredentials: [CredentialID] = [])
     case makeCredential(MakeCredentialRequest)
     case getAssertion(GetAssertionRequest)
     case deleteCredential(user: UserName, credentialID: CredentialID)
@@ -162,7 +179,7 @@ public enum HelperRequest: Equatable, Sendable {
     public var user: UserName? {
         switch self {
         case .status: return nil
-        case .probe(let u, _), .deleteCredential(let u, _), .unlock(let u, _): return u
+        case .probe(let u, _, _), .deleteCredential(let u, _), .unlock(let u, _): return u
         case .makeCredential(let r): return r.user
         case .getAssertion(let r): return r.user
         }
@@ -177,6 +194,16 @@ public enum PINQuestion: Equatable, Sendable {
     case new(minLength: Int, problem: String?)
     /// The new PIN again.
     case confirm
+    /// The PIN of the security key that holds the credential (the key counts the attempts:
+    /// `retriesLeft` is what it reports). `retry` after a wrong PIN.
+    case securityKey(retriesLeft: Int, retry: Bool)
+}
+
+/// What the helper tells its caller without waiting for an answer.
+public enum HelperNotice: Equatable, Sendable {
+    /// A security key waits up to `seconds` for a touch: show "Touch your security key", and
+    /// wait that much longer for the helper's next message.
+    case touch(seconds: Int)
 }
 
 public struct CreatedCredential: Equatable, Sendable {

@@ -99,6 +99,12 @@ private func checkID(_ id: [UInt8]) throws(WireError) -> CredentialID {
     do { return try CredentialID(checking: id) } catch { throw WireError("\(error)") }
 }
 
+private func target(_ f: Fields) throws(WireError) -> CeremonyTarget {
+    guard let word = try f.optionalText("target") else { return .host }
+    guard let target = CeremonyTarget(rawValue: word) else { throw WireError("unknown authenticator \"\(word.prefix(32))\"") }
+    return target
+}
+
 // MARK: - Requests
 
 extension HelperRequest {
@@ -107,14 +113,17 @@ extension HelperRequest {
         switch self {
         case .status:
             return map([v, ("op", "status")])
-        case .probe(let user, let rp):
-            return map([v, ("op", "probe"), ("user", .text(user.rawValue)), ("rp", .text(rp))])
+        case .probe(let user, let rp, let keys):
+            return map([v, ("op", "probe"), ("user", .text(user.rawValue)), ("rp", .text(rp)),
+                        ("keys", keys.isEmpty ? nil : .array(keys.map { .bytes($0.bytes) }))])
         case .makeCredential(let r):
             return map([v, ("op", "make"), ("user", .text(r.user.rawValue)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
-                        ("uh", .bytes(r.userHandle)), ("replace", r.replacing.map { .bytes($0.bytes) })])
+                        ("uh", .bytes(r.userHandle)), ("replace", r.replacing.map { .bytes($0.bytes) }),
+                        ("target", r.target == .host ? nil : .text(r.target.rawValue))])
         case .getAssertion(let r):
             return map([v, ("op", "get"), ("user", .text(r.user.rawValue)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
-                        ("allow", .array(r.allowCredentials.map { .bytes($0.bytes) }))])
+                        ("allow", .array(r.allowCredentials.map { .bytes($0.bytes) })),
+                        ("target", r.target == .host ? nil : .text(r.target.rawValue))])
         case .deleteCredential(let user, let id):
             return map([v, ("op", "delete"), ("user", .text(user.rawValue)), ("cred", .bytes(id.bytes))])
         case .unlock(let user, let id):
@@ -132,19 +141,24 @@ extension HelperRequest {
         case "status":
             self = .status
         case "probe":
-            self = .probe(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")))
+            var keys: [CredentialID] = []
+            if f.map[.textString("keys")] != nil {
+                for id in try f.byteArray("keys", max: Limits.allowList) { keys.append(try checkID(id)) }
+            }
+            self = .probe(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")), securityKeyCredentials: keys)
         case "make":
             let replacing = try f.optionalBytes("replace").map { (b: [UInt8]) throws(WireError) in try checkID(b) }
             let handle = try f.bytes("uh")
             guard handle.count <= 64 else { throw WireError("user handle longer than 64 bytes") }
             self = .makeCredential(MakeCredentialRequest(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")),
                                                          clientDataHash: try f.bytes("cdh", count: 32), userHandle: handle,
-                                                         replacing: replacing))
+                                                         replacing: replacing, target: try target(f)))
         case "get":
             var allow: [CredentialID] = []
             for id in try f.byteArray("allow", max: Limits.allowList) { allow.append(try checkID(id)) }
             self = .getAssertion(GetAssertionRequest(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")),
-                                                     clientDataHash: try f.bytes("cdh", count: 32), allowCredentials: allow))
+                                                     clientDataHash: try f.bytes("cdh", count: 32), allowCredentials: allow,
+                                                     target: try target(f)))
         case "delete":
             self = .deleteCredential(user: try checkUser(f.text("user")), credentialID: try checkID(f.bytes("cred")))
         case "unlock":
@@ -161,6 +175,7 @@ extension HelperRequest {
 /// Everything the helper sends: a question (more frames follow) or the final reply.
 public enum HelperMessage: Equatable, Sendable {
     case question(PINQuestion)
+    case notice(HelperNotice)
     case reply(HelperReply)
 
     public func encoded() -> [UInt8] {
@@ -171,6 +186,10 @@ public enum HelperMessage: Equatable, Sendable {
             return map([("ask", "new_pin"), ("min", .int(Int64(minLength))), ("problem", problem.map(CBOR.text))])
         case .question(.confirm):
             return map([("ask", "confirm_pin")])
+        case .question(.securityKey(let left, let retry)):
+            return map([("ask", "key_pin"), ("left", .int(Int64(left))), ("retry", .bool(retry))])
+        case .notice(.touch(let seconds)):
+            return map([("notice", "touch"), ("seconds", .int(Int64(seconds)))])
         case .reply(let reply):
             return reply.encodedFields()
         }
@@ -187,9 +206,16 @@ public enum HelperMessage: Equatable, Sendable {
                 self = .question(.new(minLength: Int(clamping: try f.int("min")), problem: try f.optionalText("problem")))
             case "confirm_pin":
                 self = .question(.confirm)
+            case "key_pin":
+                self = .question(.securityKey(retriesLeft: Int(clamping: try f.int("left")), retry: try f.bool("retry")))
             default:
                 throw WireError("unknown question")
             }
+            return
+        }
+        if let notice = f.map[.textString("notice")] {
+            guard notice.textValue == "touch" else { throw WireError("unknown notice") }
+            self = .notice(.touch(seconds: Int(clamping: min(max(try f.int("seconds"), 0), 600))))
             return
         }
         self = .reply(try HelperReply(fields: f))

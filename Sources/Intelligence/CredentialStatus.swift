@@ -13,7 +13,7 @@ public enum CredentialStatus: String, Sendable, Codable, CaseIterable {
     case unreachable
     /// A platform credential of another host.
     case elsewhere
-    /// A roaming security key: this host cannot use one yet.
+    /// On a security key that is not plugged in (or was not looked for).
     case securityKey = "security_key"
     /// Revoked: ignored by every rule.
     case revoked
@@ -25,19 +25,25 @@ public struct CredentialAssessment: Sendable, Equatable {
 }
 
 extension CredentialSignal {
-    /// Whether this host's authenticator could hold it: active, and bound to this host.
-    /// (A roaming security key is not usable here yet; once it is, it could be held on any host.)
-    public func couldBeHeld(onHost hostID: String) -> Bool { !revoked && kind == .platform && self.hostID == hostID }
+    /// Whether it could be used on this host: active, and bound to this host or on a security
+    /// key (which may be plugged in here).
+    public func couldBeHeld(onHost hostID: String) -> Bool { !revoked && (kind == .roaming || self.hostID == hostID) }
 }
 
 extension CredentialStatus {
-    /// What `credential` means on the host `hostID` whose authenticator answered `authenticator`.
-    public init(of c: CredentialSignal, hostID: String, authenticator: AuthenticatorSignal) {
+    /// What `credential` means on the host `hostID` whose authenticator answered `authenticator`
+    /// and whose security keys answered `securityKeys`.
+    public init(of c: CredentialSignal, hostID: String, authenticator: AuthenticatorSignal,
+                securityKeys: SecurityKeySignal = .notProbed) {
         let healthy = authenticator.state == .healthy
         if c.revoked {
             self = .revoked
         } else if c.kind == .roaming {
-            self = .securityKey
+            if let held = securityKeys.held.first(where: { $0.id == c.id }) {
+                self = held.locked ? .locked : .usable
+            } else {
+                self = .securityKey
+            }
         } else if healthy, let held = authenticator.held.first(where: { $0.id == c.id }) {
             // Held wins over the registry's host id: a key that is here works here even if the
             // host id changed since it was made.
@@ -50,7 +56,9 @@ extension CredentialStatus {
     }
 
     /// This host's own credential — held here, or registered for this host — whether it works
-    /// or not: another is not created beside it (the heal path replaces it).
+    /// or not: another is not created beside it (the heal path replaces it). A credential on
+    /// a plugged-in security key is `usable` or `locked` too; callers that mean the host's own
+    /// authenticator look at the credential's kind as well (`isHostBound`).
     public var isThisHosts: Bool {
         switch self {
         case .usable, .locked, .missing, .unreachable: true
@@ -62,6 +70,7 @@ extension CredentialStatus {
 /// Every credential of the user with its status here, in registry order.
 public func assessCredentials(_ signals: Signals) -> [CredentialAssessment] {
     signals.credentials.map { c in
-        CredentialAssessment(credential: c, status: CredentialStatus(of: c, hostID: signals.host.id, authenticator: signals.authenticator))
+        CredentialAssessment(credential: c, status: CredentialStatus(of: c, hostID: signals.host.id, authenticator: signals.authenticator,
+                                                                     securityKeys: signals.securityKeys))
     }
 }

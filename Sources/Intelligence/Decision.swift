@@ -147,8 +147,12 @@ public func decideLogin(_ signals: Signals, policy: Policy) -> LoginDecision {
         if let snooze = cancelSnooze(signals, policy: policy) { return .stepAside(snooze) }
         return .passkey(credentialIDs: usable)
     }
-    let locked = ids(.locked)
+    // A security key that refuses PINs is the key's own business (it says so at its PIN
+    // prompt); rule 6 is about this host's authenticator.
+    let locked = assessed.filter { $0.status == .locked && $0.credential.kind == .platform }.map(\.credential.id)
     if !locked.isEmpty { return .stepAside(.credentialLocked(locked)) }
+    let blockedKeys = assessed.filter { $0.status == .locked && $0.credential.kind == .roaming }.map(\.credential.id)
+    if !blockedKeys.isEmpty { return .stepAside(.securityKeyBlocked(blockedKeys)) }
     if assessed.contains(where: { $0.status == .unreachable }) {
         let detail = signals.authenticator.detail ?? "no detail"
         switch signals.authenticator.state {
@@ -213,7 +217,7 @@ public func decideAppend(_ signals: Signals, policy: Policy) -> AppendDecision {
 
     let assessed = assessCredentials(signals)
     if assessed.contains(where: { $0.status == .usable }) { return .noOffer(.credentialHere) }
-    let locked = assessed.filter { $0.status == .locked }.map(\.credential.id)
+    let locked = assessed.filter { $0.status == .locked && $0.credential.kind == .platform }.map(\.credential.id)
     let missing = assessed.filter { $0.status == .missing }.map(\.credential.id)
     let offer: AppendOffer = locked.isEmpty && missing.isEmpty ? .create
         : .replace(credentialIDs: locked + missing, cause: locked.isEmpty ? .missing : .locked)

@@ -19,12 +19,24 @@ public protocol HostHistorySource {
     func hostHistory(of user: UserName) throws -> HostHistory
 }
 
-/// This host's authenticator, through the helper.
+/// This host's authenticators, through the helper: its own, and the security keys plugged in.
 public protocol AuthenticatorProbe {
     /// Never throws: no authenticator is `.unavailable(why)`, a failing one `.broken(why)`,
     /// both with text an administrator can act on ("helper exited with status 3",
-    /// "no TPM at /dev/tpmrm0"). `held` lists only this user's credentials.
-    func probe(user: UserName) -> AuthenticatorSignal
+    /// "no TPM at /dev/tpmrm0"). `held` lists only this user's credentials. Security keys are
+    /// looked at only for `securityKeyCredentials` (the user's roaming ones); none: not probed.
+    func probe(user: UserName, securityKeyCredentials: [CredentialID]) -> ProbeSignals
+}
+
+/// What one probe found.
+public struct ProbeSignals: Sendable, Equatable {
+    public var authenticator: AuthenticatorSignal
+    public var securityKeys: SecurityKeySignal
+
+    public init(authenticator: AuthenticatorSignal, securityKeys: SecurityKeySignal = .notProbed) {
+        self.authenticator = authenticator
+        self.securityKeys = securityKeys
+    }
 }
 
 /// The account database.
@@ -110,7 +122,8 @@ public struct SignalGatherer {
             throw .registryUnreadable(user: user.rawValue, detail: String(describing: error))
         }
         let creds = record.credentials.map(CredentialSignal.init(record:))
-        // Only a credential bound to this host can be a passkey login here (ProbeRule).
+        // Only a credential bound to this host, or on a security key, can be a passkey login
+        // here (ProbeRule).
         let couldBeHere = creds.contains { $0.couldBeHeld(onHost: host.id) }
         let sessionDecides = sessionStepAside(session, host: host, policy: policy) != nil
         // The login decision never reads the uid (an unknown name must look like any other),
@@ -129,8 +142,11 @@ public struct SignalGatherer {
         case .unlessSessionDecides: skipProbe = sessionDecides
         case .whenItCanDecide: skipProbe = sessionDecides || !couldBeHere
         }
+        let roaming = creds.filter { $0.kind == .roaming && !$0.revoked }.map(\.id)
+        let probed = skipProbe ? ProbeSignals(authenticator: .notProbed)
+                               : authenticator.probe(user: user, securityKeyCredentials: roaming)
         let signals = Signals(user: user.rawValue, uid: uid, credentials: creds, host: host,
-                              authenticator: skipProbe ? .notProbed : authenticator.probe(user: user),
+                              authenticator: probed.authenticator, securityKeys: probed.securityKeys,
                               session: session, history: past, now: now)
         return Gathered(signals: signals, credentials: record.credentials)
     }

@@ -34,6 +34,9 @@ public enum StepAsideReason: Sendable, Equatable {
     case authenticatorBroken(String)
     /// Rule 7: `cancel_threshold` cancels in a row; steps aside until `until`.
     case cancelSnooze(cancels: Int, until: Int64)
+    /// Rule 6 for a security key: the plugged-in key that holds the user's passkey has blocked
+    /// its PIN (none of its retries left); only resetting the key unblocks it.
+    case securityKeyBlocked([CredentialID])
 
     public var code: String {
         switch self {
@@ -48,6 +51,7 @@ public enum StepAsideReason: Sendable, Equatable {
         case .authenticatorUnavailable: "authenticator_unavailable"
         case .authenticatorBroken: "authenticator_broken"
         case .cancelSnooze: "cancel_snooze"
+        case .securityKeyBlocked: "security_key_blocked"
         }
     }
 
@@ -75,6 +79,8 @@ public enum StepAsideReason: Sendable, Equatable {
             "the user has a passkey for this host but the authenticator is failing: \(detail)"
         case .cancelSnooze(let n, let until):
             "the PIN prompt was cancelled \(n) times in a row (cancel_threshold); passkey prompts resume at \(utcText(until))"
+        case .securityKeyBlocked(let ids):
+            "the security key holding passkey \(ids.map(\.short).joined(separator: ", ")) has no PIN retries left; it must be reset (which erases its passkeys) and enrolled again"
         }
     }
 
@@ -92,6 +98,8 @@ public enum StepAsideReason: Sendable, Equatable {
             Wording.authenticatorNotWorking
         case .cancelSnooze(let n, _):
             Wording.cancelSnooze(cancels: n)
+        case .securityKeyBlocked:
+            Wording.securityKeyBlocked
         }
     }
 
@@ -116,7 +124,7 @@ private func placesText(hosts: [String], securityKeys: Int, short: Bool) -> Stri
     }
     if securityKeys > 0 {
         let keys = securityKeys == 1 ? "a security key" : "\(securityKeys) security keys"
-        parts.append("on \(keys), which this computer cannot use yet")
+        parts.append(securityKeys == 1 ? "on a security key that is not plugged in" : "on \(keys) that are not plugged in")
     }
     return parts.joined(separator: " and ")
 }

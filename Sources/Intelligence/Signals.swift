@@ -11,8 +11,8 @@ public struct CredentialSignal: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable {
         /// Bound to one host's authenticator.
         case platform
-        /// A security key that travels with the user. This host cannot use one yet, so such a
-        /// credential is never a passkey login here; it still counts as "the user has passkeys".
+        /// A FIDO2 security key that travels with the user: usable on any host it is plugged
+        /// into (`hostID` is where it was registered).
         case roaming
     }
 
@@ -106,6 +106,34 @@ public struct AuthenticatorSignal: Sendable, Codable, Equatable {
     }
 }
 
+/// The FIDO2 security keys plugged into this host, as the helper's probe saw them: asked
+/// silently (no touch, no PIN) for the user's roaming credentials.
+public struct SecurityKeySignal: Sendable, Codable, Equatable {
+    public enum State: String, Sendable, Codable {
+        /// The keys were looked at.
+        case probed
+        /// Not looked at: the user has no roaming credential, or the session alone decided.
+        case notProbed = "not_probed"
+    }
+
+    public var state: State
+    /// How many keys answered.
+    public var present: Int
+    /// The user's credentials they hold (`locked`: the key refuses PINs).
+    public var held: [HeldCredentialSignal]
+
+    public static let notProbed = Self(state: .notProbed, present: 0, held: [])
+    public static func probed(present: Int, holding held: [HeldCredentialSignal]) -> Self {
+        Self(state: .probed, present: present, held: held)
+    }
+
+    public init(state: State, present: Int, held: [HeldCredentialSignal]) {
+        self.state = state
+        self.present = present
+        self.held = held
+    }
+}
+
 /// The PAM transaction, as the module reads it from the handle.
 public struct SessionSignal: Sendable, Codable, Equatable {
     /// PAM_SERVICE (sshd, login, gdm-password, sudo, …).
@@ -148,12 +176,15 @@ public struct Signals: Sendable, Codable, Equatable {
     public var credentials: [CredentialSignal]
     public var host: HostSignal
     public var authenticator: AuthenticatorSignal
+    public var securityKeys: SecurityKeySignal
     public var session: SessionSignal
     public var history: History
     public var now: Int64
 
     public init(user: String, uid: UInt32?, credentials: [CredentialSignal], host: HostSignal,
-                authenticator: AuthenticatorSignal, session: SessionSignal, history: History = History(), now: Int64) {
+                authenticator: AuthenticatorSignal, securityKeys: SecurityKeySignal = .notProbed, session: SessionSignal,
+                history: History = History(), now: Int64) {
+        self.securityKeys = securityKeys
         self.user = user
         self.uid = uid
         self.credentials = credentials

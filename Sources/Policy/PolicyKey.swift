@@ -117,6 +117,21 @@ extension PolicyKey where Value == [String] {
     }
 }
 
+extension PolicyKey where Value == [String] {
+    /// `auto`, `off`, or absolute device paths separated by commas and/or spaces.
+    static func devices(_ name: String, default d: [String], _ summary: String) -> Self {
+        .init(name, default: d.joined(separator: ", "), accepted: "auto, off, or absolute device paths separated by commas", summary) { s in
+            let items = s.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
+            if items == ["auto"] || items == ["off"] { return items }
+            guard !items.isEmpty, items.allSatisfy({ item in
+                item.utf8.first == UInt8(ascii: "/") && !item.split(separator: "/").contains("..")
+                    && !item.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            }) else { return nil }
+            return items
+        }
+    }
+}
+
 extension PolicyKey where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
     static func choice(_ name: String, default d: Value, _ summary: String) -> Self {
         // A closure, not \.rawValue: a key path is built at run time, on every process's first login.

@@ -45,6 +45,8 @@ extension PolicyKey where Value == RemoteSessions {
 extension PolicyKey where Value == Int {
     public static let helperTimeout = duration("helper_timeout", default: "10s", max: 600,
         "how long the helper may take to answer (time the user spends typing is not counted)")
+    public static let securityKeyTimeout = duration("security_key_timeout", default: "15s", max: 120,
+        "how long a FIDO2 security key waits for its touch")
     public static let pinMinLength = integer("pin_min_length", default: 6, range: 4...63,
         "shortest PIN accepted when a passkey is created")
     public static let pinMaxAttempts = integer("pin_max_attempts", default: 5, range: 1...20,
@@ -77,6 +79,8 @@ extension PolicyKey where Value == [String] {
         default: ["sudo", "sudo-i", "su", "su-l", "runuser", "runuser-l", "polkit-1", "passwd", "chsh", "chfn",
                   "cron", "systemd-user"],
         "PAM services where an offer would interrupt a task; never offered there")
+    public static let securityKeys = devices("security_keys", default: ["auto"],
+        "FIDO2 security keys: auto (the USB keys libfido2 finds), off, or device paths (udev links such as /dev/yubikey)")
     public static let noninteractiveServices = list("noninteractive_services",
         default: ["cron", "atd", "systemd-user"],
         "PAM services where the module always steps aside silently")
@@ -94,6 +98,8 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.helperTimeout),
         AnyPolicyKey(PolicyKey.authenticator),
         AnyPolicyKey(PolicyKey.tcti),
+        AnyPolicyKey(PolicyKey.securityKeys),
+        AnyPolicyKey(PolicyKey.securityKeyTimeout),
         AnyPolicyKey(PolicyKey.pinMinLength),
         AnyPolicyKey(PolicyKey.pinMaxAttempts),
         AnyPolicyKey(PolicyKey.pinKDFCost),

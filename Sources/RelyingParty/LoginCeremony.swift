@@ -87,44 +87,68 @@ extension RelyingParty {
     /// left (the module logs each one).
     public func login(user: UserName, credentials: [CredentialRecord], ui: UserInterface,
                       wrongPIN: (Int) -> Void = { _ in }) -> LoginOutcome {
-        let allowed = credentials.filter(\.isActive)
+        // This host's own passkeys first (a PIN); the security keys' only when there are none
+        // (a PIN and a touch).
+        let active = credentials.filter(\.isActive)
+        let platform = active.filter { $0.kind == .platform }
+        let target: CeremonyTarget = platform.isEmpty ? .securityKey : .host
+        let allowed = platform.isEmpty ? active : platform
         let ids = allowed.map(\.id)
         guard !ids.isEmpty else { return .unavailable(.noUsableCredential) }
 
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.getType, challenge: challenge, origin: origin)
         let request = GetAssertionRequest(user: user, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
-                                          allowCredentials: ids)
+                                          allowCredentials: ids, target: target)
         let reply: HelperReply
         // The credential the helper asked the PIN for: the one a lockout is about.
         var askedFor: CredentialID? = nil
+        var touchAsked = false
         do {
-            reply = try helper.perform(.getAssertion(request)) { question in
-                guard case .existing(let id, let left, let retry) = question else { return nil }
-                askedFor = id
-                if retry {
-                    wrongPIN(left)
-                    ui.error(Wording.wrongPIN(attemptsLeft: left))
+            reply = try helper.perform(.getAssertion(request), answer: { question in
+                switch question {
+                case .existing(let id, let left, let retry):
+                    askedFor = id
+                    if retry {
+                        wrongPIN(left)
+                        ui.error(Wording.wrongPIN(attemptsLeft: left))
+                    }
+                    return ui.secret(Wording.pinPrompt(user: user.rawValue, hostName: host.hostName))
+                case .securityKey(let left, let retry):
+                    if retry {
+                        wrongPIN(left)
+                        ui.error(Wording.wrongSecurityKeyPIN(retriesLeft: left))
+                    }
+                    return ui.secret(Wording.securityKeyPINPrompt(user: user.rawValue))
+                case .new, .confirm:
+                    return nil
                 }
-                return ui.secret(Wording.pinPrompt(user: user.rawValue, hostName: host.hostName))
-            }
+            }, notice: { notice in
+                if case .touch = notice {
+                    touchAsked = true
+                    ui.info(Wording.touchSecurityKey)
+                }
+            })
         } catch {
             return .unavailable(.helper(error))
         }
+        let onKey = target == .securityKey
 
         switch reply {
         case .assertion(let assertion):
             return verifyAndRecord(assertion, user: user, allowed: allowed, challenge: challenge, clientDataJSON: clientDataJSON)
         case .failure(let f):
             switch f.code {
-            case .cancelled: return .cancelled
+            case .cancelled:
+                if touchAsked { ui.error(Wording.securityKeyNotTouched) }
+                return .cancelled
             case .wrongPIN:
                 // The last wrong PIN of this login: said like the others, then the password.
                 let left = f.attemptsLeft ?? 0
-                ui.error(Wording.wrongPIN(attemptsLeft: left))
+                ui.error(onKey ? Wording.wrongSecurityKeyPIN(retriesLeft: left) : Wording.wrongPIN(attemptsLeft: left))
                 return .wrongPIN(attemptsLeft: left)
             case .locked:
-                ui.error(Wording.locked)
+                ui.error(onKey ? Wording.securityKeyLocked : Wording.locked)
                 return .locked(credentialID: askedFor ?? (allowed.count == 1 ? allowed[0].id : nil))
             default: return .unavailable(.helperFailed(f))
             }

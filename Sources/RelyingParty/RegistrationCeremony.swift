@@ -20,26 +20,34 @@ extension RelyingParty {
     /// passes `replacing` (this host's locked or lost credentials): they are revoked once the
     /// new one is registered, and the keys the authenticator still holds (`heldIDs`, from the
     /// probe) are deleted from it.
+    /// `target: .securityKey` makes the passkey on the security key plugged in (its PIN, or a
+    /// first PIN for a key without one, and a touch): a roaming credential, usable on any host
+    /// the key is plugged into.
     public func register(user: UserName, replacing: [CredentialRecord] = [], heldIDs: Set<CredentialID> = [],
-                         label: String = "", ui: UserInterface) -> RegistrationOutcome {
+                         label: String = "", target: CeremonyTarget = .host, ui: UserInterface) -> RegistrationOutcome {
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.createType, challenge: challenge, origin: origin)
         let heldOld = replacing.map(\.id).filter(heldIDs.contains)
         let request = MakeCredentialRequest(user: user, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
-                                            userHandle: userHandle(for: user), replacing: heldOld.first)
+                                            userHandle: userHandle(for: user), replacing: heldOld.first, target: target)
         let reply: HelperReply
         do {
-            reply = try helper.perform(.makeCredential(request)) { question in
+            reply = try helper.perform(.makeCredential(request), answer: { question in
                 switch question {
                 case .new(let min, let problem):
                     if let message = Wording.pinProblem(problem, minLength: min) { ui.error(message) }
                     return ui.secret(Wording.choosePIN(minLength: min))
                 case .confirm:
                     return ui.secret(Wording.confirmPIN)
+                case .securityKey(let left, let retry):
+                    if retry { ui.error(Wording.wrongSecurityKeyPIN(retriesLeft: left)) }
+                    return ui.secret(Wording.securityKeyPINPrompt(user: user.rawValue))
                 case .existing:
                     return nil
                 }
-            }
+            }, notice: { notice in
+                if case .touch = notice { ui.info(Wording.touchSecurityKey) }
+            })
         } catch {
             return .failed(.helper(error))
         }
@@ -71,10 +79,10 @@ extension RelyingParty {
             id: verified.credentialID,
             publicKey: Base64URL.encode(verified.credentialPublicKey.encoded),
             algorithm: Int(verified.credentialPublicKey.algorithm),
-            kind: .platform, hostID: host.hostID, hostName: host.hostName,
+            kind: target == .securityKey ? .roaming : .platform, hostID: host.hostID, hostName: host.hostName,
             aaguid: formatAAGUID(verified.aaguid),
             backupEligible: verified.flags.contains(.backupEligible), backedUp: verified.flags.contains(.backedUp),
-            transports: ["internal"], signCount: verified.signCount,
+            transports: target == .securityKey ? ["usb"] : ["internal"], signCount: verified.signCount,
             created: HostEvent(time: time, host: host.hostName), label: label,
             attestationObject: Base64URL.encode(created.attestationObject),
             clientDataJSON: Base64URL.encode(clientDataJSON))

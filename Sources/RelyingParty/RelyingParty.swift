@@ -47,8 +47,10 @@ public struct RelyingParty {
     /// Asks the helper what each authenticator holds for `user` (the probe behind the
     /// decision): one report per authenticator, or the helper's failure when it could not look
     /// (its policy or key store unusable).
-    public func probe(user: UserName) throws(HelperClientError) -> Result<[AuthenticatorReport], HelperFailure> {
-        switch try helper.perform(.probe(user: user, rpID: rpID), answer: { _ in nil }) {
+    public func probe(user: UserName, securityKeyCredentials: [CredentialID] = []) throws(HelperClientError)
+        -> Result<[AuthenticatorReport], HelperFailure> {
+        switch try helper.perform(.probe(user: user, rpID: rpID, securityKeyCredentials: securityKeyCredentials),
+                                  answer: { _ in nil }) {
         case .probe(let reports): return .success(reports)
         case .failure(let f): return .failure(f)
         default: throw .malformed(WireError("unexpected reply to probe"))

@@ -84,27 +84,41 @@ public struct Site {
 struct HelperProbe: AuthenticatorProbe {
     let relyingParty: RelyingParty
 
-    func probe(user: UserName) -> AuthenticatorSignal {
+    func probe(user: UserName, securityKeyCredentials roaming: [CredentialID]) -> ProbeSignals {
         let reports: [AuthenticatorReport]
         do {
-            switch try relyingParty.probe(user: user) {
+            switch try relyingParty.probe(user: user, securityKeyCredentials: roaming) {
             case .success(let r): reports = r
             // The helper ran but could not look: its authenticator is there and failing.
-            case .failure(let f): return .broken("the helper could not probe: \(f)")
+            case .failure(let f): return ProbeSignals(authenticator: .broken("the helper could not probe: \(f)"))
             }
         } catch {
             switch error {
-            case .launch(let e): return .unavailable(e.description)
-            default: return .broken(error.description)
+            case .launch(let e): return ProbeSignals(authenticator: .unavailable(e.description))
+            default: return ProbeSignals(authenticator: .broken(error.description))
             }
         }
-        guard let host = reports.hostAuthenticator else { return .unavailable("the helper reported no host authenticator") }
-        switch host.health.condition {
-        case .healthy:
-            return .healthy(holding: host.held.map { HeldCredentialSignal(id: $0.id, locked: $0.locked) })
-        case .unavailable(let why): return .unavailable(why)
-        case .broken(let why): return .broken(why)
+        return Self.signals(from: reports, lookedForKeys: !roaming.isEmpty)
+    }
+
+    /// The host authenticator's report as its signal, and the security keys' reports (one per
+    /// key that answered) as one signal.
+    static func signals(from reports: [AuthenticatorReport], lookedForKeys: Bool) -> ProbeSignals {
+        let authenticator: AuthenticatorSignal
+        if let host = reports.hostAuthenticator {
+            switch host.health.condition {
+            case .healthy: authenticator = .healthy(holding: host.held.map { HeldCredentialSignal(id: $0.id, locked: $0.locked) })
+            case .unavailable(let why): authenticator = .unavailable(why)
+            case .broken(let why): authenticator = .broken(why)
+            }
+        } else {
+            authenticator = .unavailable("the helper reported no host authenticator")
         }
+        let keys = reports.filter { $0.health.kind == .securityKey && $0.health.isHealthy }
+        let securityKeys: SecurityKeySignal = lookedForKeys
+            ? .probed(present: keys.count, holding: keys.flatMap { $0.held.map { HeldCredentialSignal(id: $0.id, locked: $0.locked) } })
+            : .notProbed
+        return ProbeSignals(authenticator: authenticator, securityKeys: securityKeys)
     }
 }
 

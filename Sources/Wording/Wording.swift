@@ -33,6 +33,22 @@ public enum Wording {
 
     public static let locked = "Too many wrong PINs: the passkey for this computer is locked. Use your password."
 
+    // MARK: security keys
+
+    public static func securityKeyPINPrompt(user: String) -> String { "Security key PIN for \(user): " }
+    public static let touchSecurityKey = "Touch your security key."
+    public static func wrongSecurityKeyPIN(retriesLeft: Int) -> String {
+        retriesLeft == 1 ? "Wrong PIN. The security key allows 1 more attempt before it blocks its PIN."
+                         : "Wrong PIN. The security key allows \(retriesLeft) more attempts before it blocks its PIN."
+    }
+    /// The key refuses further PINs (blocked, or three wrong in a row until it is replugged).
+    public static let securityKeyLocked = "Your security key refuses more PINs (remove it and plug it in again; if that does not help, its PIN is blocked). Use your password."
+    public static let securityKeyBlocked = "Your security key's PIN is blocked after too many wrong PINs."
+    public static let securityKeyNotTouched = "The security key was not touched. Use your password."
+    /// Before the password prompt, when the user's only usable passkeys are on security keys
+    /// and none is plugged in.
+    public static let plugInSecurityKey = "Your passkey is on a security key that is not plugged in."
+
     // MARK: the offer, after the password
 
     public static let offerCreate = "Create a passkey for this computer? Next time you can sign in with a PIN. [Y/n/never] "

@@ -40,9 +40,10 @@ HOST_NAME = "pkt-host"
 RP_ID = "pam_passkey.programs.test"
 HELPER = "/usr/libexec/pam_passkey/pam_passkey_helper"
 POLICY = "/etc/security/pam_passkey.conf"
-# The helper protocol's version (HelperProtocolVersion.current): what `pam_passkey_helper
-# --version` prints and every request carries.
-HELPER_PROTOCOL = 2
+# The helper protocol's version: what `pam_passkey_helper --version` prints and every request
+# carries, read from its one definition (HelperProtocolVersion.current).
+HELPER_PROTOCOL = int(re.search(r"public static let current = (\d+)",
+                                (pathlib.Path(__file__).resolve().parents[2] / "Sources/HelperProtocol/Messages.swift").read_text()).group(1))
 STATE_ROOT = "/var/lib/pam_passkey"
 PAM_D = pathlib.Path("/etc/pam.d")
 SUDOERS_D = pathlib.Path("/etc/sudoers.d")

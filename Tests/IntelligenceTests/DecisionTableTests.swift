@@ -113,7 +113,34 @@ final class DecisionTableTests: XCTestCase {
             message: elsewhereMessage, append: .offer(.create)),
         Row(name: "only a security key", scenario: plain.with { $0.credentials = [securityKey("K1")] },
             login: .stepAside(.credentialsElsewhere(hosts: [], securityKeys: 1)),
-            message: "Your passkey is on a security key, which this computer cannot use yet.", append: .offer(.create)),
+            message: "Your passkey is on a security key that is not plugged in.", append: .offer(.create)),
+        Row(name: "a security key plugged in that holds the passkey",
+            scenario: plain.with {
+                $0.credentials = [securityKey("K1")]
+                $0.securityKeys = .probed(present: 1, holding: [HeldCredentialSignal(id: "K1")])
+            },
+            login: .passkey(credentialIDs: ["K1"]), message: nil, append: .noOffer(.credentialHere)),
+        Row(name: "a security key plugged in that holds another user's passkeys",
+            scenario: plain.with {
+                $0.credentials = [securityKey("K1")]
+                $0.securityKeys = .probed(present: 1, holding: [])
+            },
+            login: .stepAside(.credentialsElsewhere(hosts: [], securityKeys: 1)),
+            message: "Your passkey is on a security key that is not plugged in.", append: .offer(.create)),
+        Row(name: "the security key holding the passkey has blocked its PIN",
+            scenario: plain.with {
+                $0.credentials = [securityKey("K1")]
+                $0.securityKeys = .probed(present: 1, holding: [HeldCredentialSignal(id: "K1", locked: true)])
+            },
+            login: .stepAside(.securityKeyBlocked(["K1"])),
+            message: "Your security key's PIN is blocked after too many wrong PINs.", append: .offer(.create)),
+        Row(name: "a host passkey and a plugged-in key: the host's first",
+            scenario: plain.with {
+                $0.credentials = [securityKey("K1"), platform("B1", on: hostB)]
+                $0.authenticator = .healthy(holding: [HeldCredentialSignal(id: "B1")])
+                $0.securityKeys = .probed(present: 1, holding: [HeldCredentialSignal(id: "K1")])
+            },
+            login: .passkey(credentialIDs: ["K1", "B1"]), message: nil, append: .noOffer(.credentialHere)),
         Row(name: "earlier installation of this host",
             scenario: plain.with { $0.credentials = [platform("O1", on: HostSignal(id: "0ld1d", name: "host-b"))] },
             login: .stepAside(.credentialsElsewhere(hosts: ["an earlier installation of host-b"], securityKeys: 0)),

@@ -33,13 +33,14 @@ struct Scenario {
     var uid: UInt32? = 1000
     var credentials: [CredentialSignal] = []
     var authenticator = AuthenticatorSignal.healthy(holding: [])
+    var securityKeys = SecurityKeySignal.notProbed
     var session = console
     var history = History()
     var now = Intelligence_now
 
     var signals: Signals {
         Signals(user: user, uid: uid, credentials: credentials, host: hostB, authenticator: authenticator,
-                session: session, history: history, now: now)
+                securityKeys: securityKeys, session: session, history: history, now: now)
     }
 
     func with(_ change: (inout Scenario) -> Void) -> Scenario {

@@ -49,9 +49,10 @@ struct FakeHistory: HostHistorySource {
 struct FakeProbe: AuthenticatorProbe {
     let recorder: Recorder
     var answer: AuthenticatorSignal
-    func probe(user: UserName) -> AuthenticatorSignal {
-        recorder.asked.append("probe \(user)")
-        return answer
+    var keys: SecurityKeySignal = .notProbed
+    func probe(user: UserName, securityKeyCredentials: [CredentialID]) -> ProbeSignals {
+        recorder.asked.append("probe \(user)" + (securityKeyCredentials.isEmpty ? "" : " keys=\(securityKeyCredentials.count)"))
+        return ProbeSignals(authenticator: answer, securityKeys: securityKeyCredentials.isEmpty ? .notProbed : keys)
     }
 }
 

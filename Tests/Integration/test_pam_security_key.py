@@ -1,0 +1,157 @@
+"""FIDO2 security keys through real libpam (pam_start_confdir in this process), the real
+helper and unmodified libfido2, with the software key of securitykey/ plugged in behind a
+pty. Two simulated hosts share one registry: a key enrolled on host A signs in on host B
+with no offer, because the passkey travels with the key. Every prompt and line the user
+sees is asserted, and what the registry holds."""
+import base64
+import json
+import subprocess
+
+import pytest
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from fido2 import cbor
+from fido2.attestation import AttestationType, PackedAttestation
+from fido2.cose import ES256
+from fido2.webauthn import AttestationObject, CollectedClientData
+
+from fleet import PASSWORD
+from securitykey import Touch, virtual_key
+
+KEY_PIN = "271828"
+
+
+def b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def key_pin_prompt(user):
+    return ("secret", f"Security key PIN for {user.name}: ")
+
+
+TOUCH = ("info", "Touch your security key.")
+NOT_PLUGGED_IN = ("info", "Your passkey is on a security key that is not plugged in.")
+
+
+def ctl(host, *args, input=None):
+    argv = [str(host.build_dir / "passkeyctl"), args[0], "--conf", str(host.conf), *args[1:]]
+    return subprocess.run(argv, input=input, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def link(tmp_path):
+    return tmp_path / "securitykey"
+
+
+@pytest.fixture
+def hosts(fleet, link):
+    """Two hosts that look for a security key at `link` (as a udev rule's /dev/yubikey)."""
+    return (fleet.host("host-a", security_keys=str(link), security_key_timeout="5s"),
+            fleet.host("host-b", security_keys=str(link), security_key_timeout="5s"))
+
+
+def enrol_key(host, user):
+    r = ctl(host, "enroll", user.name, "--security-key", "--pin-stdin", "--json", input=f"{KEY_PIN}\n")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["credential"]
+
+
+def test_a_key_enrolled_on_host_a_signs_in_on_a_and_on_b_with_no_offer(hosts, fleet, link, make_account, syslog):
+    alice = make_account("alice")
+    a, b = hosts
+    with virtual_key(pin=KEY_PIN, link=link) as key:
+        made = enrol_key(a, alice)
+        assert len(key.credentials) == 1 and key.credentials[0].id == b64d(made["id"])
+        [c] = fleet.credentials(alice)
+        assert (c["kind"], c["hostName"], c["transports"]) == ("roaming", "host-a", ["usb"]), c
+
+        for host in (a, b):
+            before = key.credentials[0].sign_count
+            r = host.login(alice, [KEY_PIN])
+            assert r.ok, r
+            assert r.transcript == [key_pin_prompt(alice), TOUCH], r
+            [c] = fleet.credentials(alice)
+            assert c["lastUsed"]["host"] == host.name and c["signCount"] == key.credentials[0].sign_count > before, c
+
+    # No offer was made on B, and no second credential exists.
+    assert len(fleet.credentials(alice)) == 1
+    lines = syslog.read()
+    assert any("decision=success reason=passkey_verified" in l for l in lines), lines
+    assert not any(KEY_PIN in l for l in lines), lines
+
+
+def test_unplugged_key_is_one_line_then_the_password(hosts, link, make_account):
+    alice = make_account("alice")
+    a, b = hosts
+    with virtual_key(pin=KEY_PIN, link=link):
+        enrol_key(a, alice)
+    r = b.login(alice, [alice.password, "n"])
+    assert r.ok, r
+    assert r.transcript[:2] == [NOT_PLUGGED_IN, PASSWORD], r
+
+
+@pytest.mark.parametrize("touch", [Touch.REFUSED, Touch.NEVER])
+def test_touch_refused_or_not_given_falls_back_to_the_password(hosts, link, make_account, touch):
+    alice = make_account("alice")
+    a, _ = hosts
+    with virtual_key(pin=KEY_PIN, link=link, touch_timeout=1.0) as key:
+        enrol_key(a, alice)
+        key.touch = touch
+        r = a.login(alice, [KEY_PIN, alice.password])
+        assert r.ok, r
+        assert r.transcript == [key_pin_prompt(alice), TOUCH, ("error", "The security key was not touched. Use your password."),
+                                PASSWORD], r
+
+
+def test_wrong_key_pin_is_refused_and_the_keys_retries_are_reported(hosts, link, make_account, syslog):
+    alice = make_account("alice")
+    a, _ = hosts
+    with virtual_key(pin=KEY_PIN, link=link) as key:
+        enrol_key(a, alice)
+        retries = key.pin.retries
+        r = a.login(alice, ["000000", KEY_PIN])
+        assert r.ok, r
+        assert r.transcript == [key_pin_prompt(alice), TOUCH,
+                                ("error", f"Wrong PIN. The security key allows {retries - 1} more attempts before it blocks its PIN."),
+                                key_pin_prompt(alice), TOUCH], r
+        assert key.pin.retries == retries, "a right PIN gives the key its retries back"
+    assert any("reason=wrong_pin" in l for l in syslog.read())
+
+
+def test_a_registry_public_key_that_does_not_match_is_refused(hosts, fleet, link, make_account, syslog):
+    alice = make_account("alice")
+    a, _ = hosts
+    with virtual_key(pin=KEY_PIN, link=link):
+        enrol_key(a, alice)
+        # Another key's public key in the registry: the key's signature cannot verify with it.
+        path = fleet.registry / f"{alice.name}.json"
+        record = json.loads(path.read_text())
+        other = ES256.from_cryptography_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+        record["credentials"][0]["publicKey"] = base64.urlsafe_b64encode(cbor.encode(other)).rstrip(b"=").decode()
+        path.write_text(json.dumps(record))
+        r = a.login(alice, [KEY_PIN, alice.password])
+        assert r.ok, r
+        assert r.transcript == [key_pin_prompt(alice), TOUCH,
+                                ("error", "Signing in with your passkey did not work this time. Use your password."), PASSWORD], r
+    assert any("reason=assertion_rejected" in l for l in syslog.read())
+
+
+def test_the_enrolment_attestation_verifies_with_python_fido2(hosts, link, make_account):
+    alice = make_account("alice")
+    a, _ = hosts
+    with virtual_key(pin=KEY_PIN, link=link):
+        made = enrol_key(a, alice)
+    attestation = AttestationObject(b64d(made["attestation_object"]))
+    client_data = CollectedClientData(b64d(made["client_data_json"]))
+    assert attestation.fmt == "packed"
+    result = PackedAttestation().verify(attestation.att_stmt, attestation.auth_data, client_data.hash)
+    assert result.attestation_type == AttestationType.SELF
+    assert attestation.auth_data.credential_data.credential_id == b64d(made["id"])
+    assert attestation.auth_data.is_user_verified() and attestation.auth_data.is_user_present()
+
+
+def test_the_module_does_not_load_libfido2(build_dir):
+    needed = subprocess.run(["readelf", "-d", str(build_dir / "pam_passkey.so")], capture_output=True, text=True).stdout
+    assert "NEEDED" in needed and "fido2" not in needed, needed
+    strings = subprocess.run(["strings", str(build_dir / "pam_passkey.so")], capture_output=True, text=True).stdout
+    assert "libfido2.so" not in strings
