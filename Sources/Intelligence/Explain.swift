@@ -53,6 +53,7 @@ public struct Explanation: Sendable {
             lines.append(line)
         }
         lines.append("authenticator: \(authenticatorText)")
+        lines.append("security keys: \(securityKeysText)")
         lines.append("history on this host: \(hostHistoryText)")
         lines.append("offers: \(offerText)")
         let percent = policy.first { $0.key == "rollout_percent" }?.value ?? "?"
@@ -133,6 +134,11 @@ public struct Explanation: Sendable {
                 ("detail", .string(s.authenticator.detail)),
                 ("held", .array(s.authenticator.held.map { .object([("id", .string($0.id.text)), ("locked", .bool($0.locked))]) })),
             ])),
+            ("security_keys", .object([
+                ("state", .string(s.securityKeys.state.rawValue)),
+                ("present", .int(Int64(s.securityKeys.present))),
+                ("held", .array(s.securityKeys.held.map { .object([("id", .string($0.id.text)), ("locked", .bool($0.locked))]) })),
+            ])),
             ("history", .object([
                 ("consecutive_cancels", .int(s.history.host.consecutiveCancels)),
                 ("last_cancel", .int(s.history.host.lastCancel)),
@@ -169,6 +175,18 @@ public struct Explanation: Sendable {
             return "\(a.state.rawValue): \(a.detail ?? "no detail")"
         case .notProbed:
             return "not probed (the session alone decided)"
+        }
+    }
+
+    private var securityKeysText: String {
+        let k = signals.securityKeys
+        switch k.state {
+        case .notProbed:
+            return "not looked at (no security-key passkey, or the session alone decided)"
+        case .probed:
+            let plugged = k.present == 1 ? "1 plugged in" : "\(k.present) plugged in"
+            let blocked = k.held.count { $0.locked }
+            return plugged + ", holding \(k.held.count) of the user's credentials" + (blocked > 0 ? " (\(blocked) with the PIN blocked)" : "")
         }
     }
 

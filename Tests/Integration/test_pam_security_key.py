@@ -4,6 +4,7 @@ pty. Two simulated hosts share one registry: a key enrolled on host A signs in o
 with no offer, because the passkey travels with the key. Every prompt and line the user
 sees is asserted, and what the registry holds."""
 import base64
+import hashlib
 import json
 import subprocess
 
@@ -17,8 +18,10 @@ from fido2.webauthn import AttestationObject, CollectedClientData
 
 from fleet import PASSWORD
 from securitykey import Touch, virtual_key
+from securitykey import fido2tools as tools
 
 KEY_PIN = "271828"
+RP = "pam_passkey.test"
 
 
 def b64d(text: str) -> bytes:
@@ -155,3 +158,43 @@ def test_the_module_does_not_load_libfido2(build_dir):
     assert "NEEDED" in needed and "fido2" not in needed, needed
     strings = subprocess.run(["strings", str(build_dir / "pam_passkey.so")], capture_output=True, text=True).stdout
     assert "libfido2.so" not in strings
+
+
+def test_the_enrolment_attestation_verifies_with_fido2_cred(hosts, link, make_account):
+    """libfido2's own verifier (fido2-cred -V, with -v: user verification required) accepts
+    the registration passkeyctl stored, given the hash of the stored clientDataJSON."""
+    alice = make_account("alice")
+    a, _ = hosts
+    with virtual_key(pin=KEY_PIN, link=link):
+        made = enrol_key(a, alice)
+    attestation = AttestationObject(b64d(made["attestation_object"]))
+    stored = tools.MadeCredential(
+        client_data_hash=hashlib.sha256(b64d(made["client_data_json"])).digest(), rp_id=RP, fmt=attestation.fmt,
+        auth_data_cbor=cbor.encode(bytes(attestation.auth_data)), credential_id=b64d(made["id"]),
+        signature=attestation.att_stmt["sig"])
+    v = tools.verify_credential(stored, ["-v"])
+    assert v.ok, v
+    assert v.lines[0] == tools.b64(b64d(made["id"])), v
+    # A clientDataJSON other than the one the key signed does not verify.
+    stored.client_data_hash = hashlib.sha256(b"{}").digest()
+    assert not tools.verify_credential(stored, ["-v"]).ok
+
+
+def test_explain_says_whether_the_key_is_plugged_in(hosts, link, make_account):
+    alice = make_account("alice")
+    a, b = hosts
+    with virtual_key(pin=KEY_PIN, link=link):
+        made = enrol_key(a, alice)
+        r = ctl(b, "explain", alice.name, "--json")
+        assert r.returncode == 0, r.stderr
+        j = json.loads(r.stdout)
+        assert j["login"]["decision"] == "passkey" and j["login"]["credentials"] == [made["id"]], j["login"]
+        assert j["security_keys"] == {"state": "probed", "present": 1, "held": [{"id": made["id"], "locked": False}]}, j
+        assert [c["status"] for c in j["credentials"]] == ["usable"], j["credentials"]
+        text = ctl(b, "explain", alice.name).stdout
+        assert "security keys: 1 plugged in, holding 1 of the user's credentials" in text, text
+    j = json.loads(ctl(b, "explain", alice.name, "--json").stdout)
+    assert (j["login"]["decision"], j["login"]["reason"]) == ("step_aside", "credentials_elsewhere"), j["login"]
+    assert j["login"]["message"] == "Your passkey is on a security key that is not plugged in."
+    assert j["security_keys"] == {"state": "probed", "present": 0, "held": []}, j
+    assert [c["status"] for c in j["credentials"]] == ["security_key"], j["credentials"]
