@@ -125,7 +125,7 @@ let package = Package(
                           path: "Sources/Helper",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
-                          dependencies: ["Identifiers", "Policy", "Registry", "HostState", "Intelligence",
+                          dependencies: ["Identifiers", "CBOREncoding", "Crypto", "Policy", "Registry", "HostState", "Intelligence",
                                          "HelperProtocol", "RelyingParty", "Wiring", "Wording", "WebAuthn", "JSON", "PAMStack"],
                           path: "Sources/CLI",
                           linkerSettings: [.unsafeFlags(staticSwift)]),

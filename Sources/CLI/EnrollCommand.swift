@@ -28,15 +28,10 @@ enum EnrollCommand {
 
     static func run(_ inv: Invocation) throws(CLIError) {
         let user = try userName(inv.operands[0], command: "enroll")
-        let label = inv.value("--label") ?? ""
-        if label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            throw .usage("enroll", "--label must be one line of text without control characters")
-        }
+        let label = try inv.label(command: "enroll")
         try inv.requireRoot()
         let site = try inv.site()
-        guard SystemAccountLookup().uid(of: user) != nil else {
-            throw .failed("there is no account named \(user) on this host; create the account first (useradd, or your directory service)")
-        }
+        try requireAccount(user)
 
         let onKey = inv.flag("--security-key")
         if onKey && inv.flag("--replace") {
@@ -102,6 +97,24 @@ enum EnrollCommand {
         case .failed(let why):
             throw .failed("no passkey was created for \(user): \(why); run passkeyctl status")
         }
+    }
+}
+
+extension Invocation {
+    /// `--label TEXT`: one line of text ("" when not given).
+    func label(command: String) throws(CLIError) -> String {
+        let label = value("--label") ?? ""
+        if label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw .usage(command, "--label must be one line of text without control characters")
+        }
+        return label
+    }
+}
+
+/// A passkey is made only for an account this host knows.
+func requireAccount(_ user: UserName) throws(CLIError) {
+    guard SystemAccountLookup().uid(of: user) != nil else {
+        throw .failed("there is no account named \(user) on this host; create the account first (useradd, or your directory service)")
     }
 }
 

@@ -7,6 +7,7 @@ import Glibc
 enum Commands {
     static let all: [CommandSpec] = [
         EnrollCommand.spec,
+        ImportCommand.spec,
         ListCommand.spec,
         RevokeCommand.spec,
         ExplainCommand.spec,

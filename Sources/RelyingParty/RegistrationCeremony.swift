@@ -75,17 +75,8 @@ extension RelyingParty {
         }
 
         let time = now()
-        let record = CredentialRecord(
-            id: verified.credentialID,
-            publicKey: Base64URL.encode(verified.credentialPublicKey.encoded),
-            algorithm: Int(verified.credentialPublicKey.algorithm),
-            kind: target == .securityKey ? .roaming : .platform, hostID: host.hostID, hostName: host.hostName,
-            aaguid: formatAAGUID(verified.aaguid),
-            backupEligible: verified.flags.contains(.backupEligible), backedUp: verified.flags.contains(.backedUp),
-            transports: target == .securityKey ? ["usb"] : ["internal"], signCount: verified.signCount,
-            created: HostEvent(time: time, host: host.hostName), label: label,
-            attestationObject: Base64URL.encode(created.attestationObject),
-            clientDataJSON: Base64URL.encode(clientDataJSON))
+        let record = self.record(verified, target: target, attestationObject: created.attestationObject,
+                                 clientDataJSON: clientDataJSON, label: label, at: time)
         do {
             let computers = try registry.register(record, for: user, replacing: replacing.map(\.id), at: time, host: host.hostName)
             // The helper deleted the first held key itself; any further ones go now.
@@ -95,6 +86,52 @@ extension RelyingParty {
             forget(created.credentialID, user: user)
             return .failed(.registry(what: "the passkey was created but could not be registered", detail: "\(error)"))
         }
+    }
+
+    /// Registers a credential a security key made outside pam_passkey (`fido2-cred -M`, say)
+    /// over `clientDataJSON` (type webauthn.create, this relying party's origin; its challenge
+    /// is the one the key signed over): verified as any relying party would, user
+    /// verification included, then registered as a roaming credential.
+    public func importSecurityKeyCredential(user: UserName, attestationObject: [UInt8], clientDataJSON: [UInt8],
+                                            label: String = "") -> RegistrationOutcome {
+        let challenge: [UInt8]
+        do { challenge = try CollectedClientData(json: clientDataJSON).challenge } catch {
+            return .failed(.notVerified("the clientDataJSON does not parse: \(error)"))
+        }
+        let verified: VerifiedRegistration
+        do {
+            verified = try RegistrationVerifier.verify(
+                attestationObject: attestationObject, clientDataJSON: clientDataJSON,
+                expecting: RegistrationExpectations(challenge: challenge, origin: origin, rpID: rpID, requireUserVerification: true))
+        } catch {
+            return .failed(.notVerified("the credential does not verify: \(error)"))
+        }
+        let time = now()
+        let record = self.record(verified, target: .securityKey, attestationObject: attestationObject,
+                                 clientDataJSON: clientDataJSON, label: label, at: time)
+        do {
+            if try registry.record(for: user).credential(id: record.id) != nil {
+                return .failed(.notVerified("credential \(record.id.short) is registered already"))
+            }
+            return .created(record, computers: try registry.register(record, for: user, replacing: [], at: time, host: host.hostName))
+        } catch {
+            return .failed(.registry(what: "the credential verified but could not be registered", detail: "\(error)"))
+        }
+    }
+
+    private func record(_ verified: VerifiedRegistration, target: CeremonyTarget, attestationObject: [UInt8],
+                        clientDataJSON: [UInt8], label: String, at time: EpochSeconds) -> CredentialRecord {
+        CredentialRecord(
+            id: verified.credentialID,
+            publicKey: Base64URL.encode(verified.credentialPublicKey.encoded),
+            algorithm: Int(verified.credentialPublicKey.algorithm),
+            kind: target == .securityKey ? .roaming : .platform, hostID: host.hostID, hostName: host.hostName,
+            aaguid: formatAAGUID(verified.aaguid),
+            backupEligible: verified.flags.contains(.backupEligible), backedUp: verified.flags.contains(.backedUp),
+            transports: target == .securityKey ? ["usb"] : ["internal"], signCount: verified.signCount,
+            created: HostEvent(time: time, host: host.hostName), label: label,
+            attestationObject: Base64URL.encode(attestationObject),
+            clientDataJSON: Base64URL.encode(clientDataJSON))
     }
 
     /// Best effort: a key the registry does not know would only confuse the next probe.

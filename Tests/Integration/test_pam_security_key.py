@@ -6,6 +6,7 @@ sees is asserted, and what the registry holds."""
 import base64
 import hashlib
 import json
+import os
 import subprocess
 
 import pytest
@@ -198,3 +199,37 @@ def test_explain_says_whether_the_key_is_plugged_in(hosts, link, make_account):
     assert j["login"]["message"] == "Your passkey is on a security key that is not plugged in."
     assert j["security_keys"] == {"state": "probed", "present": 0, "held": []}, j
     assert [c["status"] for c in j["credentials"]] == ["security_key"], j["credentials"]
+
+
+def test_a_credential_made_by_fido2_cred_is_imported_and_signs_in(hosts, fleet, link, make_account, tmp_path):
+    """Not our code on the key's side: libfido2's fido2-cred -M makes the credential (PIN,
+    user verification, touch); passkeyctl import verifies and registers it; the module signs
+    in with it on another host."""
+    alice = make_account("alice")
+    a, b = hosts
+    client_data = json.dumps({"type": "webauthn.create",
+                              "challenge": base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode(),
+                              "origin": f"pam://{RP}"}, separators=(",", ":"))
+    with virtual_key(pin=KEY_PIN, link=link) as key:
+        r = tools.make_credential(key.path, RP, alice.name, pins=[KEY_PIN], flags=["-v"], client_data=client_data)
+        assert r.ok, r
+        (tmp_path / "cred").write_text(r.output)
+        (tmp_path / "client-data.json").write_text(client_data)
+        r = ctl(a, "import", alice.name, "--fido2-cred", str(tmp_path / "cred"), "--client-data", str(tmp_path / "client-data.json"),
+                "--json")
+        assert r.returncode == 0, r.stderr
+        made = json.loads(r.stdout)["credential"]
+        assert b64d(made["id"]) == key.credentials[0].id
+        [c] = fleet.credentials(alice)
+        assert (c["kind"], c["transports"]) == ("roaming", ["usb"]), c
+
+        # The same file again, and a clientDataJSON that is not the one signed, are refused.
+        again = ctl(a, "import", alice.name, "--fido2-cred", str(tmp_path / "cred"), "--client-data", str(tmp_path / "client-data.json"))
+        assert again.returncode == 1 and "registered already" in again.stderr, again.stderr
+        (tmp_path / "other.json").write_text(client_data.replace("webauthn.create", "webauthn.get"))
+        other = ctl(a, "import", alice.name, "--fido2-cred", str(tmp_path / "cred"), "--client-data", str(tmp_path / "other.json"))
+        assert other.returncode == 1 and "another client data hash" in other.stderr, other.stderr
+
+        r = b.login(alice, [KEY_PIN])
+        assert r.ok, r
+        assert r.transcript == [key_pin_prompt(alice), TOUCH], r
