@@ -167,8 +167,9 @@ public struct GetAssertionRequest: Equatable, Sendable {
 public enum HelperRequest: Equatable, Sendable {
     case status
     /// `securityKeyCredentials`: the user's roaming credentials, looked for on every security
-    /// key present with a silent assertion (no touch, no PIN). Empty: keys are not looked at.
-    case probe(user: UserName, rpID: String, securityKeyCredentials: [CredentialID] = [])
+    /// key present with a silent assertion (no touch, no PIN). Empty: keys are not looked at,
+    /// unless `securityKeyPresence` asks which keys are plugged in (for an offer on a key).
+    case probe(user: UserName, rpID: String, securityKeyCredentials: [CredentialID] = [], securityKeyPresence: Bool = false)
     case makeCredential(MakeCredentialRequest)
     case getAssertion(GetAssertionRequest)
     case deleteCredential(user: UserName, credentialID: CredentialID)
@@ -179,7 +180,7 @@ public enum HelperRequest: Equatable, Sendable {
     public var user: UserName? {
         switch self {
         case .status: return nil
-        case .probe(let u, _, _), .deleteCredential(let u, _), .unlock(let u, _): return u
+        case .probe(let u, _, _, _), .deleteCredential(let u, _), .unlock(let u, _): return u
         case .makeCredential(let r): return r.user
         case .getAssertion(let r): return r.user
         }

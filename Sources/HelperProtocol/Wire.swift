@@ -113,9 +113,10 @@ extension HelperRequest {
         switch self {
         case .status:
             return map([v, ("op", "status")])
-        case .probe(let user, let rp, let keys):
+        case .probe(let user, let rp, let keys, let presence):
             return map([v, ("op", "probe"), ("user", .text(user.rawValue)), ("rp", .text(rp)),
-                        ("keys", keys.isEmpty ? nil : .array(keys.map { .bytes($0.bytes) }))])
+                        ("keys", keys.isEmpty ? nil : .array(keys.map { .bytes($0.bytes) })),
+                        ("key_presence", presence ? .bool(true) : nil)])
         case .makeCredential(let r):
             return map([v, ("op", "make"), ("user", .text(r.user.rawValue)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
                         ("uh", .bytes(r.userHandle)), ("replace", r.replacing.map { .bytes($0.bytes) }),
@@ -145,7 +146,9 @@ extension HelperRequest {
             if f.map[.textString("keys")] != nil {
                 for id in try f.byteArray("keys", max: Limits.allowList) { keys.append(try checkID(id)) }
             }
-            self = .probe(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")), securityKeyCredentials: keys)
+            let presence = f.map[.textString("key_presence")] != nil ? try f.bool("key_presence") : false
+            self = .probe(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")), securityKeyCredentials: keys,
+                          securityKeyPresence: presence)
         case "make":
             let replacing = try f.optionalBytes("replace").map { (b: [UInt8]) throws(WireError) in try checkID(b) }
             let handle = try f.bytes("uh")

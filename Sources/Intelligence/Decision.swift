@@ -219,7 +219,8 @@ public func decideAppend(_ signals: Signals, policy: Policy) -> AppendDecision {
     if assessed.contains(where: { $0.status == .usable }) { return .noOffer(.credentialHere) }
     let locked = assessed.filter { $0.status == .locked && $0.credential.kind == .platform }.map(\.credential.id)
     let missing = assessed.filter { $0.status == .missing }.map(\.credential.id)
-    let offer: AppendOffer = locked.isEmpty && missing.isEmpty ? .create
+    let onKey = policy[.appendOn] == .securityKey && signals.securityKeys.present > 0
+    let offer: AppendOffer = locked.isEmpty && missing.isEmpty ? (onKey ? .createOnSecurityKey : .create)
         : .replace(credentialIDs: locked + missing, cause: locked.isEmpty ? .missing : .locked)
 
     let history = signals.history

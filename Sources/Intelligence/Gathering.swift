@@ -24,8 +24,9 @@ public protocol AuthenticatorProbe {
     /// Never throws: no authenticator is `.unavailable(why)`, a failing one `.broken(why)`,
     /// both with text an administrator can act on ("helper exited with status 3",
     /// "no TPM at /dev/tpmrm0"). `held` lists only this user's credentials. Security keys are
-    /// looked at only for `securityKeyCredentials` (the user's roaming ones); none: not probed.
-    func probe(user: UserName, securityKeyCredentials: [CredentialID]) -> ProbeSignals
+    /// looked at only for `securityKeyCredentials` (the user's roaming ones), or for which are
+    /// plugged in when `securityKeyPresence` (an offer on a key); neither: not probed.
+    func probe(user: UserName, securityKeyCredentials: [CredentialID], securityKeyPresence: Bool) -> ProbeSignals
 }
 
 /// What one probe found.
@@ -144,7 +145,8 @@ public struct SignalGatherer {
         }
         let roaming = creds.filter { $0.kind == .roaming && !$0.revoked }.map(\.id)
         let probed = skipProbe ? ProbeSignals(authenticator: .notProbed)
-                               : authenticator.probe(user: user, securityKeyCredentials: roaming)
+                               : authenticator.probe(user: user, securityKeyCredentials: roaming,
+                                                     securityKeyPresence: !forLogin && policy[.appendOn] == .securityKey)
         let signals = Signals(user: user.rawValue, uid: uid, credentials: creds, host: host,
                               authenticator: probed.authenticator, securityKeys: probed.securityKeys,
                               session: session, history: past, now: now)

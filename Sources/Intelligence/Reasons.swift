@@ -207,6 +207,9 @@ public enum NoOfferReason: Sendable, Equatable {
 public enum AppendOffer: Sendable, Equatable {
     /// A first passkey for this host.
     case create
+    /// A passkey on the security key plugged in (`append_on = security_key`): it then signs
+    /// in on any host the key is plugged into.
+    case createOnSecurityKey
     /// The heal path: a new passkey (with a new PIN) for this host, and the listed ones
     /// revoked in the registry and deleted from the authenticator.
     case replace(credentialIDs: [CredentialID], cause: HealCause)
@@ -214,6 +217,7 @@ public enum AppendOffer: Sendable, Equatable {
     public var code: String {
         switch self {
         case .create: "create"
+        case .createOnSecurityKey: "create_security_key"
         case .replace(_, .locked): "replace_locked"
         case .replace(_, .missing): "replace_missing"
         }
@@ -223,6 +227,8 @@ public enum AppendOffer: Sendable, Equatable {
         switch self {
         case .create:
             "offer to create a passkey for this host"
+        case .createOnSecurityKey:
+            "offer to create a passkey on the security key plugged in (append_on = security_key)"
         case .replace(let ids, .locked):
             "offer to replace the locked passkey \(ids.map(\.short).joined(separator: ", ")) with a new one (new PIN)"
         case .replace(let ids, .missing):
@@ -234,6 +240,7 @@ public enum AppendOffer: Sendable, Equatable {
     public var prompt: String {
         switch self {
         case .create: Wording.offerCreate
+        case .createOnSecurityKey: Wording.offerCreateOnSecurityKey
         case .replace(_, .locked): Wording.offerReplaceLocked
         case .replace(_, .missing): Wording.offerReplaceMissing
         }

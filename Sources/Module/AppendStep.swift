@@ -95,9 +95,10 @@ struct AppendStep {
             replacing = gathered.credentials.filter { ids.contains($0.id) }
         }
         let held = Set(gathered.signals.authenticator.held.map(\.id))
-        switch site.relyingParty.register(user: user, replacing: replacing, heldIDs: held, ui: ui) {
+        switch site.relyingParty.register(user: user, replacing: replacing, heldIDs: held,
+                                          target: offer == .createOnSecurityKey ? .securityKey : .host, ui: ui) {
         case .created(let record, let computers):
-            ui.info(Wording.created(computers: computers))
+            ui.info(offer == .createOnSecurityKey ? Wording.createdOnSecurityKey : Wording.created(computers: computers))
             call.logDecision(user: user.rawValue, step: "append", name: "created", code: offer.code,
                              summary: "passkey \(record.id.short) created for \(record.hostName); active on \(computers) host(s)")
         case .cancelled:

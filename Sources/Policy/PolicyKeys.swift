@@ -11,6 +11,14 @@ public enum RemoteSessions: String, CaseIterable, Sendable {
     case allow
 }
 
+/// Where the offer after a password login makes the passkey.
+public enum AppendOn: String, CaseIterable, Sendable {
+    /// This computer's authenticator (TPM or software).
+    case host
+    /// The FIDO2 security key plugged in, when there is one (this computer's otherwise).
+    case securityKey = "security_key"
+}
+
 public enum AuthenticatorChoice: String, CaseIterable, Sendable {
     case auto, tpm, software
 }
@@ -35,6 +43,11 @@ extension PolicyKey where Value == String {
 extension PolicyKey where Value == AuthenticatorChoice {
     public static let authenticator = choice("authenticator", default: AuthenticatorChoice.auto,
         "host authenticator backend: tpm, software, or auto (tpm when one answers)")
+}
+
+extension PolicyKey where Value == AppendOn {
+    public static let appendOn = choice("append_on", default: AppendOn.host,
+        "where the offer makes the passkey: host (this computer's authenticator) or security_key (the key plugged in, if any)")
 }
 
 extension PolicyKey where Value == RemoteSessions {
@@ -106,6 +119,7 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.remoteSessions),
         AnyPolicyKey(PolicyKey.noninteractiveServices),
         AnyPolicyKey(PolicyKey.append),
+        AnyPolicyKey(PolicyKey.appendOn),
         AnyPolicyKey(PolicyKey.appendSkipServices),
         AnyPolicyKey(PolicyKey.appendSnoozeDays),
         AnyPolicyKey(PolicyKey.appendMaxOffers),

@@ -47,9 +47,10 @@ public struct RelyingParty {
     /// Asks the helper what each authenticator holds for `user` (the probe behind the
     /// decision): one report per authenticator, or the helper's failure when it could not look
     /// (its policy or key store unusable).
-    public func probe(user: UserName, securityKeyCredentials: [CredentialID] = []) throws(HelperClientError)
-        -> Result<[AuthenticatorReport], HelperFailure> {
-        switch try helper.perform(.probe(user: user, rpID: rpID, securityKeyCredentials: securityKeyCredentials),
+    public func probe(user: UserName, securityKeyCredentials: [CredentialID] = [], securityKeyPresence: Bool = false)
+        throws(HelperClientError) -> Result<[AuthenticatorReport], HelperFailure> {
+        switch try helper.perform(.probe(user: user, rpID: rpID, securityKeyCredentials: securityKeyCredentials,
+                                         securityKeyPresence: securityKeyPresence),
                                   answer: { _ in nil }) {
         case .probe(let reports): return .success(reports)
         case .failure(let f): return .failure(f)

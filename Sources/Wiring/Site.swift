@@ -84,10 +84,10 @@ public struct Site {
 struct HelperProbe: AuthenticatorProbe {
     let relyingParty: RelyingParty
 
-    func probe(user: UserName, securityKeyCredentials roaming: [CredentialID]) -> ProbeSignals {
+    func probe(user: UserName, securityKeyCredentials roaming: [CredentialID], securityKeyPresence: Bool) -> ProbeSignals {
         let reports: [AuthenticatorReport]
         do {
-            switch try relyingParty.probe(user: user, securityKeyCredentials: roaming) {
+            switch try relyingParty.probe(user: user, securityKeyCredentials: roaming, securityKeyPresence: securityKeyPresence) {
             case .success(let r): reports = r
             // The helper ran but could not look: its authenticator is there and failing.
             case .failure(let f): return ProbeSignals(authenticator: .broken("the helper could not probe: \(f)"))
@@ -98,7 +98,7 @@ struct HelperProbe: AuthenticatorProbe {
             default: return ProbeSignals(authenticator: .broken(error.description))
             }
         }
-        return Self.signals(from: reports, lookedForKeys: !roaming.isEmpty)
+        return Self.signals(from: reports, lookedForKeys: !roaming.isEmpty || securityKeyPresence)
     }
 
     /// The host authenticator's report as its signal, and the security keys' reports (one per

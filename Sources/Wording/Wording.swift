@@ -52,6 +52,7 @@ public enum Wording {
     // MARK: the offer, after the password
 
     public static let offerCreate = "Create a passkey for this computer? Next time you can sign in with a PIN. [Y/n/never] "
+    public static let offerCreateOnSecurityKey = "Create a passkey on your security key? Next time you can sign in with it on any computer. [Y/n/never] "
     public static let offerReplaceLocked = "Replace your locked passkey for this computer with a new one (new PIN)? [Y/n/never] "
     public static let offerReplaceMissing = "Create a new passkey for this computer to replace the lost one? [Y/n/never] "
 
@@ -79,6 +80,7 @@ public enum Wording {
         computers <= 1 ? "Passkey created. Next time you can sign in here with your PIN."
                        : "Passkey created. You now have passkeys on \(computers) computers."
     }
+    public static let createdOnSecurityKey = "Passkey created on your security key. Next time you can sign in with it on any computer that has your passkeys' registry."
 
     /// After the PIN, something failed on our side (helper, registry, verification).
     public static let passkeyFailed = "Signing in with your passkey did not work this time. Use your password."

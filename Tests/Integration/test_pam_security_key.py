@@ -233,3 +233,38 @@ def test_a_credential_made_by_fido2_cred_is_imported_and_signs_in(hosts, fleet, 
         r = b.login(alice, [KEY_PIN])
         assert r.ok, r
         assert r.transcript == [key_pin_prompt(alice), TOUCH], r
+
+
+@pytest.mark.parametrize("options,protocol", [({"pin_protocols": (2, 1)}, 2), ({"pin_protocols": (1,)}, 1),
+                                              ({"pin_protocols": (1,), "ctap21": False}, 1)])
+def test_pin_protocol_two_and_the_fallback_to_one(hosts, link, make_account, options, protocol):
+    alice = make_account("alice")
+    a, _ = hosts
+    with virtual_key(pin=KEY_PIN, link=link, **options) as key:
+        enrol_key(a, alice)
+        r = a.login(alice, [KEY_PIN])
+        assert r.ok and r.transcript == [key_pin_prompt(alice), TOUCH], r
+        assert key.pin.last_protocol == protocol
+
+
+def test_the_offer_makes_the_passkey_on_the_key_plugged_in_when_the_policy_says_so(fleet, link, make_account):
+    """append_on = security_key: after the password, with a key plugged in, the offer is for
+    the key (its PIN, a touch); then that key signs in on another host with no offer."""
+    alice = make_account("alice")
+    a = fleet.host("host-a", security_keys=str(link), security_key_timeout="5s", append_on="security_key")
+    b = fleet.host("host-b", security_keys=str(link), security_key_timeout="5s")
+    with virtual_key(pin=KEY_PIN, link=link) as key:
+        r = a.login(alice, [alice.password, "y", KEY_PIN])
+        assert r.ok, r
+        assert r.transcript == [PASSWORD,
+                                ("prompt", "Create a passkey on your security key? Next time you can sign in with it on any computer. [Y/n/never] "),
+                                key_pin_prompt(alice), TOUCH,
+                                ("info", "Passkey created on your security key. Next time you can sign in with it on any computer that has your passkeys' registry.")], r
+        [c] = fleet.credentials(alice)
+        assert c["kind"] == "roaming" and b64d(c["id"]) == key.credentials[0].id, c
+        r = b.login(alice, [KEY_PIN])
+        assert r.ok and r.transcript == [key_pin_prompt(alice), TOUCH], r
+    # Without a key plugged in, the same policy offers a passkey for this computer.
+    bob = make_account("bob")
+    r = a.login(bob, [bob.password, "n"])
+    assert r.ok and r.transcript[1] == ("prompt", "Create a passkey for this computer? Next time you can sign in with a PIN. [Y/n/never] "), r

@@ -57,7 +57,7 @@ final class ExplainTests: XCTestCase {
         let e = explain(s.signals, policy: Policy())
         let j = try object(e.json)
         XCTAssertEqual(Set(j.keys), ["format", "user", "uid", "host", "now", "session", "login", "append", "credentials",
-                                     "authenticator", "history", "rollout_bucket", "policy"])
+                                     "authenticator", "security_keys", "history", "rollout_bucket", "policy"])
         XCTAssertTrue(j["uid"] is NSNull)
         let login = try XCTUnwrap(j["login"] as? [String: Any])
         XCTAssertTrue(login["message"] is NSNull)

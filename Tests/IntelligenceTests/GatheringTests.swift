@@ -50,9 +50,10 @@ struct FakeProbe: AuthenticatorProbe {
     let recorder: Recorder
     var answer: AuthenticatorSignal
     var keys: SecurityKeySignal = .notProbed
-    func probe(user: UserName, securityKeyCredentials: [CredentialID]) -> ProbeSignals {
-        recorder.asked.append("probe \(user)" + (securityKeyCredentials.isEmpty ? "" : " keys=\(securityKeyCredentials.count)"))
-        return ProbeSignals(authenticator: answer, securityKeys: securityKeyCredentials.isEmpty ? .notProbed : keys)
+    func probe(user: UserName, securityKeyCredentials: [CredentialID], securityKeyPresence: Bool) -> ProbeSignals {
+        recorder.asked.append("probe \(user)" + (securityKeyCredentials.isEmpty ? "" : " keys=\(securityKeyCredentials.count)")
+                              + (securityKeyPresence ? " presence" : ""))
+        return ProbeSignals(authenticator: answer, securityKeys: securityKeyCredentials.isEmpty && !securityKeyPresence ? .notProbed : keys)
     }
 }
 

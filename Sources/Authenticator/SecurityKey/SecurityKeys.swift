@@ -66,8 +66,9 @@ public struct SecurityKeys {
 
     /// One report per key that answers: healthy, with those of `ids` it holds for `rpID`
     /// (found silently: no touch, no PIN). Keys that are not plugged in are not reported.
-    public func reports(looking ids: [CredentialID], rpID: String) -> [AuthenticatorReport] {
-        guard !ids.isEmpty else { return [] }
+    /// No ids: keys are not looked at, unless `presence` asks which are plugged in.
+    public func reports(looking ids: [CredentialID], rpID: String, presence: Bool = false) -> [AuthenticatorReport] {
+        guard !ids.isEmpty || presence else { return [] }
         var reports: [AuthenticatorReport] = []
         for path in paths() {
             guard let key = try? FIDODevice(path: path, timeoutMilliseconds: Self.exchangeTimeoutMilliseconds) else { continue }
