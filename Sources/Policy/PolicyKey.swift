@@ -108,7 +108,7 @@ extension PolicyKey where Value == Bool {
 extension PolicyKey where Value == [String] {
     /// A list separated by commas and/or spaces; "none" (or nothing) is the empty list.
     static func list(_ name: String, default d: [String], _ summary: String) -> Self {
-        .init(name, default: d.isEmpty ? "none" : d.joined(separator: ", "), accepted: "names separated by commas, or none", summary) { s in
+        .init(name, default: d.isEmpty ? "none" : commaSeparated(d), accepted: "names separated by commas, or none", summary) { s in
             let items = s.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
             if items == ["none"] { return [] }
             guard items.allSatisfy(isListItem) else { return nil }
@@ -120,10 +120,22 @@ extension PolicyKey where Value == [String] {
 extension PolicyKey where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
     static func choice(_ name: String, default d: Value, _ summary: String) -> Self {
         // A closure, not \.rawValue: a key path is built at run time, on every process's first login.
-        .init(name, default: d.rawValue, accepted: Value.allCases.map { $0.rawValue }.joined(separator: ", "), summary) { s in
+        .init(name, default: d.rawValue, accepted: commaSeparated(Value.allCases.map { $0.rawValue }), summary) { s in
             Value(rawValue: s.lowercased())
         }
     }
+}
+
+/// `items.joined(separator: ", ")`, without the generic `joined`: every key is built on a
+/// process's first login, and `joined`'s first call looks up its associated type witnesses
+/// at run time (about 100,000 instructions).
+private func commaSeparated(_ items: [String]) -> String {
+    var text = ""
+    for (i, item) in zip(0..., items) {
+        if i > 0 { text += ", " }
+        text += item
+    }
+    return text
 }
 
 /// Letters, digits and `-_.@+`. Names are almost always ASCII, checked here byte by byte;
