@@ -333,7 +333,8 @@ public final class SecureDirectory {
             }
             if let reached, start == parts.count { return reached }
         }
-        var current = reached?.path ?? ""
+        // The path reached so far, "" for the root (each component adds "/" and its name).
+        var current = reached.map { $0.path == "/" ? "" : $0.path } ?? ""
         if reached == nil {
             // Intermediate directories are opened O_PATH (no read permission needed, nothing
             // read); the last one O_RDONLY, for fsync and listing, unless `pathOnly`.

@@ -83,6 +83,14 @@ final class SecureFileTests: TempDirTestCase {
             // The next walk to it ends at the same directory, and a file read goes through it.
             XCTAssertTrue((try? SecureDirectory.open(path("d"))) === dir)
             XCTAssertEqual(try? SecureFile.read(path("d/new"), maxBytes: 10), Array("three".utf8))
+            // Paths and errors name what was asked for, from whichever kept directory a walk
+            // starts: the root (kept by the first walk) included.
+            XCTAssertEqual((try? SecureDirectory.open(root))?.path, root)
+            assertRefused(.notFound(path: path("d/missing"))) { try SecureDirectory.open(path("d/missing")) }
+            mkdirRaw(path("e"))
+            XCTAssertEqual((try? SecureDirectory.open(path("e")))?.path, path("e"))
+            XCTAssertEqual((try? SecureDirectory.open("/usr/lib"))?.path, "/usr/lib")
+            assertRefused(.notFound(path: "/usr/no-such-directory")) { try SecureDirectory.open("/usr/no-such-directory") }
             return dir
         }
         XCTAssertEqual(try kept?.entries().sorted(), ["conf", "id", "new"])
