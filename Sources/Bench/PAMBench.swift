@@ -28,13 +28,25 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
     let bench = try PAMBenchHost()
     defer { bench.tearDown() }
     var rows: [Figures] = []
-    let permit = try measurePAM("pam_permit alone", iterations: 2000, bench.transaction("permit")) {
+    // Each ratio on the last line compares two stacks measured interleaved — one transaction
+    // of each in turn — so a busy moment of the machine (another build on the same cores)
+    // lands on both alike; measured one after the other, the ratio moved by ±0.4 from one run
+    // to the next.
+    // The stack lets only PAM_IGNORE through to pam_permit: a module that failed instead of
+    // stepping aside would fail the transaction, and the benchmark with it.
+    let permitCase = PAMCase(name: "pam_permit alone", transaction: bench.transaction("permit")) {
         $0.status == PAM_SUCCESS && $0.transcript.isEmpty
     }
-    let unix = try measurePAM("pam_unix nodelay, real password", iterations: 200,
-                              bench.transaction("unix", answers: [bench.password])) {
-        $0.status == PAM_SUCCESS && $0.transcript == ["secret: Password: "]
-    }
+    let beside = try measurePAMInterleaved([
+        permitCase,
+        PAMCase(name: "pam_passkey steps aside, local", transaction: bench.transaction("stepaside")) {
+            $0.status == PAM_SUCCESS && $0.transcript.isEmpty
+        },
+        PAMCase(name: "pam_passkey steps aside, remote", transaction: bench.transaction("stepaside", rhost: "203.0.113.5")) {
+            $0.status == PAM_SUCCESS && $0.transcript.isEmpty
+        },
+    ], iterations: 1000)
+    let (permit, local, remote) = (beside[0], beside[1], beside[2])
     // The peer a site would pick instead: Debian's pam_u2f with no key plugged. For a user
     // without keys (no key file; nouserok) it declines, as pam_passkey steps aside for a user
     // without passkeys; for a user with a key registered it looks for the key and finds none,
@@ -45,15 +57,6 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
     let u2fUnplugged = try measurePAM("pam_u2f, user's key not plugged", iterations: 1000, bench.transaction("u2f-unplugged")) {
         $0.status == PAM_SUCCESS
     }
-    // The stack lets only PAM_IGNORE through to pam_permit: a module that failed instead of
-    // stepping aside would fail the transaction, and the benchmark with it.
-    let local = try measurePAM("pam_passkey steps aside, local", iterations: 1000, bench.transaction("stepaside")) {
-        $0.status == PAM_SUCCESS && $0.transcript.isEmpty
-    }
-    let remote = try measurePAM("pam_passkey steps aside, remote", iterations: 1000,
-                                bench.transaction("stepaside", rhost: "203.0.113.5")) {
-        $0.status == PAM_SUCCESS && $0.transcript.isEmpty
-    }
 
     // One login per process, as login, su and each sshd session run: before the user has a
     // passkey (the step-aside), beside the same stacks of pam_permit, pam_unix and pam_u2f.
@@ -63,17 +66,26 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
     // The seed's own case: the user's passkeys are all bound to other hosts.
     try bench.addCredentialElsewhere()
     let elsewhereInfo = "info: Your passkey is on another computer (\(PAMBenchHost.otherHostName))."
-    let elsewhere = try measurePAM("pam_passkey steps aside, credentials elsewhere", iterations: 1000,
-                                   bench.transaction("stepaside")) {
-        $0.status == PAM_SUCCESS && $0.transcript == [elsewhereInfo]
-    }
+    // Beside pam_permit again, for its ratio (that pam_permit is not printed a second time).
+    let elsewhereBeside = try measurePAMInterleaved([
+        permitCase,
+        PAMCase(name: "pam_passkey steps aside, credentials elsewhere", transaction: bench.transaction("stepaside")) {
+            $0.status == PAM_SUCCESS && $0.transcript == [elsewhereInfo]
+        },
+    ], iterations: 1000)
+    let (permitBesideElsewhere, elsewhere) = (elsewhereBeside[0], elsewhereBeside[1])
 
     try bench.enrol()
     let pinPrompt = "secret: PIN for \(bench.user)'s passkey on \(PAMBenchHost.hostName): "
-    let passkey = try measurePAM("passkey login, default pin_kdf_cost", iterations: 200,
-                                 bench.transaction("passkey", answers: [PAMBenchHost.pin])) {
-        $0.status == PAM_SUCCESS && $0.transcript == [pinPrompt]
-    }
+    let logins = try measurePAMInterleaved([
+        PAMCase(name: "pam_unix nodelay, real password", transaction: bench.transaction("unix", answers: [bench.password])) {
+            $0.status == PAM_SUCCESS && $0.transcript == ["secret: Password: "]
+        },
+        PAMCase(name: "passkey login, default pin_kdf_cost", transaction: bench.transaction("passkey", answers: [PAMBenchHost.pin])) {
+            $0.status == PAM_SUCCESS && $0.transcript == [pinPrompt]
+        },
+    ], iterations: 200)
+    let (unix, passkey) = (logins[0], logins[1])
     for pair in [permit, unix, u2f, u2fUnplugged, local, remote, elsewhere, passkey] { rows += [pair.transaction, pair.authenticate] }
 
     // The same login with the key in a TPM (swtpm: a chip is slower), as a whole transaction.
@@ -107,7 +119,7 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
                          fresh.stepAside[.login]!.median / fresh.u2f[.login]!.median)
     let footer = [sshd.summary, login.summary, u2fSSHD.summary, u2fLogin.summary] + fresh.summaries + [
         "ratio passkey/unix=\(ratio(passkey.transaction, unix.transaction)) stepaside/permit=\(ratio(local.transaction, permit.transaction)) "
-            + "elsewhere/permit=\(ratio(elsewhere.transaction, permit.transaction)) fresh/u2f=\(hundredths(freshRatio)) "
+            + "elsewhere/permit=\(ratio(elsewhere.transaction, permitBesideElsewhere.transaction)) fresh/u2f=\(hundredths(freshRatio)) "
             + "rss_kb=\(sshd.afterKB) rss_login_kb=\(login.afterKB)",
     ]
     return PAMReport(rows: rows, footer: footer)
@@ -133,6 +145,38 @@ func isolatedLoginCosts() throws -> [Benchmark] {
         try pick(try webAuthnBenchmarks(), "ES256 assertion verify (full)"),
         registryReadBenchmark(try BenchRegistry(users: 10)),
     ]
+}
+
+/// One stack of an interleaved measurement: its name, its transaction, and what every
+/// outcome must look like.
+struct PAMCase {
+    var name: String
+    var transaction: PAMTransaction
+    var check: (PAMTransaction.Outcome) -> Bool
+}
+
+/// `measurePAM` for several stacks at once: each round runs one transaction of each case, in
+/// turn, so all of them see the machine in the same state. Figures in the order of `cases`.
+func measurePAMInterleaved(_ cases: [PAMCase], iterations: Int) throws -> [(transaction: Figures, authenticate: Figures)] {
+    let warmUp = min(10, max(1, iterations / 10))
+    var whole = [[Double]](repeating: [], count: cases.count)
+    var authenticate = whole
+    for i in 0..<(warmUp + iterations) {
+        for (c, pamCase) in zip(0..., cases) {
+            let outcome = pamCase.transaction.run()
+            guard pamCase.check(outcome) else {
+                throw BenchError("\(pamCase.name): unexpected outcome: status \(outcome.status) "
+                                 + "(\(String(cString: pam_strerror(nil, outcome.status)))), saw \(outcome.transcript)")
+            }
+            if i >= warmUp {
+                whole[c].append(outcome.transactionMicros)
+                authenticate[c].append(outcome.authenticateMicros)
+            }
+        }
+    }
+    return zip(cases, zip(whole, authenticate)).map { pamCase, samples in
+        (figures("pam: \(pamCase.name)", samples.0), figures("pam: \(pamCase.name) (pam_authenticate only)", samples.1))
+    }
 }
 
 /// Runs `transaction` `iterations` times after a warm-up; every outcome must pass `check`,

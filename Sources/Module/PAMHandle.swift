@@ -147,10 +147,6 @@ struct PAMHandle {
     /// One line to syslog (LOG_AUTHPRIV), prefixed by libpam with the module and service.
     /// Callers never pass secrets.
     func log(_ priority: Int32, _ text: String) {
-        text.withCString { cText in
-            withVaList([cText]) { args in
-                "%s".withCString { pam_vsyslog(raw, priority, $0, args) }
-            }
-        }
+        text.withCString { pam_passkey_syslog(raw, priority, $0) }
     }
 }

@@ -4,7 +4,12 @@ import Identifiers
 /// The administrator's policy: the values read from the policy file, defaults for the rest.
 /// Read a value with its key: `policy[.pinMinLength]`.
 public struct Policy: Sendable {
-    private var values: [String: any Sendable] = [:]
+    /// The keys the file set, and their values (`values[i]` is `names[i]`'s). Two arrays
+    /// searched in order rather than a Dictionary: a file sets a handful of keys, every login
+    /// reads a dozen, and a Dictionary's hashing (and, in a fresh process, its metadata and
+    /// the String: Hashable conformance lookup) cost more than the search.
+    private var names: [String] = []
+    private var values: [any Sendable] = []
     /// Where it came from, for messages ("built-in defaults" when no file was read).
     public var source: String
 
@@ -12,20 +17,32 @@ public struct Policy: Sendable {
     public init(source: String = "built-in defaults") { self.source = source }
 
     public subscript<V>(key: PolicyKey<V>) -> V {
-        get { (values[key.name] as? V) ?? key.defaultValue }
-        set { values[key.name] = newValue }
+        get {
+            guard let i = names.firstIndex(of: key.name) else { return key.defaultValue }
+            return (values[i] as? V) ?? key.defaultValue
+        }
+        set { store(newValue, for: key.name) }
     }
 
     /// Whether the file set this key (as opposed to its default applying).
-    public func isSet(_ name: String) -> Bool { values[name] != nil }
+    public func isSet(_ name: String) -> Bool { names.contains(name) }
 
     /// Sets a key from its text form, as the file parser does. Returns false if the value is
     /// not acceptable for the key (the previous value stays).
     @discardableResult
     public mutating func set(_ name: String, text: String) -> Bool {
         guard let key = PolicyKeys.named(name), let v = key.check(text) else { return false }
-        values[name] = v
+        store(v, for: name)
         return true
+    }
+
+    private mutating func store(_ value: any Sendable, for name: String) {
+        if let i = names.firstIndex(of: name) {
+            values[i] = value
+        } else {
+            names.append(name)
+            values.append(value)
+        }
     }
 }
 
@@ -50,7 +67,8 @@ extension Policy {
     public static func parse(_ text: String, source: String) -> (Policy, [PolicyWarning]) {
         var policy = Policy(source: source)
         var warnings: [PolicyWarning] = []
-        var seen: [String: Int] = [:]
+        // Where each key was set, in the order first set (a handful: searched, not hashed).
+        var seen: [(name: String, line: Int)] = []
         let bytes = Array(text.utf8)
         var lineStart = 0, lineNumber = 0
         while lineStart <= bytes.count {
@@ -73,11 +91,13 @@ extension Policy {
                 continue
             }
             if policy.set(key.name, text: value) {
-                if let earlier = seen[key.name] {
+                if let i = seen.firstIndex(where: { $0.name == key.name }) {
                     warnings.append(.init(file: source, line: lineNumber,
-                                          message: "\(key.name) is also set on line \(earlier); this later value is used"))
+                                          message: "\(key.name) is also set on line \(seen[i].line); this later value is used"))
+                    seen[i].line = lineNumber
+                } else {
+                    seen.append((key.name, lineNumber))
                 }
-                seen[key.name] = lineNumber
             } else {
                 let fallback = policy.isSet(key.name) ? "the earlier value" : "the default (\(key.defaultNote ?? key.defaultText))"
                 // Escaped: the value goes to syslog, and a control character in it must not forge a line.

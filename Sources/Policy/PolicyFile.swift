@@ -38,56 +38,87 @@ extension Policy {
     /// or read is an error. Unknown keys and bad values are warnings (with file and line);
     /// the default applies to them.
     public static func load(path: String) throws(PolicyLoadError) -> (Policy, [PolicyWarning]) {
-        let content: [UInt8]?
+        try load(path: path, memo: ParsedPolicyMemo.shared.entry(path: path))
+    }
+
+    private static func load(path: String, memo: ParsedPolicyMemo.Entry?) throws(PolicyLoadError) -> (Policy, [PolicyWarning]) {
+        let found: CheckedRead
         do {
-            content = try SecureFile.read(path, maxBytes: maxFileBytes)
+            found = try SecureFile.read(path, maxBytes: maxFileBytes, unlessUnchanged: memo?.identity)
         } catch .notFound {
             // Its directory is missing (no /etc/security): no file either.
-            content = nil
+            found = .missing
         } catch {
             throw .unsafe(error)
         }
-        guard let bytes = content else { return (Policy(source: "built-in defaults (\(path) does not exist)"), []) }
-        if let parsed = ParsedPolicyMemo.shared.lookup(path: path, bytes: bytes) { return parsed }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .notText(path: path, byteOffset: firstInvalidUTF8Offset(bytes))
+        switch found {
+        case .missing:
+            return (Policy(source: "built-in defaults (\(path) does not exist)"), [])
+        case .unchanged:
+            // `memo` is the entry whose identity the file still has.
+            if let memo { return memo.parsed }
+            // Not reached (without an identity nothing is unchanged); read it, then.
+            return try load(path: path, memo: nil)
+        case .content(let bytes, let identity):
+            if let memo, memo.bytes == bytes {
+                ParsedPolicyMemo.shared.remember(.init(path: path, identity: identity, bytes: bytes, parsed: memo.parsed))
+                return memo.parsed
+            }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw .notText(path: path, byteOffset: firstInvalidUTF8Offset(bytes))
+            }
+            let parsed = parse(text, source: path)
+            ParsedPolicyMemo.shared.remember(.init(path: path, identity: identity, bytes: bytes, parsed: parsed))
+            return parsed
         }
-        let parsed = parse(text, source: path)
-        ParsedPolicyMemo.shared.remember(path: path, bytes: bytes, parsed)
-        return parsed
     }
 }
 
-/// The last policy file parsed in this process, by path and exact content: the login step
-/// and the append step of one transaction (and every later one in a long-lived process such
-/// as gdm) read the same file. The file is still opened, checked and read in full every
-/// time; only the parse of identical bytes is skipped, so a changed file (one byte) is parsed
+/// The last policy file parsed in this process: its path, the identity (`FileIdentity`) and
+/// content it had when read, and what parsing gave. The login step and the append step of
+/// one transaction (and every later one in a long-lived process such as gdm) read the same
+/// file. The file is checked on every load (symbolic link, owner, mode, size: the rules for
+/// a file read as root); it is read again unless it is the same file in the same settled
+/// state, and parsed again unless its bytes differ — a changed file (one byte) is parsed
 /// again and nothing can be stale. One entry, behind a lock: a host may run PAM on several
 /// threads.
 final class ParsedPolicyMemo: @unchecked Sendable {
     static let shared = ParsedPolicyMemo()
 
+    struct Entry {
+        let path: String
+        let identity: FileIdentity
+        let bytes: [UInt8]
+        let parsed: (Policy, [PolicyWarning])
+    }
+
     private let lock: UnsafeMutablePointer<pthread_mutex_t>
-    private var path = ""
-    private var bytes: [UInt8] = []
-    private var parsed: (Policy, [PolicyWarning])? = nil
+    private var last: Entry? = nil
 
     private init() {
         lock = .allocate(capacity: 1)
         pthread_mutex_init(lock, nil)
     }
 
-    func lookup(path: String, bytes: [UInt8]) -> (Policy, [PolicyWarning])? {
+    /// The entry for `path`, if the last file parsed was that one.
+    func entry(path: String) -> Entry? {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        guard let parsed, self.path == path, self.bytes == bytes else { return nil }
-        return parsed
+        guard let last, last.path == path else { return nil }
+        return last
     }
 
-    func remember(path: String, bytes: [UInt8], _ parsed: (Policy, [PolicyWarning])) {
+    func remember(_ entry: Entry) {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        (self.path, self.bytes, self.parsed) = (path, bytes, parsed)
+        last = entry
+    }
+
+    /// Forgets the entry (tests).
+    func clear() {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        last = nil
     }
 }
 

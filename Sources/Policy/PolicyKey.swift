@@ -61,9 +61,7 @@ extension PolicyKey where Value == String {
     }
 
     static func path(_ name: String, default d: String, _ summary: String) -> Self {
-        .init(name, default: d, accepted: "an absolute path", summary) { s in
-            s.utf8.first == UInt8(ascii: "/") && !s.utf8.contains(0) && !s.utf8.split(separator: UInt8(ascii: "/")).contains { $0.elementsEqual("..".utf8) } ? s : nil
-        }
+        .init(name, default: d, accepted: "an absolute path", summary) { s in isAbsolutePathWithoutDotDot(s) ? s : nil }
     }
 }
 
@@ -108,9 +106,9 @@ extension PolicyKey where Value == Bool {
 extension PolicyKey where Value == [String] {
     /// A list separated by commas and/or spaces; "none" (or nothing) is the empty list.
     static func list(_ name: String, default d: [String], _ summary: String) -> Self {
-        .init(name, default: d.isEmpty ? "none" : d.joined(separator: ", "), accepted: "names separated by commas, or none", summary) { s in
-            let items = s.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
-            if items == ["none"] { return [] }
+        .init(name, default: d.isEmpty ? "none" : commaSeparated(d), accepted: "names separated by commas, or none", summary) { s in
+            let items = listItems(s)
+            if items.count == 1 && items[0] == "none" { return [] }
             guard items.allSatisfy(isListItem) else { return nil }
             return items
         }
@@ -135,10 +133,64 @@ extension PolicyKey where Value == [String] {
 extension PolicyKey where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
     static func choice(_ name: String, default d: Value, _ summary: String) -> Self {
         // A closure, not \.rawValue: a key path is built at run time, on every process's first login.
-        .init(name, default: d.rawValue, accepted: Value.allCases.map { $0.rawValue }.joined(separator: ", "), summary) { s in
+        .init(name, default: d.rawValue, accepted: commaSeparated(Value.allCases.map { $0.rawValue }), summary) { s in
             Value(rawValue: s.lowercased())
         }
     }
+}
+
+// The readers below go byte by byte, without the generic split (whose first use resolves
+// its witnesses at run time: about 130,000 instructions on a process's first login, for two
+// keys every login reads). The delimiters are ASCII, so splitting the UTF-8 bytes at them
+// gives the same pieces as splitting the Characters, except where a combining mark follows
+// a delimiter — and such a piece is refused either way (see `isListItem`).
+
+/// Begins with "/", has no NUL and no ".." component.
+func isAbsolutePathWithoutDotDot(_ s: String) -> Bool {
+    var utf8 = s.utf8.makeIterator()
+    guard utf8.next() == UInt8(ascii: "/") else { return false }
+    // Bytes of the current component, capped at 3: only whether it is ".." matters.
+    var length = 0, dots = 0
+    while true {
+        let byte = utf8.next()
+        if byte == 0 { return false }
+        if byte == nil || byte == UInt8(ascii: "/") {
+            if length == 2 && dots == 2 { return false }
+            if byte == nil { return true }
+            (length, dots) = (0, 0)
+            continue
+        }
+        length = min(length + 1, 3)
+        if byte == UInt8(ascii: ".") { dots += 1 }
+    }
+}
+
+/// The pieces of `s` between commas, spaces and tabs, empty pieces left out.
+func listItems(_ s: String) -> [String] {
+    var items: [String] = []
+    var piece: [UInt8] = []
+    for byte in s.utf8 {
+        if byte == UInt8(ascii: ",") || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+            if !piece.isEmpty { items.append(String(decoding: piece, as: UTF8.self)) }
+            piece.removeAll(keepingCapacity: true)
+        } else {
+            piece.append(byte)
+        }
+    }
+    if !piece.isEmpty { items.append(String(decoding: piece, as: UTF8.self)) }
+    return items
+}
+
+/// `items.joined(separator: ", ")`, without the generic `joined`: every key is built on a
+/// process's first login, and `joined`'s first call looks up its associated type witnesses
+/// at run time (about 100,000 instructions).
+private func commaSeparated(_ items: [String]) -> String {
+    var text = ""
+    for (i, item) in zip(0..., items) {
+        if i > 0 { text += ", " }
+        text += item
+    }
+    return text
 }
 
 /// Letters, digits and `-_.@+`. Names are almost always ASCII, checked here byte by byte;

@@ -130,7 +130,8 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.debug),
     ]
 
-    public static func named(_ name: String) -> AnyPolicyKey? { byName[name] }
-
-    private static let byName: [String: AnyPolicyKey] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    /// The key called `name` (the first, should two share a name). A search in order, not a
+    /// Dictionary: there are a few dozen keys, a policy file names a handful, and building
+    /// the Dictionary cost about 150,000 instructions on a process's first login.
+    public static func named(_ name: String) -> AnyPolicyKey? { all.first { $0.name == name } }
 }

@@ -19,10 +19,15 @@ public final class SecureDirectory {
     /// The path as given, without a trailing slash.
     public let path: String
     let fd: Int32
+    /// Opened O_PATH: a directory to open, stat and check entries relative to, but not one to
+    /// fsync (writes need a directory `open` or `create` returned). Only `SecureFile` asks
+    /// for one, for the directory of the file it reads.
+    let pathOnly: Bool
 
-    init(path: String, fd: Int32) {
+    init(path: String, fd: Int32, pathOnly: Bool = false) {
         self.path = path
         self.fd = fd
+        self.pathOnly = pathOnly
     }
 
     deinit { close(fd) }
@@ -53,6 +58,39 @@ public final class SecureDirectory {
     /// or others, a file larger than `maxBytes`; with `secret`, also a file that group or
     /// others can read (see `SecretFiles`).
     public func read(_ name: String, maxBytes: Int, secret: Bool = false) throws(StorageError) -> [UInt8]? {
+        var identity: FileIdentity? = nil
+        return try read(name, maxBytes: maxBytes, secret: secret, identity: &identity)
+    }
+
+    /// `read`, for a file read again and again by one process (the policy file, the machine
+    /// id): when `known` is a settled identity (see `FileIdentity`), the file is checked
+    /// without being opened — `fstatat` with AT_SYMLINK_NOFOLLOW, then the same refusals as
+    /// `read` (a symbolic link, not a regular file, not owned by root, writable by group or
+    /// others, too large) — and when it is still that file in that state, `.unchanged` says
+    /// so instead of reading it. Otherwise it is opened and read as `read` does.
+    public func read(_ name: String, maxBytes: Int, unlessUnchanged known: FileIdentity?) throws(StorageError) -> CheckedRead {
+        let full = path(of: name)
+        if let known, known.isSettled {
+            try Self.checkName(name, full)
+            var st = stat()
+            if fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+                let code = errno
+                if code == ENOENT { return .missing }
+                throw .system(path: full, operation: "fstatat", errno: code)
+            }
+            if FileKind(mode: st.st_mode) == .symbolicLink { throw .symbolicLink(path: full) }
+            try Self.checkFile(st, full)
+            if Int(st.st_size) > maxBytes { throw .tooLarge(path: full, size: Int(st.st_size), limit: maxBytes) }
+            if FileIdentity(st).sameFile(as: known) { return .unchanged }
+        }
+        var identity: FileIdentity? = nil
+        guard let bytes = try read(name, maxBytes: maxBytes, secret: false, identity: &identity), let identity else {
+            return .missing
+        }
+        return .content(bytes, identity)
+    }
+
+    private func read(_ name: String, maxBytes: Int, secret: Bool, identity: inout FileIdentity?) throws(StorageError) -> [UInt8]? {
         let full = path(of: name)
         try Self.checkName(name, full)
         // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
@@ -67,6 +105,9 @@ public final class SecureDirectory {
         guard fstat(file, &st) == 0 else { throw .system(path: full, operation: "fstat", errno: errno) }
         if secret { try Self.checkSecretFile(st, full) } else { try Self.checkFile(st, full) }
         if Int(st.st_size) > maxBytes { throw .tooLarge(path: full, size: Int(st.st_size), limit: maxBytes) }
+        // Taken before the read: a write during it changes the times, so this identity then
+        // names a state the file is no longer in.
+        identity = FileIdentity(st, now: realtimeSeconds())
 
         // Read one byte past the size fstat gave, growing up to one byte past the limit: the
         // file may have grown since fstat.
@@ -270,89 +311,87 @@ public final class SecureDirectory {
         try walk(components: try components(path)[...], createMode: createMode, createParents: createParents)
     }
 
-    /// `walk` for a path already split by `components`.
-    static func walk(components parts: ArraySlice<String>, createMode: mode_t?, createParents: Bool) throws(StorageError) -> SecureDirectory {
+    /// `walk` for a path already split by `components`. With `pathOnly`, the last directory
+    /// is opened O_PATH too (enough to read a file in it).
+    static func walk(components parts: ArraySlice<String>, createMode: mode_t?, createParents: Bool,
+                     pathOnly: Bool = false) throws(StorageError) -> SecureDirectory {
         let shared = WalkSharing.current
-        // `fd` is the directory reached so far; `owned` says whether this walk must close it
-        // (a directory kept by the sharing scope is closed by the scope).
-        var fd: Int32 = -1
-        var owned = true
+        // The directory reached so far (nil: none yet), and how many components it covers.
+        var reached: SecureDirectory? = nil
         var start = 0
-        var current = ""
-        if let shared, !parts.isEmpty {
-            // Start below the deepest intermediate directory this scope has already checked.
+        if let shared {
+            // Start at the deepest directory this scope has already checked: the whole path
+            // when an earlier walk in the scope ended there (opened as this walk needs it).
             var prefix = ""
-            for (depth, name) in zip(0..., parts.dropLast()) {
+            for (depth, name) in zip(0..., parts) {
                 prefix += "/" + name
                 guard let kept = shared.directories[prefix] else { break }
-                (fd, owned, start, current) = (kept, false, depth + 1, prefix)
+                if depth == parts.count - 1 && kept.pathOnly && !pathOnly { break }
+                (reached, start) = (kept, depth + 1)
             }
-            if fd < 0, let root = shared.directories["/"] { (fd, owned) = (root, false) }
+            if reached == nil, let root = shared.directories["/"], !parts.isEmpty || pathOnly || !root.pathOnly {
+                reached = root
+            }
+            if let reached, start == parts.count { return reached }
         }
-        if fd < 0 {
+        // The path reached so far, "" for the root (each component adds "/" and its name).
+        var current = reached.map { $0.path == "/" ? "" : $0.path } ?? ""
+        if reached == nil {
             // Intermediate directories are opened O_PATH (no read permission needed, nothing
-            // read); the last one O_RDONLY, for fsync and listing.
-            fd = Glibc.open("/", (parts.isEmpty ? O_RDONLY : openPath) | O_DIRECTORY | O_CLOEXEC)
+            // read); the last one O_RDONLY, for fsync and listing, unless `pathOnly`.
+            let rootPathOnly = !parts.isEmpty || pathOnly
+            let fd = Glibc.open("/", (rootPathOnly ? openPath : O_RDONLY) | O_DIRECTORY | O_CLOEXEC)
             guard fd >= 0 else { throw .system(path: "/", operation: "open", errno: errno) }
+            let root = SecureDirectory(path: "/", fd: fd, pathOnly: rootPathOnly)
             var st = stat()
-            guard fstat(fd, &st) == 0 else {
-                close(fd)
-                throw .system(path: "/", operation: "fstat", errno: errno)
-            }
-            do throws(StorageError) { try checkDirectory(st, "/") } catch {
-                close(fd)
-                throw error
-            }
-            if let shared, !parts.isEmpty {
-                shared.directories["/"] = fd
-                owned = false
-            }
+            guard fstat(fd, &st) == 0 else { throw .system(path: "/", operation: "fstat", errno: errno) }
+            try checkDirectory(st, "/")
+            shared?.directories["/"] = root
+            reached = root
         }
-        do throws(StorageError) {
-            var st = stat()
-            for index in start..<parts.count {
-                let name = parts[parts.startIndex + index]
-                current += "/" + name
-                let isLast = index == parts.count - 1
-                let flags = (isLast ? O_RDONLY : openPath) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-                var next = openat(fd, name, flags)
-                if next < 0 && errno == ENOENT, let mode = createMode, isLast || createParents {
-                    let m = isLast ? mode : 0o755
-                    if mkdirat(fd, name, m) == 0 {
-                        // Whatever the umask: the parent was checked, so nobody else can have
-                        // swapped the new directory for a link in between.
-                        fchmodat(fd, name, m, 0)
-                        if geteuid() == 0 { _ = fchownat(fd, name, 0, 0, AT_SYMLINK_NOFOLLOW) }
-                    } else if errno != EEXIST {
-                        throw .system(path: current, operation: "mkdir", errno: errno)
-                    }
-                    next = openat(fd, name, flags)
+        guard var dir = reached else { throw .system(path: "/", operation: "open", errno: EBADF) }
+        var st = stat()
+        for index in start..<parts.count {
+            let name = parts[parts.startIndex + index]
+            current += "/" + name
+            let isLast = index == parts.count - 1
+            let openedPathOnly = !isLast || pathOnly
+            let flags = (openedPathOnly ? openPath : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+            var next = openat(dir.fd, name, flags)
+            if next < 0 && errno == ENOENT, let mode = createMode, isLast || createParents {
+                let m = isLast ? mode : 0o755
+                if mkdirat(dir.fd, name, m) == 0 {
+                    // Whatever the umask: the parent was checked, so nobody else can have
+                    // swapped the new directory for a link in between.
+                    fchmodat(dir.fd, name, m, 0)
+                    if geteuid() == 0 { _ = fchownat(dir.fd, name, 0, 0, AT_SYMLINK_NOFOLLOW) }
+                } else if errno != EEXIST {
+                    throw .system(path: current, operation: "mkdir", errno: errno)
                 }
-                if next < 0 {
-                    throw classify(errno, parent: fd, name: name, path: current, expected: .directory, operation: "open")
-                }
-                if owned { close(fd) }
-                (fd, owned) = (next, true)
-                guard fstat(fd, &st) == 0 else { throw .system(path: current, operation: "fstat", errno: errno) }
-                try checkDirectory(st, current)
-                if !isLast, let shared {
-                    shared.directories[current] = fd
-                    owned = false
-                }
+                next = openat(dir.fd, name, flags)
             }
-        } catch {
-            if owned { close(fd) }
-            throw error
+            if next < 0 {
+                throw classify(errno, parent: dir.fd, name: name, path: current, expected: .directory, operation: "open")
+            }
+            // Closed when the last reference goes: at once when unsafe, else with the scope
+            // (or with the caller, for the last one).
+            let opened = SecureDirectory(path: current, fd: next, pathOnly: openedPathOnly)
+            guard fstat(next, &st) == 0 else { throw .system(path: current, operation: "fstat", errno: errno) }
+            try checkDirectory(st, current)
+            shared?.directories[current] = opened
+            dir = opened
         }
-        return SecureDirectory(path: parts.isEmpty ? "/" : current, fd: fd)
+        return dir
     }
 
-    /// Runs `body` with the walks it makes on this thread sharing their checked intermediate
-    /// directories: a walk starts below the deepest one an earlier walk in the scope already
-    /// opened and checked (each is still opened O_NOFOLLOW and checked once, and stays open,
-    /// so it cannot be swapped afterwards). The module wraps each PAM call in one scope: its
-    /// policy file, host id, registry and history share /etc or /var/lib. Nothing outlives the
-    /// scope; nested scopes share the outer one.
+    /// Runs `body` with the walks it makes on this thread sharing the directories they
+    /// checked: a walk starts below the deepest one an earlier walk in the scope already
+    /// opened and checked, or ends there when that is the directory it walks to (each is
+    /// still opened O_NOFOLLOW and checked once, and stays open, so it cannot be swapped
+    /// afterwards). The module wraps each PAM call in one scope: its policy file, host id,
+    /// registry and history share /etc or /var/lib, and the registry's directory is walked
+    /// to once. Nothing outlives the scope but a directory its caller still holds (which
+    /// closes when the caller lets it go); nested scopes share the outer one.
     public static func sharingWalks<R>(_ body: () -> R) -> R {
         // Without a thread key (the host used up PTHREAD_KEYS_MAX) every walk starts at "/":
         // slower, as safe.
@@ -365,11 +404,10 @@ public final class SecureDirectory {
     }
 }
 
-/// The directories the current `sharingWalks` scope has checked, by path.
+/// The directories the current `sharingWalks` scope has checked, by path. Each closes its
+/// descriptor when the last reference to it goes.
 final class WalkSharing {
     var directories = CheckedDirectories()
-
-    deinit { for fd in directories.descriptors { close(fd) } }
 
     /// This thread's scope, if any. Per thread: an application may run PAM calls on several.
     static var current: WalkSharing? {
@@ -378,20 +416,20 @@ final class WalkSharing {
     }
 }
 
-/// A handful of paths and their descriptors (a login walks to three or four directories):
-/// two arrays searched in order, cheaper than hashing each path into a Dictionary.
+/// A handful of paths and their directories (a login walks to five or six): two arrays
+/// searched in order, cheaper than hashing each path into a Dictionary.
 struct CheckedDirectories {
     private var paths: [String] = []
-    private(set) var descriptors: [Int32] = []
+    private var directories: [SecureDirectory] = []
 
-    subscript(_ path: String) -> Int32? {
-        get { paths.firstIndex(of: path).map { descriptors[$0] } }
+    subscript(_ path: String) -> SecureDirectory? {
+        get { paths.firstIndex(of: path).map { directories[$0] } }
         set {
             if let i = paths.firstIndex(of: path) {
-                if let fd = newValue { descriptors[i] = fd } else { paths.remove(at: i); descriptors.remove(at: i) }
-            } else if let fd = newValue {
+                if let dir = newValue { directories[i] = dir } else { paths.remove(at: i); directories.remove(at: i) }
+            } else if let dir = newValue {
                 paths.append(path)
-                descriptors.append(fd)
+                directories.append(dir)
             }
         }
     }

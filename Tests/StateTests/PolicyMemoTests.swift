@@ -51,4 +51,20 @@ final class PolicyMemoTests: TempDirTestCase {
             XCTAssertEqual($0 as? PolicyLoadError, .unsafe(.symbolicLink(path: file)))
         }
     }
+
+    /// A file untouched for a few seconds is checked on every load but read and parsed once;
+    /// changed in place (same size) or made unsafe, it is read again or refused.
+    func testASettledFileIsCheckedEveryTimeAndReadAgainOnlyWhenItChanged() throws {
+        let file = path("settled.conf")
+        writeRaw(file, "pin_min_length = 8\n")
+        sleep(UInt32(FileIdentity.settleSeconds) + 1)
+        XCTAssertEqual(try Policy.load(path: file).0[.pinMinLength], 8)
+        XCTAssertEqual(ParsedPolicyMemo.shared.entry(path: file)?.identity.isSettled, true)
+        XCTAssertEqual(try Policy.load(path: file).0[.pinMinLength], 8)
+        writeRaw(file, "pin_min_length = 9\n")
+        XCTAssertEqual(try Policy.load(path: file).0[.pinMinLength], 9)
+        XCTAssertEqual(ParsedPolicyMemo.shared.entry(path: file)?.identity.isSettled, false)
+        chmod(file, 0o666)
+        XCTAssertThrowsError(try Policy.load(path: file))
+    }
 }

@@ -65,6 +65,104 @@ final class SecureFileTests: TempDirTestCase {
         assertRefused(.symbolicLink(path: path("a"))) { try SecureFile.read(path("a/c/g"), maxBytes: 10) }
     }
 
+    /// A directory one walk of the scope ended at is where a later walk to it ends too; one a
+    /// file was read from (opened O_PATH) still gives a later `open` a directory that can be
+    /// written, fsynced and listed; a directory kept by its caller outlives the scope.
+    func testWalksInOneScopeReuseTheDirectoryTheyEndAt() throws {
+        mkdirRaw(path("d"))
+        writeRaw(path("d/conf"), "one")
+        writeRaw(path("d/id"), "two")
+        let before = openDescriptors()
+        let kept: SecureDirectory? = SecureDirectory.sharingWalks { () -> SecureDirectory? in
+            XCTAssertEqual(try? SecureFile.read(path("d/conf"), maxBytes: 10), Array("one".utf8))
+            XCTAssertEqual(WalkSharing.current?.directories[path("d")]?.pathOnly, true)
+            XCTAssertEqual(try? SecureFile.read(path("d/id"), maxBytes: 10), Array("two".utf8))
+            guard let dir = try? SecureDirectory.open(path("d")) else { XCTFail("open"); return nil }
+            XCTAssertFalse(dir.pathOnly)
+            do { try dir.replace("new", with: Array("three".utf8), mode: 0o644) } catch { XCTFail("replace: \(error)") }
+            XCTAssertEqual(try? dir.entries().sorted(), ["conf", "id", "new"])
+            // The next walk to it ends at the same directory, and a file read goes through it.
+            XCTAssertTrue((try? SecureDirectory.open(path("d"))) === dir)
+            XCTAssertEqual(try? SecureFile.read(path("d/new"), maxBytes: 10), Array("three".utf8))
+            // Paths and errors name what was asked for, from whichever kept directory a walk
+            // starts: the root (kept by the first walk) included.
+            XCTAssertEqual((try? SecureDirectory.open(root))?.path, root)
+            assertRefused(.notFound(path: path("d/missing"))) { try SecureDirectory.open(path("d/missing")) }
+            mkdirRaw(path("e"))
+            XCTAssertEqual((try? SecureDirectory.open(path("e")))?.path, path("e"))
+            XCTAssertEqual((try? SecureDirectory.open("/usr/lib"))?.path, "/usr/lib")
+            assertRefused(.notFound(path: "/usr/no-such-directory")) { try SecureDirectory.open("/usr/no-such-directory") }
+            return dir
+        }
+        XCTAssertEqual(try kept?.entries().sorted(), ["conf", "id", "new"])
+        XCTAssertEqual(try kept?.read("conf", maxBytes: 10), Array("one".utf8))
+        XCTAssertNotEqual(openDescriptors(), before, "the kept directory is still open")
+    }
+
+    /// A settled identity (the file untouched for a while before it was read) lets a later
+    /// read check the file without opening it; every refusal still applies, and any change
+    /// (content, mode, owner, another file renamed over it) reads it again.
+    func testAnUnchangedSettledFileIsCheckedButNotReadAgain() throws {
+        mkdirRaw(path("d"))
+        let file = path("d/conf")
+        writeRaw(file, "same")
+        guard case .content(let bytes, let fresh)? = try? SecureFile.read(file, maxBytes: 10, unlessUnchanged: nil) else {
+            return XCTFail("first read")
+        }
+        XCTAssertEqual(bytes, Array("same".utf8))
+        XCTAssertFalse(fresh.isSettled, "a file written a moment ago is not settled")
+        // Not settled: read again, though nothing changed.
+        XCTAssertEqual(try SecureFile.read(file, maxBytes: 10, unlessUnchanged: fresh), .content(bytes, fresh))
+        let settled = settledIdentity(of: file)
+        XCTAssertEqual(try SecureFile.read(file, maxBytes: 10, unlessUnchanged: settled), .unchanged)
+        // The refusals hold without an open.
+        assertRefused(.tooLarge(path: file, size: 4, limit: 3)) { try SecureFile.read(file, maxBytes: 3, unlessUnchanged: settled) }
+        chmod(file, 0o664)
+        assertRefused(.writableByOthers(path: file, mode: 0o664, kind: .regularFile)) {
+            try SecureFile.read(file, maxBytes: 10, unlessUnchanged: settled)
+        }
+        chmod(file, 0o644)
+        chown(file, otherUID, otherUID)
+        assertRefused(.wrongOwner(path: file, uid: otherUID, allowed: [0])) {
+            try SecureFile.read(file, maxBytes: 10, unlessUnchanged: settled)
+        }
+        chown(file, 0, 0)
+        // chmod and chown changed the file's ctime: it is read again.
+        guard case .content? = try? SecureFile.read(file, maxBytes: 10, unlessUnchanged: settled) else {
+            return XCTFail("a file whose inode changed is read again")
+        }
+        // Same size, new content, in place.
+        let before = settledIdentity(of: file)
+        writeRaw(file, "diff")
+        XCTAssertEqual(try SecureFile.read(file, maxBytes: 10, unlessUnchanged: before),
+                       .content(Array("diff".utf8), FileIdentity(statOf(file))))
+        // Another file renamed over it.
+        let now = settledIdentity(of: file)
+        writeRaw(path("d/other"), "diff")
+        XCTAssertEqual(rename(path("d/other"), file), 0)
+        guard case .content? = try? SecureFile.read(file, maxBytes: 10, unlessUnchanged: now) else {
+            return XCTFail("another inode is read")
+        }
+        let last = settledIdentity(of: file)
+        unlink(file)
+        symlink(path("d/elsewhere"), file)
+        writeRaw(path("d/elsewhere"), "diff")
+        assertRefused(.symbolicLink(path: file)) { try SecureFile.read(file, maxBytes: 10, unlessUnchanged: last) }
+        unlink(file)
+        XCTAssertEqual(try SecureFile.read(file, maxBytes: 10, unlessUnchanged: last), .missing)
+    }
+
+    private func statOf(_ p: String) -> stat {
+        var st = stat()
+        XCTAssertEqual(lstat(p, &st), 0)
+        return st
+    }
+
+    /// The file's identity as a read long after its last change would have recorded it.
+    private func settledIdentity(of p: String) -> FileIdentity {
+        FileIdentity(statOf(p), now: realtimeSeconds() + FileIdentity.settleSeconds + 1)
+    }
+
     private func openDescriptors() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).sorted()
     }
