@@ -1,4 +1,4 @@
-// passkey-fleet-sim [--users N] [--hosts M] [--days D] [--seed S] [--set key=value]...
+// passkey-fleet-sim [--users N] [--hosts M] [--days D] [--seed S] [--security-keys SHARE] [--set key=value]...
 // Drives the real decision over a simulated fleet and prints its figures (FleetSimulation).
 #if canImport(Glibc)
 import Glibc
@@ -6,7 +6,7 @@ import Glibc
 import FleetSimulation
 import Policy
 
-let usage = "usage: passkey-fleet-sim [--users N] [--hosts M] [--days D] [--seed S] [--set key=value]..."
+let usage = "usage: passkey-fleet-sim [--users N] [--hosts M] [--days D] [--seed S] [--security-keys SHARE] [--set key=value]..."
 
 func fail(_ message: String) -> Never {
     let text = "passkey-fleet-sim: \(message)\n\(usage)\n"
@@ -25,6 +25,7 @@ while let flag = arguments.popFirst() {
     if flag == "--help" || flag == "-h" {
         print(usage)
         print("  --set applies a pam_passkey.conf key, e.g. --set remote_sessions=allow")
+        print("  --security-keys 0.2: a fifth of the users own a FIDO2 security key, plugged in at 70% of their logins at a machine")
         exit(0)
     }
     guard let value = arguments.popFirst() else { fail("\(flag) needs a value") }
@@ -35,6 +36,9 @@ while let flag = arguments.popFirst() {
     case "--seed":
         guard let seed = UInt64(value) else { fail("--seed must be a whole number from 0 to 2^64-1") }
         configuration.seed = seed
+    case "--security-keys":
+        guard let share = Double(value), share >= 0, share <= 1 else { fail("--security-keys must be a share from 0 to 1, e.g. 0.2") }
+        configuration.securityKeyShare = share
     case "--set":
         guard let eq = value.firstIndex(of: "=") else { fail("--set wants key=value") }
         let key = String(value[..<eq]), text = String(value[value.index(after: eq)...])

@@ -38,6 +38,9 @@ public struct FleetReport: Sendable, Equatable {
     public var wrongPINs = 0
     public var lockouts = 0
 
+    public var securityKeyUsers = 0
+    public var securityKeyLogins = 0
+
     public var stepAside: [String: Int] = [:]
     public var noOffer: [String: Int] = [:]
 
@@ -68,6 +71,9 @@ public struct FleetReport: Sendable, Equatable {
         line("users with a working passkey at the end", "\(usersWithPasskey) of \(users)")
         line("events", "\(newMachines) new machines, \(reinstalls) reinstalls, \(stateLosses) lost host states, \(brokenAuthenticatorDays) authenticator-broken days")
         line("", "\(cancels) cancelled PIN prompts, \(wrongPINs) wrong PINs, \(lockouts) lockouts")
+        if securityKeyUsers > 0 {
+            line("security keys", "\(securityKeyUsers) users own one; \(securityKeyLogins) logins with a key")
+        }
         out.append("")
         out.append("step-aside reasons (of \(sessions - passkeyPrompts) step-asides):")
         for (code, n) in stepAside.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {

@@ -13,9 +13,16 @@ public struct FleetConfiguration: Sendable {
     public var policy: Policy
     /// Day 0 starts here (2026-01-01 00:00 UTC by default).
     public var start: Int64
+    /// Share of users who own a FIDO2 security key, enrolled before day 0 on their primary
+    /// machine, and how often it is plugged in at a login at the machine.
+    public var securityKeyShare: Double
+    public var securityKeyPluggedIn: Double
 
     public init(users: Int = 1000, hosts: Int = 50, days: Int = 90, seed: UInt64 = 1,
-                policy: Policy = Policy(), start: Int64 = 1_767_225_600) {
+                policy: Policy = Policy(), start: Int64 = 1_767_225_600,
+                securityKeyShare: Double = 0, securityKeyPluggedIn: Double = 0.7) {
+        self.securityKeyShare = securityKeyShare
+        self.securityKeyPluggedIn = securityKeyPluggedIn
         self.users = users
         self.hosts = hosts
         self.days = days
@@ -53,6 +60,10 @@ struct Fleet {
     let policy: Policy
     let loginDecision: (Signals, Policy) -> LoginDecision
     var random: SeededRandom
+    /// The security keys' own draws, so a fleet without keys runs exactly as before.
+    var keyRandom: SeededRandom
+    /// Each user's security-key credential, if they own a key.
+    var securityKey: [CredentialID?] = []
     var hosts: [SimHost] = []
     var users: [SimUser] = []
     /// The shared registry: each user's credentials and offer log, seen by every host.
@@ -69,6 +80,7 @@ struct Fleet {
         self.loginDecision = loginDecision
         policy = config.policy
         random = SeededRandom(seed: config.seed)
+        keyRandom = SeededRandom(seed: config.seed ^ 0x5EC0_4E7C_E715)
         report = FleetReport(users: config.users, hosts: config.hosts, days: config.days, seed: config.seed,
                              maxOffersAllowed: config.policy[.appendMaxOffers])
 
@@ -89,6 +101,15 @@ struct Fleet {
         }
         registry = Array(repeating: [], count: config.users)
         offerLogs = Array(repeating: OfferLog(), count: config.users)
+        securityKey = Array(repeating: nil, count: config.users)
+        for u in users.indices where config.securityKeyShare > 0 && keyRandom.chance(config.securityKeyShare) {
+            let id = CredentialID(Array("key\(u)".utf8))
+            let home = hosts[users[u].primary]
+            securityKey[u] = id
+            registry[u].append(CredentialSignal(id: id, kind: .roaming, hostID: home.id, hostName: home.name,
+                                                transports: ["usb"], created: config.start))
+            report.securityKeyUsers += 1
+        }
     }
 
     mutating func run() {
@@ -180,10 +201,14 @@ struct Fleet {
         }
     }
 
-    func signals(user u: Int, host h: Int, session: SessionSignal, now: Int64, day: Int) -> Signals {
-        Signals(user: users[u].name, uid: users[u].uid, credentials: registry[u], host: hosts[h].identity,
-                authenticator: hosts[h].probe(user: u, day: day), session: session,
-                history: History(host: hosts[h].history[u] ?? HostHistory(), offers: offerLogs[u]), now: now)
+    func signals(user u: Int, host h: Int, session: SessionSignal, now: Int64, day: Int, keyPluggedIn: Bool = false) -> Signals {
+        // As the probe: keys are looked at only for a user with a security-key passkey.
+        let keys: SecurityKeySignal = securityKey[u].map { id in
+            keyPluggedIn ? .probed(present: 1, holding: [HeldCredentialSignal(id: id)]) : .probed(present: 0, holding: [])
+        } ?? .notProbed
+        return Signals(user: users[u].name, uid: users[u].uid, credentials: registry[u], host: hosts[h].identity,
+                       authenticator: hosts[h].probe(user: u, day: day), securityKeys: keys, session: session,
+                       history: History(host: hosts[h].history[u] ?? HostHistory(), offers: offerLogs[u]), now: now)
     }
 
     mutating func update(user u: Int, host h: Int, _ change: (inout History) -> Void) {
@@ -204,12 +229,18 @@ struct Fleet {
             if planned.kind != .sshRemote { report.localLoginsAfterDay30 += 1 }
         }
 
-        let login = loginDecision(signals(user: u, host: h, session: session, now: now, day: day), policy)
+        // A key is plugged in only where the person sits.
+        let keyPluggedIn = securityKey[u] != nil && planned.kind != .sshRemote && planned.kind.isInteractive
+            && keyRandom.chance(config.securityKeyPluggedIn)
+        let login = loginDecision(signals(user: u, host: h, session: session, now: now, day: day, keyPluggedIn: keyPluggedIn), policy)
         if case .stepAside(let reason) = login { report.stepAside[reason.code, default: 0] += 1 }
 
         if case .passkey(let ids) = login {
             report.passkeyPrompts += 1
-            let good = ids.filter { id in hosts[h].canSign(id, user: u, day: day) && registry[u].contains { $0.id == id && !$0.revoked } }
+            let good = ids.filter { id in
+                (id == securityKey[u] ? keyPluggedIn : hosts[h].canSign(id, user: u, day: day))
+                    && registry[u].contains { $0.id == id && !$0.revoked }
+            }
             report.unusableCredentialsPrompted += ids.count - good.count
             if let id = good.first {
                 if passkeyCeremony(user: u, host: h, credential: id, now: now) {
@@ -229,7 +260,8 @@ struct Fleet {
         // The password module succeeded; the append step gathers the signals again (a lockout
         // may just have happened) and decides.
         report.passwordLogins += 1
-        let append = decideAppend(signals(user: u, host: h, session: session, now: now, day: day), policy: policy)
+        let append = decideAppend(signals(user: u, host: h, session: session, now: now, day: day, keyPluggedIn: keyPluggedIn),
+                                  policy: policy)
         guard case .offer(let offer) = append else {
             if case .noOffer(let reason) = append { report.noOffer[reason.code, default: 0] += 1 }
             return
@@ -245,7 +277,8 @@ struct Fleet {
             update(user: u, host: h) { $0.recordCancel(at: now) }
             return false
         }
-        if users[u].forgettingPIN {
+        // The key keeps its own PIN counter; the simulation models only the host's.
+        if users[u].forgettingPIN && id != securityKey[u] {
             for _ in 0..<(1 + random.below(3)) {
                 report.wrongPINs += 1
                 hosts[h].keys[id]!.failures += 1
@@ -258,7 +291,7 @@ struct Fleet {
             if random.chance(0.35) { users[u].forgettingPIN = false }
             return false
         }
-        hosts[h].keys[id]!.failures = 0
+        if id == securityKey[u] { report.securityKeyLogins += 1 } else { hosts[h].keys[id]!.failures = 0 }
         update(user: u, host: h) { $0.recordPasskeyLogin(at: now) }
         if let i = registry[u].firstIndex(where: { $0.id == id }) {
             registry[u][i].lastUsed = now

@@ -22,6 +22,22 @@ final class FleetSimulationTests: XCTestCase {
         XCTAssertLessThanOrEqual(r.maxOffersInWindow, 3)
     }
 
+    /// Users with security keys: a key plugged in is a passkey login anywhere, one that is not
+    /// is never prompted for (no dead end), and the fleet without keys runs exactly as before.
+    func testSecurityKeysSignInAnywhereAndNeverPromptWhenNotPluggedIn() {
+        var withKeys = small
+        withKeys.securityKeyShare = 0.3
+        let r = simulateFleet(withKeys)
+        XCTAssertGreaterThan(r.securityKeyUsers, 20, r.render())
+        XCTAssertGreaterThan(r.securityKeyLogins, 100, r.render())
+        XCTAssertEqual(r.deadEnds, 0)
+        XCTAssertEqual(r.unusableCredentialsPrompted, 0)
+        XCTAssertTrue(r.render().contains("security keys"), r.render())
+        let without = simulateFleet(small)
+        XCTAssertEqual(without.securityKeyUsers, 0)
+        XCTAssertFalse(without.render().contains("security keys"))
+    }
+
     func testSameSeedSameFleet() {
         XCTAssertEqual(simulateFleet(small), simulateFleet(small))
         var other = small
