@@ -34,6 +34,10 @@ public enum StepAsideReason: Sendable, Equatable {
     case authenticatorBroken(String)
     /// Rule 7: `cancel_threshold` cancels in a row; steps aside until `until`.
     case cancelSnooze(cancels: Int, until: Int64)
+    /// `registry = ldap`: the directory does not answer and the cached record is older than
+    /// `registry_max_offline` (or `registry_online = required`): a revocation made since may
+    /// be missing from it, so the passkey is not used on its word.
+    case registryOffline(String)
 
     public var code: String {
         switch self {
@@ -48,6 +52,7 @@ public enum StepAsideReason: Sendable, Equatable {
         case .authenticatorUnavailable: "authenticator_unavailable"
         case .authenticatorBroken: "authenticator_broken"
         case .cancelSnooze: "cancel_snooze"
+        case .registryOffline: "registry_offline"
         }
     }
 
@@ -73,6 +78,8 @@ public enum StepAsideReason: Sendable, Equatable {
             "the user has a passkey for this host but there is no authenticator: \(detail)"
         case .authenticatorBroken(let detail):
             "the user has a passkey for this host but the authenticator is failing: \(detail)"
+        case .registryOffline(let detail):
+            "\(detail); passkeys step aside until the directory answers (passkeyctl sync)"
         case .cancelSnooze(let n, let until):
             "the PIN prompt was cancelled \(n) times in a row (cancel_threshold); passkey prompts resume at \(utcText(until))"
         }
@@ -80,7 +87,7 @@ public enum StepAsideReason: Sendable, Equatable {
 
     public var userMessage: String? {
         switch self {
-        case .noConversation, .nonInteractiveService, .remoteSession, .otherAccount, .noCredentials:
+        case .noConversation, .nonInteractiveService, .remoteSession, .otherAccount, .noCredentials, .registryOffline:
             nil
         case .credentialsElsewhere(let hosts, let keys):
             Wording.passkeysElsewhere(count: hosts.count + keys, places: placesText(hosts: hosts, securityKeys: keys, short: true))
