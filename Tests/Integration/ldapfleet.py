@@ -70,3 +70,20 @@ def directory_record(directory: Slapd, user) -> dict:
 def queue(host) -> list:
     d = host.state / "directory-queue"
     return sorted(p.name for p in d.iterdir() if p.name.endswith(".json") and not p.name.startswith(".")) if d.exists() else []
+
+
+def restart(directory: Slapd):
+    """Starts the stopped slapd again on its port, with its configuration and data."""
+    from slapd import SLAPD, tool_env
+    directory.log = open(directory.log_path, "a")
+    directory.proc = subprocess.Popen([SLAPD, "-d", "none", "-F", str(directory.dir / "slapd.d"), "-h",
+                                       f"{directory.uri} {directory.ldapi}"],
+                                      stdout=directory.log, stderr=subprocess.STDOUT, env=tool_env())
+    directory._wait_until_ready()
+
+
+def forget_failures(host):
+    """Lets the next login ask the directory at once (not after the retry pause)."""
+    mark = host.cache / ".unreachable"
+    if mark.exists():
+        mark.unlink()

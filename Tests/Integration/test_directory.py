@@ -60,3 +60,103 @@ def test_second_device_story_through_the_directory(fleet, directory, make_accoun
     lines = syslog.read()
     assert any("decision=step_aside reason=credentials_elsewhere" in l for l in lines), lines
     assert not any(PIN_A in l or PIN_B in l or alice.password in l or a.account_password in l for l in lines)
+
+
+@pytest.fixture
+def own_directory():
+    """A slapd of this test's own, to stop and pause."""
+    s = start_directory()
+    try:
+        yield s
+    finally:
+        s.remove()
+
+
+def timed_login(host, user, answers, **kwargs):
+    start = time.monotonic()
+    r = host.login(user, answers, **kwargs)
+    return r, time.monotonic() - start
+
+
+TIMEOUT = 2.0   # registry_timeout in ldapfleet
+BOUND = TIMEOUT + 0.5
+
+
+def test_directory_stopped_then_hung_logins_are_bounded_and_queued_writes_arrive(fleet, own_directory, make_account):
+    from ldapfleet import forget_failures, restart
+    directory = own_directory
+    alice, bob = make_account("alice"), make_account("bob")
+    # registry_refresh = 0: every login asks the directory first (the worst case for waiting).
+    a = ldap_host(fleet, directory, "host-a", registry_refresh="0s")
+    b = ldap_host(fleet, directory, "host-b", registry_refresh="0s")
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    assert b.login(alice, [alice.password, "y", PIN_B, PIN_B]).ok
+    counts = {c["hostName"]: c["signCount"] for c in directory_record(directory, alice)["credentials"]}
+
+    # Stopped: connection refused. PIN logins from the cache on both hosts, quickly.
+    directory.stop()
+    for host, pin in ((a, PIN_A), (b, PIN_B)):
+        r, took = timed_login(host, alice, [pin])
+        assert r.ok and r.transcript == [pin_prompt(alice, host.name)], r
+        assert took < BOUND, took
+    # A user this host never synced: no cache to trust, so the passkey steps aside; the password works.
+    r, took = timed_login(b, bob, [bob.password])
+    assert r.ok and r.transcript == [PASSWORD], r
+    assert took < 2 * BOUND, took
+    assert len(queue(a)) >= 1 and len(queue(b)) >= 1
+
+    # Hung: slapd accepts connections (the kernel's backlog) and answers nothing.
+    restart(directory)
+    directory.pause()
+    try:
+        for host, pin in ((a, PIN_A), (b, PIN_B)):
+            forget_failures(host)
+            r, took = timed_login(host, alice, [pin])
+            assert r.ok and r.transcript == [pin_prompt(alice, host.name)], r
+            assert TIMEOUT - 0.2 < took < BOUND, took
+        # Another login right after does not wait again (the failure is remembered a while).
+        r, took = timed_login(a, alice, [PIN_A])
+        assert r.ok and took < 1.0, (r, took)
+        # A password login (authenticate and setcred) waits once, at most.
+        forget_failures(b)
+        r, took = timed_login(b, bob, [bob.password])
+        assert r.ok and r.transcript == [PASSWORD], r
+        assert took < BOUND, took
+    finally:
+        directory.resume()
+
+    # Back: a sync sends what was queued, in order, and nothing is lost.
+    queued_a, queued_b = len(queue(a)), len(queue(b))
+    assert queued_a >= 2 and queued_b >= 2, (queued_a, queued_b)
+    for host in (a, b):
+        r = directory_program(host, "sync")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert queue(host) == []
+    after = {c["hostName"]: c for c in directory_record(directory, alice)["credentials"]}
+    assert after["host-a"]["signCount"] == counts["host-a"] + 3, (counts, after)
+    assert after["host-b"]["signCount"] == counts["host-b"] + 2, (counts, after)
+    assert after["host-a"]["lastUsed"]["host"] == "host-a" and after["host-b"]["lastUsed"]["host"] == "host-b"
+    # And logins ask the directory again.
+    forget_failures(a)
+    r = a.login(alice, [PIN_A])
+    assert r.ok and queue(a) == [], r
+
+
+def test_a_cache_older_than_max_offline_steps_aside_while_the_directory_is_down(fleet, own_directory, make_account, syslog):
+    directory = own_directory
+    alice = make_account("alice")
+    a = ldap_host(fleet, directory, "host-a", registry_max_offline="7d")
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    directory.stop()
+    # Within registry_max_offline the cache serves.
+    synced = a.cache / f"{alice.name}.synced"
+    synced.write_text(f"{int(time.time()) - 6 * 86400}\n")
+    r = a.login(alice, [PIN_A])
+    assert r.ok and r.transcript == [pin_prompt(alice, "host-a")], r
+    # Past it, with the directory down: the passkey steps aside with its own reason.
+    synced.write_text(f"{int(time.time()) - 8 * 86400}\n")
+    r, took = timed_login(a, alice, [alice.password])
+    assert r.ok and r.transcript == [PASSWORD], r
+    assert took < BOUND, took
+    lines = syslog.read()
+    assert any("decision=step_aside reason=registry_offline" in l and alice.name in l for l in lines), lines
