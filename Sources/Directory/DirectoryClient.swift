@@ -21,6 +21,7 @@ final class DirectoryClient {
     let queue: WriteQueue
     let cache: DocumentStore<UserRecord>
     let cacheDirectory: String
+    let lockSeconds: Int64
     /// What was refused for good, one line each (logged; the entries are kept as .rejected-*).
     var rejected: [String] = []
 
@@ -30,6 +31,7 @@ final class DirectoryClient {
         guard !uri.isEmpty else { throw DirectoryRunError(description: "ldap_uri is not set in the policy file") }
         guard !base.isEmpty else { throw DirectoryRunError(description: "ldap_base is not set in the policy file") }
         queue = WriteQueue(stateDirectory: policy[.stateDir])
+        lockSeconds = Int64(max(1, policy[.registryTimeout]))
         cacheDirectory = policy[.registryCacheDir]
         cache = DocumentStore(directory: cacheDirectory, fileMode: 0o644, maxBytes: FileRegistry.maxFileBytes,
                               lockTimeout: .seconds(5), missingDirectory: .isEmpty(createMode: 0o755))
@@ -123,7 +125,25 @@ final class DirectoryClient {
     /// Sends every queued write, oldest first, removing each the directory took. A write the
     /// directory refuses for good (access, schema) is set aside; a lost connection stops the
     /// run with the rest still queued.
+    ///
+    /// One sender at a time (the lock `.push.lock` in the queue directory): two runs sending
+    /// the same offer would log it twice. A run waits for the lock as long as its caller lets
+    /// it live (`registry_timeout`).
     func push() throws(DirectoryRunError) -> Int {
+        let dir: SecureDirectory
+        do { dir = try SecureDirectory.create(queue.directory, mode: 0o700, parents: false) } catch {
+            throw DirectoryRunError(description: "queue: \(error)")
+        }
+        do {
+            return try dir.withLock("push", timeout: .seconds(lockSeconds)) { _ in try pushLocked() }
+        } catch let e as DirectoryRunError {
+            throw e
+        } catch {
+            throw DirectoryRunError(description: "queue: \(error)")
+        }
+    }
+
+    private func pushLocked() throws(DirectoryRunError) -> Int {
         let pending: [WriteQueue.Entry]
         do { pending = try queue.entries().entries } catch { throw DirectoryRunError(description: "queue: \(error)") }
         var sent = 0

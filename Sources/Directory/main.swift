@@ -11,6 +11,7 @@ import Storage
 //   refresh USER   sends the queued writes, then reads USER's entries into the cache
 //   push           sends the queued writes
 //   sync           sends the queued writes, then refreshes every user the directory has
+//   check          binds and reads the subtree's first level (passkeyctl status)
 // Exit status: 0 done; 1 usage, not root, or an unusable policy; 2 the directory could not be
 // used (unreachable, bind refused, an entry unreadable). One line on stdout says why (the
 // caller shows or logs it); the same goes to syslog (LOG_AUTHPRIV).
@@ -45,7 +46,7 @@ func main() -> Never {
         policyPath = args[1]
         args.removeFirst(2)
     }
-    let usage = "usage: pam_passkey_directory [--conf FILE] refresh USER | push | sync"
+    let usage = "usage: pam_passkey_directory [--conf FILE] refresh USER | push | sync | check"
     guard geteuid() == 0, getuid() == 0 else { finish(1, "pam_passkey_directory must run as root (it reads the host's directory password and writes the cache)") }
     guard let command = args.first else { finish(1, usage) }
 
@@ -67,6 +68,11 @@ func main() -> Never {
             try client.refresh(user)
             reportRejected()
             finish(0, "")
+        case "check":
+            // Reachable, and this host's bind works: what passkeyctl status shows.
+            guard args.count == 1 else { finish(1, usage) }
+            _ = try client.users()
+            finish(0, "reachable; bound as \(policy[.ldapBind] == .simple ? policy[.ldapBindDN] : "SASL EXTERNAL")")
         case "push":
             guard args.count == 1 else { finish(1, usage) }
             let sent = try client.push()

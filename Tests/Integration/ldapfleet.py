@@ -47,6 +47,7 @@ def ldap_host(fleet, directory: Slapd, name: str, **policy):
                  ldap_bind_dn=h.account_dn, ldap_password_file=str(h.password_file), registry_cache_dir=str(h.cache),
                  directory_program=str(h.build_dir / "pam_passkey_directory"), registry_timeout="2s", **policy)
     h.host_id = host_id_of(h)
+    directory.delete(h.account_dn, check=False)   # an earlier test's host of the same name
     directory.add(ldif(h.account_dn, {"objectClass": ["device", "simpleSecurityObject", "pamPasskeyHost"], "cn": [name],
                                       "userPassword": [h.account_password], "pamPasskeyHostID": [h.host_id],
                                       "pamPasskeyHostName": [name]}))

@@ -1,6 +1,7 @@
 """registry = ldap through the real module in real libpam, the real helper, pam_unix, and
 Debian's slapd with the shipped schema and access rules (ldapfleet.py): hosts learn each
 other's passkeys from the directory, through pam_passkey_directory and each host's cache."""
+import os
 import time
 
 import pytest
@@ -160,3 +161,126 @@ def test_a_cache_older_than_max_offline_steps_aside_while_the_directory_is_down(
     assert took < BOUND, took
     lines = syslog.read()
     assert any("decision=step_aside reason=registry_offline" in l and alice.name in l for l in lines), lines
+
+
+def ctl(host, *args, timeout=120):
+    import subprocess
+    return subprocess.run([str(host.build_dir / "passkeyctl"), args[0], "--conf", str(host.conf), *args[1:]],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_revocations_reach_the_directory_and_every_host(fleet, directory, make_account):
+    """passkeyctl revoke on a host, and an administrator's ldapmodify: each stops the
+    credential on the other host within registry_refresh."""
+    alice = make_account("alice")
+    a = ldap_host(fleet, directory, "host-a", registry_refresh="1s")
+    b = ldap_host(fleet, directory, "host-b", registry_refresh="1s")
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    assert b.login(alice, [alice.password, "y", PIN_B, PIN_B]).ok
+    r = b.login(alice, [PIN_B])
+    assert r.ok and r.transcript == [pin_prompt(alice, "host-b")], r
+
+    # On A, A's own passkey: revoked in the directory at once (the host may revoke its own).
+    r = ctl(a, "revoke", alice.name, "--host", "host-a")
+    assert r.returncode == 0, r.stderr
+    states = {c["hostName"]: c["revoked"] for c in directory_record(directory, alice)["credentials"]}
+    assert states == {"host-a": True, "host-b": False}, states
+    assert queue(a) == []
+
+    # An administrator revokes B's passkey in the directory; B stops using it within registry_refresh.
+    from ldaprecords import credential_dn
+    from ldapfleet import BASE
+    b_id = [c["id"] for c in directory_record(directory, alice)["credentials"] if c["hostName"] == "host-b"][0]
+    directory.modify(f"dn: {credential_dn(alice.name, b_id, BASE)}\nchangetype: modify\n"
+                     "delete: pamPasskeyState\npamPasskeyState: active\n-\nadd: pamPasskeyState\npamPasskeyState: revoked\n")
+    time.sleep(1.1)
+    r = b.login(alice, [alice.password, "n"])
+    assert r.ok and r.transcript[0] == PASSWORD, r
+
+
+def test_a_write_the_access_rules_refuse_is_set_aside_and_blocks_nothing(fleet, directory, make_account):
+    """Host B, bound as itself, cannot move host A's sign count: the queued write is kept
+    aside as .rejected-*, and B's own writes after it still go through."""
+    import json
+    alice = make_account("alice")
+    a = ldap_host(fleet, directory, "host-a")
+    b = ldap_host(fleet, directory, "host-b")
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    assert b.login(alice, [alice.password, "y", PIN_B, PIN_B]).ok
+    before = {c["hostName"]: c for c in directory_record(directory, alice)["credentials"]}
+    # A forged write in B's queue: A's credential, a huge counter (as a compromised B might try).
+    d = b.state / "directory-queue"
+    forged = {"kind": "login", "user": alice.name, "time": int(time.time()), "host": "host-b",
+              "credentialIDs": [before["host-a"]["id"]], "signCount": 4_000_000}
+    (d / "00000000000000000001-0000000001.json").write_text(json.dumps(forged))
+    os.chmod(d / "00000000000000000001-0000000001.json", 0o600)
+    r = b.login(alice, [PIN_B])
+    assert r.ok, r
+    after = {c["hostName"]: c for c in directory_record(directory, alice)["credentials"]}
+    assert after["host-a"]["signCount"] == before["host-a"]["signCount"]
+    assert after["host-b"]["signCount"] > before["host-b"]["signCount"]
+    assert queue(b) == [] and (d / ".rejected-00000000000000000001-0000000001.json").exists()
+
+
+def test_concurrent_writers_lose_no_sign_count_and_no_offer(fleet, directory, make_account):
+    """Two hosts, each with 100 queued logins (increasing counters) and 100 offers, pushed by
+    several runs at once: the counters end at the highest, and every offer is in the log once."""
+    import json
+    import subprocess
+    alice = make_account("alice")
+    a = ldap_host(fleet, directory, "host-a")
+    b = ldap_host(fleet, directory, "host-b")
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    assert b.login(alice, [alice.password, "y", PIN_B, PIN_B]).ok
+    creds = {c["hostName"]: c for c in directory_record(directory, alice)["credentials"]}
+    offers_before = len(directory_record(directory, alice)["offers"]["recent"])
+    now = int(time.time())
+    n = 100
+    for host in (a, b):
+        d = host.state / "directory-queue"
+        for i in range(n):
+            for kind, extra in (("login", {"credentialIDs": [creds[host.name]["id"]], "signCount": 10 + i}),
+                                ("offer", {"answer": "declined", "service": "login"})):
+                w = {"kind": kind, "user": alice.name, "time": now + i, "host": host.name, **extra}
+                name = d / f"{(now + i) * 10**9 + (kind == 'offer'):020d}-{os.getpid():010d}.json"
+                name.write_text(json.dumps(w))
+                os.chmod(name, 0o600)
+    runs = [subprocess.Popen([str(h.build_dir / "pam_passkey_directory"), "--conf", str(h.conf), "push"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for h in (a, b, a, b)]
+    for p in runs:
+        p.wait(120)
+    for h in (a, b):
+        r = directory_program(h, "push", timeout=120)
+        assert r.returncode == 0, r.stdout
+        assert queue(h) == []
+    record = directory_record(directory, alice)
+    after = {c["hostName"]: c for c in record["credentials"]}
+    assert after["host-a"]["signCount"] == 10 + n - 1 and after["host-b"]["signCount"] == 10 + n - 1, after
+    assert len(record["offers"]["recent"]) == offers_before + 2 * n, len(record["offers"]["recent"])
+
+
+def test_passkeyctl_sync_and_status(fleet, own_directory, make_account):
+    import json
+    directory = own_directory
+    alice = make_account("alice")
+    a = ldap_host(fleet, directory, "host-a")
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    status = json.loads(ctl(a, "status", "--json").stdout)
+    assert status["registry"]["backend"] == "ldap" and status["registry"]["reachable"] is True, status["registry"]
+    assert status["registry"]["queued_writes"] == 0 and status["registry"]["cached_users"] == 1
+    directory.pause()
+    try:
+        start = time.monotonic()
+        status = json.loads(ctl(a, "status", "--json").stdout)
+        assert time.monotonic() - start < 10
+        assert status["registry"]["reachable"] is False
+        r = a.login(alice, [PIN_A])
+        assert r.ok, r
+    finally:
+        directory.resume()
+    assert len(queue(a)) == 1
+    r = ctl(a, "sync")
+    assert r.returncode == 0 and "sent 1 queued writes" in r.stdout, r
+    assert queue(a) == []
+    r = ctl(a, "sync", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["queued"] == 0, r
