@@ -198,9 +198,11 @@ def test_revocations_reach_the_directory_and_every_host(fleet, directory, make_a
     assert r.ok and r.transcript[0] == PASSWORD, r
 
 
-def test_a_write_the_access_rules_refuse_is_set_aside_and_blocks_nothing(fleet, directory, make_account):
-    """Host B, bound as itself, cannot move host A's sign count: the queued write is kept
-    aside as .rejected-*, and B's own writes after it still go through."""
+def test_writes_the_access_rules_refuse_are_set_aside_and_block_nothing(fleet, directory, make_account):
+    """Host B, bound as itself, through pam_passkey_directory: it cannot move host A's sign
+    count, plant a credential bound to A, or revoke A's credential. Each forged write in B's
+    queue is refused by slapd, kept aside as .rejected-*, and B's own writes still go through."""
+    import copy
     import json
     alice = make_account("alice")
     a = ldap_host(fleet, directory, "host-a")
@@ -208,18 +210,29 @@ def test_a_write_the_access_rules_refuse_is_set_aside_and_blocks_nothing(fleet, 
     assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
     assert b.login(alice, [alice.password, "y", PIN_B, PIN_B]).ok
     before = {c["hostName"]: c for c in directory_record(directory, alice)["credentials"]}
-    # A forged write in B's queue: A's credential, a huge counter (as a compromised B might try).
+    cache = json.loads((b.cache / f"{alice.name}.json").read_text())
+    planted = copy.deepcopy([c for c in cache["credentials"] if c["hostName"] == "host-a"][0])
+    planted["id"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    now = int(time.time())
+    forged = [
+        {"kind": "login", "credentialIDs": [before["host-a"]["id"]], "signCount": 4_000_000},
+        {"kind": "register", "credential": planted, "credentialIDs": []},
+        {"kind": "revoke", "credentialIDs": [before["host-a"]["id"]], "revokedBy": "host-b"},
+    ]
     d = b.state / "directory-queue"
-    forged = {"kind": "login", "user": alice.name, "time": int(time.time()), "host": "host-b",
-              "credentialIDs": [before["host-a"]["id"]], "signCount": 4_000_000}
-    (d / "00000000000000000001-0000000001.json").write_text(json.dumps(forged))
-    os.chmod(d / "00000000000000000001-0000000001.json", 0o600)
+    names = []
+    for i, w in enumerate(forged):
+        name = f"{i + 1:020d}-0000000001.json"
+        (d / name).write_text(json.dumps({"user": alice.name, "time": now, "host": "host-b", **w}))
+        os.chmod(d / name, 0o600)
+        names.append(name)
     r = b.login(alice, [PIN_B])
     assert r.ok, r
-    after = {c["hostName"]: c for c in directory_record(directory, alice)["credentials"]}
-    assert after["host-a"]["signCount"] == before["host-a"]["signCount"]
-    assert after["host-b"]["signCount"] > before["host-b"]["signCount"]
-    assert queue(b) == [] and (d / ".rejected-00000000000000000001-0000000001.json").exists()
+    after = {c["id"]: c for c in directory_record(directory, alice)["credentials"]}
+    assert set(after) == {before["host-a"]["id"], before["host-b"]["id"]}, "nothing planted"
+    assert after[before["host-a"]["id"]] == before["host-a"], "host-a's credential untouched"
+    assert after[before["host-b"]["id"]]["signCount"] > before["host-b"]["signCount"]
+    assert queue(b) == [] and all((d / f".rejected-{n}").exists() for n in names)
 
 
 def test_concurrent_writers_lose_no_sign_count_and_no_offer(fleet, directory, make_account):
