@@ -151,10 +151,14 @@ public final class DirectoryRegistry: CredentialRegistry {
 
     // MARK: - Writing
 
-    /// Applies `write` to the cached record and queues it, under the user's lock; then
-    /// pushes the queue when the directory may be asked.
+    /// Applies `write` to the cached record and queues it, under the user's lock; then, with
+    /// `pushNow`, pushes the queue when the directory may be asked. A login's counter and last
+    /// use wait for the next refresh of the user (at most `registry_refresh` later, at their
+    /// next login) or `passkeyctl sync`: only this host checks its own credential's counter,
+    /// from its own cache, so sending it at once would cost every passkey login a process
+    /// start and a round trip (about 30 ms here) for nothing the next login needs.
     @discardableResult
-    private func change<R>(_ user: UserName, _ body: (UserRecord) throws -> (PendingWrite?, R)) throws -> R {
+    private func change<R>(_ user: UserName, pushNow: Bool = true, _ body: (UserRecord) throws -> (PendingWrite?, R)) throws -> R {
         guard let queue else { throw DirectoryRegistryError.readOnly }
         let result = try cache.update(user) { record throws -> R in
             let (write, result) = try body(record)
@@ -164,7 +168,7 @@ public final class DirectoryRegistry: CredentialRegistry {
             }
             return result
         }
-        if let sync, mayContact {
+        if pushNow, let sync, mayContact {
             if sync.push() != nil { contactFailed() } else { contactWorked() }
         }
         return result
@@ -181,7 +185,7 @@ public final class DirectoryRegistry: CredentialRegistry {
     }
 
     public func recordLogin(user: UserName, credentialID: CredentialID, signCount: UInt32, at time: EpochSeconds, host: String) throws {
-        try change(user) { _ in
+        try change(user, pushNow: false) { _ in
             (PendingWrite(kind: .login, user: user, time: time, host: host, credentialIDs: [credentialID], signCount: signCount), ())
         }
     }

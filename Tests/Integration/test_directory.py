@@ -49,7 +49,11 @@ def test_second_device_story_through_the_directory(fleet, directory, make_accoun
     r = a.login(alice, [PIN_A])
     assert r.ok and r.transcript == [pin_prompt(alice, "host-a")], r
 
-    # Sign counts and last uses reached the directory, each from its own host; the offers too.
+    # Offers reached the directory at once; sign counts and last uses are queued until the
+    # next refresh of alice on that host, or a sync: then each from its own host.
+    assert len(queue(a)) == 2 and len(queue(b)) == 1
+    for host in (a, b):
+        assert ctl(host, "sync").returncode == 0
     record = directory_record(directory, alice)
     for c in record["credentials"]:
         assert c["signCount"] >= 1 and c["lastUsed"]["host"] == c["hostName"], c
@@ -137,10 +141,14 @@ def test_directory_stopped_then_hung_logins_are_bounded_and_queued_writes_arrive
     assert after["host-a"]["signCount"] == counts["host-a"] + 3, (counts, after)
     assert after["host-b"]["signCount"] == counts["host-b"] + 2, (counts, after)
     assert after["host-a"]["lastUsed"]["host"] == "host-a" and after["host-b"]["lastUsed"]["host"] == "host-b"
-    # And logins ask the directory again.
+    # And logins ask the directory again: the refresh before this login sent what was
+    # queued; this login's own counter waits for the next one.
     forget_failures(a)
+    stamp = (a.cache / f"{alice.name}.synced").read_text()
+    time.sleep(1)
     r = a.login(alice, [PIN_A])
-    assert r.ok and queue(a) == [], r
+    assert r.ok and len(queue(a)) == 1, r
+    assert (a.cache / f"{alice.name}.synced").read_text() != stamp
 
 
 def test_a_cache_older_than_max_offline_steps_aside_while_the_directory_is_down(fleet, own_directory, make_account, syslog):
@@ -228,6 +236,8 @@ def test_writes_the_access_rules_refuse_are_set_aside_and_block_nothing(fleet, d
         names.append(name)
     r = b.login(alice, [PIN_B])
     assert r.ok, r
+    r = ctl(b, "sync")
+    assert r.returncode == 0 and "3 writes refused" in r.stdout, r
     after = {c["id"]: c for c in directory_record(directory, alice)["credentials"]}
     assert set(after) == {before["host-a"]["id"], before["host-b"]["id"]}, "nothing planted"
     assert after[before["host-a"]["id"]] == before["host-a"], "host-a's credential untouched"
