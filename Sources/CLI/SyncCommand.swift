@@ -6,7 +6,7 @@ import JSON
 enum SyncCommand {
     static let spec = CommandSpec(
         "sync", synopsis: "[--json]",
-        summary: "With registry = ldap: send the writes this host has queued to the directory (sign counts, enrolments, revocations, offers), then refresh the cache of every user the directory has.",
+        summary: "With registry = ldap: send the writes this host has queued to the directory (sign counts, enrollments, revocations, offers), then refresh the cache of every user the directory has.",
         details: [
             "The module and the helper queue what the directory does not take at once (it was down or slow) and send it at the next login that reaches it; this sends it now. Run it from a timer on hosts that sign few people in. It waits up to 60 seconds, or registry_timeout if longer.",
         ],
