@@ -86,11 +86,16 @@ final class LDAPConnection {
     }
 
     /// SASL EXTERNAL: the identity the server maps from the TLS client certificate or the
-    /// ldapi peer credentials. The credential must be a pointer to an empty value (nil makes
-    /// libldap report "SASL bind in progress").
+    /// ldapi peer credentials. The credential must be an empty value that is present (absent
+    /// credentials make slapd answer "SASL bind in progress").
     func bindExternal() throws(LDAPFailure) {
-        var empty = berval(bv_len: 0, bv_val: nil)
-        let rc = ldap_sasl_bind_s(ld, nil, "EXTERNAL", &empty, nil, nil, nil)
+        // bv_val must not be nil either: libldap leaves credentials with a nil value out of the
+        // request, and slapd then asks for another step.
+        var nothing: CChar = 0
+        let rc = withUnsafeMutablePointer(to: &nothing) { value -> Int32 in
+            var empty = berval(bv_len: 0, bv_val: value)
+            return ldap_sasl_bind_s(ld, nil, "EXTERNAL", &empty, nil, nil, nil)
+        }
         guard rc == LDAP_SUCCESS else { throw LDAPFailure(code: rc, operation: "SASL EXTERNAL bind", detail: diagnostic()) }
     }
 

@@ -307,3 +307,24 @@ def test_passkeyctl_sync_and_status(fleet, own_directory, make_account):
     assert queue(a) == []
     r = ctl(a, "sync", "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["queued"] == 0, r
+
+
+def test_a_host_binding_with_sasl_external_over_ldapi(fleet, own_directory, make_account):
+    """ldap_bind = sasl_external (the default): slapd maps the peer credentials of
+    pam_passkey_directory (root) on its ldapi socket to the host's account, and the access
+    rules apply to that account: the enrollment is accepted as host-a's, and host-b sees it."""
+    directory = own_directory
+    alice = make_account("alice")
+    a = ldap_host(fleet, directory, "host-a")
+    b = ldap_host(fleet, directory, "host-b")
+    # After this, root on the ldapi socket is host-a (and no longer manages cn=config).
+    directory.config_modify("dn: cn=config\nchangetype: modify\nadd: olcAuthzRegexp\nolcAuthzRegexp: "
+                            f'"gidNumber=0\\+uidNumber=0,cn=peercred,cn=external,cn=auth" "{a.account_dn}"\n')
+    a.set_policy(ldap_bind="sasl_external", ldap_uri=directory.ldapi)
+    r = ctl(a, "status", "--json")
+    import json
+    assert json.loads(r.stdout)["registry"]["reachable"] is True, r.stdout
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    assert [c["hostName"] for c in directory_record(directory, alice)["credentials"]] == ["host-a"]
+    r = b.login(alice, [alice.password, "n"])
+    assert r.ok and r.transcript[0] == ("info", "Your passkey is on another computer (host-a)."), r
