@@ -328,3 +328,17 @@ def test_a_host_binding_with_sasl_external_over_ldapi(fleet, own_directory, make
     assert [c["hostName"] for c in directory_record(directory, alice)["credentials"]] == ["host-a"]
     r = b.login(alice, [alice.password, "n"])
     assert r.ok and r.transcript[0] == ("info", "Your passkey is on another computer (host-a)."), r
+
+
+def test_registry_online_required_never_trusts_the_cache_alone(fleet, own_directory, make_account, syslog):
+    directory = own_directory
+    alice = make_account("alice")
+    a = ldap_host(fleet, directory, "host-a", registry_online="required")
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    r = a.login(alice, [PIN_A])
+    assert r.ok and r.transcript == [pin_prompt(alice, "host-a")], r
+    directory.stop()
+    r, took = timed_login(a, alice, [alice.password])
+    assert r.ok and r.transcript == [PASSWORD], r
+    assert took < 2 * BOUND, took
+    assert any("reason=registry_offline" in l and "registry_online = required" in l for l in syslog.read())
