@@ -342,3 +342,28 @@ def test_registry_online_required_never_trusts_the_cache_alone(fleet, own_direct
     assert r.ok and r.transcript == [PASSWORD], r
     assert took < 2 * BOUND, took
     assert any("reason=registry_offline" in l and "registry_online = required" in l for l in syslog.read())
+
+
+def test_a_socket_that_never_answers_bounds_the_login(fleet, directory, make_account):
+    """ldap_uri at a loopback socket that listens and never answers (the kernel completes the
+    connect): a user this host has a fresh-enough cache for signs in with the PIN, one it never
+    synced gets the password; neither waits more than registry_timeout + 0.5 s."""
+    import socket
+    alice, bob = make_account("alice"), make_account("bob")
+    a = ldap_host(fleet, directory, "host-a")
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        a.set_policy(ldap_uri=f"ldap://127.0.0.1:{silent.getsockname()[1]}/", registry_refresh="0s")
+        r, took = timed_login(a, alice, [PIN_A])
+        assert r.ok and r.transcript == [pin_prompt(alice, "host-a")], r
+        assert TIMEOUT - 0.2 < took < BOUND, took
+        from ldapfleet import forget_failures
+        forget_failures(a)
+        r, took = timed_login(a, bob, [bob.password])
+        assert r.ok and r.transcript == [PASSWORD], r
+        assert took < BOUND, took
+    finally:
+        silent.close()
