@@ -25,7 +25,7 @@ export PAM_PASSKEY_BUILD := $(CURDIR)/$(BUILD_DIR)
 # the checkout's paths.
 SHIP_SCRATCH  := .build/ship
 SHIP_DIR      := $(SHIP_SCRATCH)/release
-SHIP_PRODUCTS := pam_passkey pam_passkey_helper passkeyctl passkey-docgen
+SHIP_PRODUCTS := pam_passkey pam_passkey_helper passkeyctl pam_passkey_directory passkey-docgen
 SOURCE_PREFIX := /usr/src/pam-passkey
 SHIPFLAGS     := -c release --scratch-path $(SHIP_SCRATCH) -Xswiftc -debug-prefix-map -Xswiftc $(CURDIR)=$(SOURCE_PREFIX) \
                  -Xswiftc -Xfrontend -Xswiftc -disable-incremental-llvm-codegen \

@@ -10,6 +10,8 @@
 //   Helper/          pam_passkey_helper — the host authenticator process (keys, PINs), and
 //                    what only it needs (its huge-page allocator for OpenSSL)
 //   CLI/             passkeyctl — the administrator's tool
+//   Directory/       pam_passkey_directory — registry = ldap: the only program that links libldap
+//   CLDAP/           libldap as a system library (for Directory/ only)
 //   CBOREncoding/    the CBOR subset WebAuthn and the helper protocol use (RFC 8949)
 //   WebAuthn/        COSE, authenticatorData, clientDataJSON, attestation, verification
 //   JSON/            strict JSON reader, writer, and Codable for the stored documents
@@ -62,6 +64,7 @@ let package = Package(
         .library(name: "pam_passkey", type: .dynamic, targets: ["PAMModule"]),
         .executable(name: "pam_passkey_helper", targets: ["pam_passkey_helper"]),
         .executable(name: "passkeyctl", targets: ["passkeyctl"]),
+        .executable(name: "pam_passkey_directory", targets: ["pam_passkey_directory"]),
         .executable(name: "passkey-fleet-sim", targets: ["passkey-fleet-sim"]),
         .executable(name: "passkey-bench", targets: ["passkey-bench"]),
         .executable(name: "passkey-docgen", targets: ["passkey-docgen"]),
@@ -76,6 +79,9 @@ let package = Package(
         // libfido2 for the helper's security keys, opened on first use (CFIDO2/shim.h), never
         // by pam_passkey.so.
         .systemLibrary(name: "CFIDO2", providers: [.apt(["libfido2-dev"])]),
+        // libldap, for pam_passkey_directory alone: never in the module (megabytes, and it reads
+        // ~/.ldaprc and LDAP* variables), the helper or passkeyctl.
+        .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap-dev"])]),
         // Not a library: one inline C function (fork, become root, exec) posix_spawn cannot do.
         .systemLibrary(name: "CSpawn"),
 
@@ -87,7 +93,7 @@ let package = Package(
         .target(name: "Identifiers"),
         .target(name: "Storage", dependencies: ["Identifiers", "JSON"]),
         .target(name: "Policy", dependencies: ["Identifiers", "Storage"]),
-        .target(name: "Registry", dependencies: ["Identifiers", "Storage"]),
+        .target(name: "Registry", dependencies: ["Identifiers", "Storage", "JSON"]),
         .target(name: "HostState", dependencies: ["Identifiers", "Storage", "Crypto", "Registry"]),
         .target(name: "Wording", dependencies: ["Identifiers", "HelperProtocol", "Registry"]),
         .target(name: "Intelligence", dependencies: ["Identifiers", "Policy", "Crypto", "Registry", "HostState", "JSON", "Storage", "Wording"]),
@@ -129,6 +135,11 @@ let package = Package(
                                          "HelperProtocol", "RelyingParty", "Wiring", "Wording", "WebAuthn", "JSON", "PAMStack"],
                           path: "Sources/CLI",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
+        // The directory's side of registry = ldap: started by the module and passkeyctl with a deadline.
+        .executableTarget(name: "pam_passkey_directory",
+                          dependencies: ["Identifiers", "Policy", "Registry", "Storage", "Crypto", "CLDAP"],
+                          path: "Sources/Directory",
+                          linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkey-fleet-sim",
                           dependencies: ["FleetSimulation", "Intelligence", "Policy", "Registry", "HostState"],
                           path: "Sources/FleetSim"),
@@ -159,7 +170,7 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-let shipped: Set<String> = ["PAMModule", "pam_passkey_helper", "passkeyctl"]
+let shipped: Set<String> = ["PAMModule", "pam_passkey_helper", "passkeyctl", "pam_passkey_directory"]
 for target in package.targets where target.type == .regular || shipped.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [noImplicitImports]
 }

@@ -34,7 +34,8 @@ fi
 
 MODULE=$BUILD/pam_passkey.so
 [ -f "$MODULE" ] || MODULE=$BUILD/libpam_passkey.so
-for f in "$MODULE" "$BUILD/pam_passkey_helper" "$BUILD/pam_passkey_launcher" "$BUILD/passkeyctl" "$BUILD/passkey-docgen"; do
+for f in "$MODULE" "$BUILD/pam_passkey_helper" "$BUILD/pam_passkey_launcher" "$BUILD/passkeyctl" "$BUILD/pam_passkey_directory" \
+         "$BUILD/passkey-docgen"; do
     [ -f "$f" ] || die "$f is missing; run \`make build\` first"
 done
 
@@ -108,6 +109,9 @@ put "$BUILD/pam_passkey_helper" "$AUTHENTICATOR" 0755 binary
 # authenticator, which serves only the caller's own account (see pam_passkey(8), "The helper").
 put "$BUILD/pam_passkey_launcher" "$LIBEXEC/pam_passkey_helper" 4755 static
 put "$BUILD/passkeyctl" /usr/sbin/passkeyctl 0755 binary
+# registry = ldap: the one program that loads libldap, started by the module and passkeyctl
+# as root with a deadline (never setuid: only root starts it).
+put "$BUILD/pam_passkey_directory" "$LIBEXEC/pam_passkey_directory" 0755 binary
 
 "$BUILD/passkey-docgen" fill < "$SRC/man/pam_passkey.conf.5.in" > "$tmpdir/pam_passkey.conf.5"
 put "$SRC/man/pam_passkey.8" /usr/share/man/man8/pam_passkey.8 0644 text
@@ -137,6 +141,9 @@ mkstate /var/lib/pam_passkey 0755 go-w
 mkstate /var/lib/pam_passkey/registry 0755 go-w
 # Private keys (encrypted under the PIN) and PIN failure counters: root only.
 mkstate /var/lib/pam_passkey/host 0700 go-rwx
+# registry = ldap: this host's copy of the directory's records (public, like the registry).
+mkstate /var/cache/pam_passkey 0755 go-w
+mkstate /var/cache/pam_passkey/registry 0755 go-w
 
 if [ -z "$DEST" ]; then
     echo "Installed. Turn it on with: pam-auth-update --enable passkey passkey-append"

@@ -290,6 +290,7 @@ struct StatusReport {
     }
 
     private mutating func checkRegistry(_ policy: Policy) {
+        if policy[.registry] == .ldap { return checkDirectory(policy) }
         let path = policy[.registryDir]
         guard let (uid, mode) = checkDirectory(path, topic: "registry", fix: "create it: install -d -m 0755 -o root -g root \(path) (or mount the shared registry there)") else {
             details.append(("registry", .object([("path", .string(path)), ("usable", .bool(false))])))
@@ -304,6 +305,45 @@ struct StatusReport {
             add(.error, "registry", "\(error)")
             details.append(("registry", .object([("path", .string(path)), ("usable", .bool(false))])))
         }
+    }
+
+    /// registry = ldap: the directory (reachable, and who this host binds as), the cache (how
+    /// many users, the oldest sync) and the queue of writes not yet sent.
+    private mutating func checkDirectory(_ policy: Policy) {
+        let uri = policy[.ldapURI]
+        let bind = policy[.ldapBind] == .simple ? policy[.ldapBindDN] : "SASL EXTERNAL"
+        var info: [(String, JSONValue)] = [("backend", .string("ldap")), ("uri", .string(uri)), ("base", .string(policy[.ldapBase])),
+                                           ("bind", .string(bind))]
+        defer { details.append(("registry", .object(info))) }
+        if geteuid() == 0 {
+            let outcome = DirectoryProgram(program: policy[.directoryProgram], policyPath: policyPath,
+                                           timeoutSeconds: policy[.registryTimeout]).run(["check"])
+            info.append(("reachable", .bool(outcome.succeeded)))
+            if outcome.succeeded {
+                add(.ok, "registry", "directory \(uri) (\(policy[.ldapBase])): \(outcome.message)")
+            } else {
+                add(.warning, "registry", "directory \(uri) is not usable now: \(outcome.message); logins use the cache for up to registry_max_offline")
+            }
+        } else {
+            info.append(("reachable", .null))
+        }
+        let cache = DirectoryRegistry(location: uri, cacheDirectory: policy[.registryCacheDir], queue: nil, sync: nil,
+                                      rules: Site.cacheRules(policy))
+        let users = (try? cache.users()) ?? []
+        let synced = users.compactMap { cache.syncedAt($0) }
+        let now = currentEpochSeconds()
+        let oldest = synced.min().map { now - $0 }
+        info += [("cache", .string(policy[.registryCacheDir])), ("cached_users", .int(Int64(users.count))),
+                 ("oldest_sync_age_seconds", oldest.map { .int($0) } ?? .null)]
+        add(.ok, "registry", "cache \(policy[.registryCacheDir]): \(users.count) \(users.count == 1 ? "user" : "users")"
+            + (oldest.map { ", oldest synced \($0) s ago" } ?? ""))
+        if let oldest, oldest > Int64(policy[.registryMaxOffline]) {
+            add(.warning, "registry", "a cached record is older than registry_max_offline: passkeys of that user step aside until passkeyctl sync succeeds")
+        }
+        let queued = WriteQueue(stateDirectory: policy[.stateDir]).count()
+        info.append(("queued_writes", .int(Int64(queued))))
+        add(queued == 0 ? .ok : .warning, "registry", queued == 0 ? "no writes queued for the directory"
+            : "\(queued) writes queued for the directory (sent by the next login that reaches it, or passkeyctl sync)")
     }
 
     /// The directory's owner and mode, or nil (with an error finding) when the module would

@@ -15,6 +15,7 @@ import Identifiers
 //                              process may start it, the relying party — as the module builds them
 //   Site.record(of:)           the registry port's read
 //   Site.held(by:)             the helper's probe: what this host's authenticator holds
+//   DirectoryProgram           registry = ldap: pam_passkey_directory (sync, status's check)
 
 extension Invocation {
     /// This host as the policy file describes it. Policy warnings go to stderr (status lists

@@ -1,5 +1,5 @@
 // passkeyctl — the administrator's tool for pam_passkey: enroll, list, revoke, explain,
-// unlock, status, report. Exit status: 0 success, 1 the operation failed, 2 usage error.
+// unlock, status, report, sync. Exit status: 0 success, 1 the operation failed, 2 usage error.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +14,7 @@ enum Commands {
         UnlockCommand.spec,
         StatusCommand.spec,
         ReportCommand.spec,
+        SyncCommand.spec,
     ]
 }
 

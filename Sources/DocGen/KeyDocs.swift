@@ -10,6 +10,10 @@ enum KeyDocs {
     static let groups: [String: String] = {
         let table: [(String, [String])] = [
             ("Identity and storage", ["rp_id", "host_name", "host_id_file", "registry_dir", "state_dir"]),
+            ("A registry in an LDAP directory", ["registry", "ldap_uri", "ldap_base", "ldap_bind", "ldap_bind_dn",
+                                                 "ldap_password_file", "ldap_tls_cacert", "registry_cache_dir",
+                                                 "directory_program", "registry_refresh", "registry_timeout",
+                                                 "registry_max_offline", "registry_online"]),
             ("Host authenticator", ["helper", "helper_timeout", "authenticator", "tcti"]),
             ("PIN rules", ["pin_min_length", "pin_max_attempts", "pin_kdf_cost"]),
             ("Sessions that never get a passkey prompt", ["remote_sessions", "noninteractive_services"]),

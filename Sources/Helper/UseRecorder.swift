@@ -61,11 +61,26 @@ struct UseRecorder {
         let id = assertion.credentialID
         let time = currentEpochSeconds()
         do {
-            try FileRegistry(directory: policy[.registryDir]).recordLogin(user: user, credentialID: id, signCount: signCount,
-                                                                          at: time, host: host.hostName)
+            try registry(policy).recordLogin(user: user, credentialID: id, signCount: signCount, at: time, host: host.hostName)
         } catch {
             throw HelperFailure(.unavailable, "the registry could not record the login: \(error)")
         }
         history(user) { $0.recordPasskeyLogin(at: time) }
+    }
+
+    /// The registry the policy names. `registry = ldap`: the directory's cache and queue; the
+    /// login reaches the directory with the next refresh or sync from a root process (this
+    /// helper does not make the screen locker wait for the directory).
+    private func registry(_ policy: Policy) -> any CredentialRegistry {
+        switch policy[.registry] {
+        case .files:
+            return FileRegistry(directory: policy[.registryDir])
+        case .ldap:
+            return DirectoryRegistry(location: policy[.ldapURI], cacheDirectory: policy[.registryCacheDir],
+                                     queue: WriteQueue(stateDirectory: policy[.stateDir]), sync: nil,
+                                     rules: CacheRules(refreshSeconds: Int64(policy[.registryRefresh]),
+                                                       maxOfflineSeconds: Int64(policy[.registryMaxOffline]),
+                                                       onlineRequired: policy[.registryOnline] == .required))
+        }
     }
 }

@@ -63,11 +63,16 @@ extension HistoryStore: HostHistorySource {
 public enum GatherError: Error, Equatable, CustomStringConvertible {
     case registryUnreadable(user: String, detail: String)
     case historyUnreadable(user: String, detail: String)
+    /// The directory's cache cannot vouch for the record (`RegistryOffline`): not a fault
+    /// of this host; the login steps aside with `StepAsideReason.registryOffline`.
+    case registryOffline(user: String, detail: String)
 
     public var description: String {
         switch self {
         case .registryUnreadable(let user, let detail):
             "cannot read the passkey registry for \(user): \(detail) (check registry_dir: it must exist, be owned by root and not be writable by others)"
+        case .registryOffline(_, let detail):
+            detail
         case .historyUnreadable(let user, let detail):
             "cannot read this host's passkey history for \(user): \(detail) (check state_dir; passkeyctl status shows what is wrong)"
         }
@@ -119,7 +124,9 @@ public struct SignalGatherer {
             }
         }
         let record: UserRecord
-        do { record = try registry.record(for: user) } catch {
+        do { record = try registry.record(for: user) } catch let offline as RegistryOffline {
+            throw .registryOffline(user: user.rawValue, detail: offline.description)
+        } catch {
             throw .registryUnreadable(user: user.rawValue, detail: String(describing: error))
         }
         let creds = record.credentials.map(CredentialSignal.init(record:))

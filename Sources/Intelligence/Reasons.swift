@@ -37,6 +37,10 @@ public enum StepAsideReason: Sendable, Equatable {
     /// Rule 6 for a security key: the plugged-in key that holds the user's passkey has blocked
     /// its PIN (none of its retries left); only resetting the key unblocks it.
     case securityKeyBlocked([CredentialID])
+    /// `registry = ldap`: the directory does not answer and the cached record is older than
+    /// `registry_max_offline` (or `registry_online = required`): a revocation made since may
+    /// be missing from it, so the passkey is not used on its word.
+    case registryOffline(String)
 
     public var code: String {
         switch self {
@@ -52,6 +56,7 @@ public enum StepAsideReason: Sendable, Equatable {
         case .authenticatorBroken: "authenticator_broken"
         case .cancelSnooze: "cancel_snooze"
         case .securityKeyBlocked: "security_key_blocked"
+        case .registryOffline: "registry_offline"
         }
     }
 
@@ -77,6 +82,8 @@ public enum StepAsideReason: Sendable, Equatable {
             "the user has a passkey for this host but there is no authenticator: \(detail)"
         case .authenticatorBroken(let detail):
             "the user has a passkey for this host but the authenticator is failing: \(detail)"
+        case .registryOffline(let detail):
+            "\(detail); passkeys step aside until the directory answers (passkeyctl sync)"
         case .cancelSnooze(let n, let until):
             "the PIN prompt was cancelled \(n) times in a row (cancel_threshold); passkey prompts resume at \(utcText(until))"
         case .securityKeyBlocked(let ids):
@@ -86,7 +93,7 @@ public enum StepAsideReason: Sendable, Equatable {
 
     public var userMessage: String? {
         switch self {
-        case .noConversation, .nonInteractiveService, .remoteSession, .otherAccount, .noCredentials:
+        case .noConversation, .nonInteractiveService, .remoteSession, .otherAccount, .noCredentials, .registryOffline:
             nil
         case .credentialsElsewhere(let hosts, let keys):
             Wording.passkeysElsewhere(count: hosts.count + keys, places: placesText(hosts: hosts, securityKeys: keys, short: true))

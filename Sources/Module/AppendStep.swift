@@ -49,6 +49,12 @@ struct AppendStep {
         let gathered: Gathered
         do {
             gathered = try site.gather(for: user, session: session)
+        } catch .registryOffline(_, let detail) {
+            // The directory cannot vouch for the record: an offer could not be checked against
+            // the fleet's offer log, nor the new passkey registered there now.
+            call.logDecision(user: userText, step: "append", name: "no_offer", code: "registry_offline", summary: detail,
+                             priority: LOG_WARNING)
+            return
         } catch {
             call.logDecision(user: userText, step: "append", name: "no_offer", code: "state_unreadable",
                              summary: error.description, priority: LOG_ERR)

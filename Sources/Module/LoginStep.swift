@@ -40,6 +40,12 @@ struct LoginStep {
         let gathered: Gathered
         do {
             gathered = try site.gather(for: user, session: session, probe: .whenItCanDecide)
+        } catch .registryOffline(_, let detail) {
+            let reason = StepAsideReason.registryOffline(detail)
+            note(reason)
+            call.logDecision(user: userText, step: "login", name: "step_aside", code: reason.code, summary: reason.summary,
+                             priority: LOG_WARNING)
+            return PAM_IGNORE
         } catch {
             note(code: "state_unreadable")
             call.logDecision(user: userText, step: "login", name: "step_aside", code: "state_unreadable",

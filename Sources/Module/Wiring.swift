@@ -8,7 +8,9 @@ import Wiring
 //   └─ Site.load(policyPath:)                        Sources/Wiring/Site.swift
 //        ├─ the policy file                          Policy.load: every key, its default
 //        ├─ this host's identity                     HostIdentity (host_id_file, host_name)
-//        ├─ the registry port                        FileRegistry (registry_dir)
+//        ├─ the registry port                        Site.registry: FileRegistry (registry_dir), or
+//        │                                           DirectoryRegistry (registry = ldap: the cache,
+//        │                                           the queue, pam_passkey_directory with a deadline)
 //        ├─ the host history                         HistoryStore (state_dir; root only)
 //        ├─ the helper, as this process may start it HelperClient.forThisProcess: --conf when
 //        │                                           root, the setuid launcher when not

@@ -23,6 +23,30 @@ public enum AuthenticatorChoice: String, CaseIterable, Sendable {
     case auto, tpm, software
 }
 
+/// Where the registry lives (docs/ARCHITECTURE.md, "The registry in a directory").
+public enum RegistryBackend: String, CaseIterable, Sendable {
+    /// One JSON file per user in `registry_dir` (shareable between hosts).
+    case files
+    /// An LDAP directory (OpenLDAP, FreeIPA), read into a local cache by pam_passkey_directory.
+    case ldap
+}
+
+/// How a host binds to the directory. GSSAPI (FreeIPA's host keytabs) is not yet supported.
+public enum DirectoryBind: String, CaseIterable, Sendable {
+    /// SASL EXTERNAL: a TLS client certificate, or the peer uid over ldapi, mapped by the server.
+    case saslExternal = "sasl_external"
+    /// A simple bind as `ldap_bind_dn` with the password in `ldap_password_file`.
+    case simple
+}
+
+/// Whether a passkey login may use the cache when the directory does not answer.
+public enum RegistryOnline: String, CaseIterable, Sendable {
+    /// The cache serves while the directory is unreachable, up to `registry_max_offline`.
+    case optional
+    /// Every passkey login asks the directory; unreachable means the passkey steps aside.
+    case required
+}
+
 extension PolicyKey where Value == String {
     public static let rpID = text("rp_id", default: "pam_passkey",
         "WebAuthn relying party id; every host sharing a registry must use the same value")
@@ -36,6 +60,20 @@ extension PolicyKey where Value == String {
         "file whose content identifies this host; only a keyed hash of it is ever stored")
     public static let helper = path("helper", default: "/usr/libexec/pam_passkey/pam_passkey_helper",
         "the host authenticator helper program")
+    public static let ldapURI = text("ldap_uri", default: "", defaultNote: "none",
+        "registry = ldap: the directory's URIs, separated by spaces (ldaps://, ldap:// on loopback, ldapi://)", allowEmpty: true)
+    public static let ldapBase = text("ldap_base", default: "", defaultNote: "none",
+        "registry = ldap: the DN of the registry's subtree, e.g. ou=pam_passkey,dc=example,dc=com", allowEmpty: true)
+    public static let ldapBindDN = text("ldap_bind_dn", default: "", defaultNote: "none",
+        "ldap_bind = simple: this host's account, e.g. cn=host-a,ou=hosts,dc=example,dc=com", allowEmpty: true)
+    public static let ldapPasswordFile = path("ldap_password_file", default: "/etc/security/pam_passkey.ldap-password",
+        "ldap_bind = simple: the file holding the host account's password (root only, mode 0600)")
+    public static let ldapTLSCACert = path("ldap_tls_cacert", default: "/etc/ssl/certs/ca-certificates.crt",
+        "certificates the directory's TLS certificate must chain to")
+    public static let registryCacheDir = path("registry_cache_dir", default: "/var/cache/pam_passkey/registry",
+        "registry = ldap: this host's copy of the directory's records (root-owned, world-readable)")
+    public static let directoryProgram = path("directory_program", default: "/usr/libexec/pam_passkey/pam_passkey_directory",
+        "registry = ldap: the program that talks to the directory (the module never loads libldap)")
     public static let tcti = text("tcti", default: "device:/dev/tpmrm0",
         "TPM transport for authenticator = tpm (e.g. device:/dev/tpmrm0, swtpm:path=/run/swtpm.sock)")
 }
@@ -50,6 +88,21 @@ extension PolicyKey where Value == AppendOn {
         "where the offer makes the passkey: host (this computer's authenticator) or security_key (the key plugged in, if any)")
 }
 
+extension PolicyKey where Value == RegistryBackend {
+    public static let registry = choice("registry", default: RegistryBackend.files,
+        "where the registry lives: files (registry_dir) or ldap (a directory, through a local cache)")
+}
+
+extension PolicyKey where Value == DirectoryBind {
+    public static let ldapBind = choice("ldap_bind", default: DirectoryBind.saslExternal,
+        "how this host binds to the directory: sasl_external or simple (gssapi: not yet)")
+}
+
+extension PolicyKey where Value == RegistryOnline {
+    public static let registryOnline = choice("registry_online", default: RegistryOnline.optional,
+        "optional (the cache serves while the directory is down) or required (a fresh answer at every login)")
+}
+
 extension PolicyKey where Value == RemoteSessions {
     public static let remoteSessions = choice("remote_sessions", default: RemoteSessions.decline,
         "remote sessions: decline (no passkey prompt, no offer) or allow")
@@ -60,6 +113,12 @@ extension PolicyKey where Value == Int {
         "how long the helper may take to answer (time the user spends typing is not counted)")
     public static let securityKeyTimeout = duration("security_key_timeout", default: "15s", max: 120,
         "how long a FIDO2 security key waits for its touch")
+    public static let registryRefresh = duration("registry_refresh", default: "5m", max: 86400,
+        "registry = ldap: how old a cached record may be before a login asks the directory again")
+    public static let registryTimeout = duration("registry_timeout", default: "2s", max: 60,
+        "registry = ldap: the longest a login waits for the directory (the program is killed then)")
+    public static let registryMaxOffline = duration("registry_max_offline", default: "7d", max: 365 * 86400,
+        "registry = ldap: how long a cached record serves without a successful sync; then passkeys step aside")
     public static let pinMinLength = integer("pin_min_length", default: 6, range: 4...63,
         "shortest PIN accepted when a passkey is created")
     public static let pinMaxAttempts = integer("pin_max_attempts", default: 5, range: 1...20,
@@ -107,6 +166,19 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.hostIDFile),
         AnyPolicyKey(PolicyKey.registryDir),
         AnyPolicyKey(PolicyKey.stateDir),
+        AnyPolicyKey(PolicyKey.registry),
+        AnyPolicyKey(PolicyKey.ldapURI),
+        AnyPolicyKey(PolicyKey.ldapBase),
+        AnyPolicyKey(PolicyKey.ldapBind),
+        AnyPolicyKey(PolicyKey.ldapBindDN),
+        AnyPolicyKey(PolicyKey.ldapPasswordFile),
+        AnyPolicyKey(PolicyKey.ldapTLSCACert),
+        AnyPolicyKey(PolicyKey.registryCacheDir),
+        AnyPolicyKey(PolicyKey.directoryProgram),
+        AnyPolicyKey(PolicyKey.registryRefresh),
+        AnyPolicyKey(PolicyKey.registryTimeout),
+        AnyPolicyKey(PolicyKey.registryMaxOffline),
+        AnyPolicyKey(PolicyKey.registryOnline),
         AnyPolicyKey(PolicyKey.helper),
         AnyPolicyKey(PolicyKey.helperTimeout),
         AnyPolicyKey(PolicyKey.authenticator),

@@ -22,7 +22,8 @@ public struct Site {
     public let policy: Policy
     public let warnings: [PolicyWarning]
     public let host: HostIdentity
-    /// The registry port: today the files store (`registry_dir`).
+    /// The registry port: the files store (`registry_dir`), or the directory's cache
+    /// (`registry = ldap`, `Site.registry(policy:policyPath:)`).
     public let registry: any CredentialRegistry
     public let history: HistoryStore
     public let relyingParty: RelyingParty
@@ -58,7 +59,7 @@ public struct Site {
         do { host = try HostIdentity.load(hostIDFile: policy[.hostIDFile], configuredName: policy[.hostName]) } catch {
             throw .hostIdentity(error)
         }
-        let registry = FileRegistry(directory: policy[.registryDir])
+        let registry = registry(policy: policy, policyPath: policyPath)
         guard let helper = HelperClient.forThisProcess(program: policy[.helper], policyPath: policyPath,
                                                        systemPolicyPath: Policy.systemPath,
                                                        timeoutSeconds: policy[.helperTimeout]) else {
@@ -69,6 +70,28 @@ public struct Site {
                     relyingParty: RelyingParty(policy: policy, host: host, registry: registry, helper: helper,
                                                helperRecordsUse: geteuid() != 0),
                     isRoot: geteuid() == 0)
+    }
+
+    /// The registry port the policy names. `registry = ldap`: the directory's local cache; a
+    /// root process also queues its writes and starts pam_passkey_directory (with
+    /// `registry_timeout`) to refresh and push; any other process reads the cache only.
+    public static func registry(policy: Policy, policyPath: String) -> any CredentialRegistry {
+        switch policy[.registry] {
+        case .files:
+            return FileRegistry(directory: policy[.registryDir])
+        case .ldap:
+            let root = geteuid() == 0
+            return DirectoryRegistry(location: policy[.ldapURI], cacheDirectory: policy[.registryCacheDir],
+                                     queue: root ? WriteQueue(stateDirectory: policy[.stateDir]) : nil,
+                                     sync: root ? DirectoryProgram(program: policy[.directoryProgram], policyPath: policyPath,
+                                                                   timeoutSeconds: policy[.registryTimeout]) : nil,
+                                     rules: cacheRules(policy))
+        }
+    }
+
+    public static func cacheRules(_ policy: Policy) -> CacheRules {
+        CacheRules(refreshSeconds: Int64(policy[.registryRefresh]), maxOfflineSeconds: Int64(policy[.registryMaxOffline]),
+                   onlineRequired: policy[.registryOnline] == .required)
     }
 
     /// The decision's inputs for `user` in `session`, and the registry records they came from.

@@ -156,7 +156,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 
 def test_bash_completion(build_dir, tmp_path):
-    commands = ["enroll", "explain", "help", "import", "list", "report", "revoke", "status", "unlock"]
+    commands = ["enroll", "explain", "help", "import", "list", "report", "revoke", "status", "sync", "unlock"]
     assert complete(build_dir, "passkeyctl ") == commands
     assert complete(build_dir, "passkeyctl re") == ["report", "revoke"]
     assert complete(build_dir, "passkeyctl --") == ["--conf", "--help", "--json", "--version"]

@@ -162,6 +162,9 @@ def test_control_fields(deb, ship_dir):
     # recommended, each library the helper opens, and not depended on.
     assert "libtss2" not in needed and not any(d.startswith("libtss2") for d in depends)
     assert "libstdc++" not in needed, "the C++ runtime is linked in"
+    # libldap is for pam_passkey_directory alone: never in a login, the helper or passkeyctl.
+    assert "libldap" not in needed and "liblber" not in needed
+    assert "libldap-2.5" in run("objdump", "-p", ship_dir / "pam_passkey_directory").stdout
     recommends = {d.split()[0] for d in control_field(deb, "Recommends").split(", ")}
     assert recommends == {"libtss2-esys-3.0.2-0", "libtss2-mu0", "libtss2-rc0", "libtss2-tctildr0"}, recommends
     assert not any("swift" in d for d in depends)
@@ -299,7 +302,8 @@ def elf_files(root):
         ("module", next((root / "lib").glob("*/security/pam_passkey.so")).relative_to(root)),
         ("launcher", pathlib.Path("usr/libexec/pam_passkey/pam_passkey_helper")),
         ("authenticator", pathlib.Path("usr/libexec/pam_passkey/pam_passkey_authenticator")),
-        ("passkeyctl", pathlib.Path("usr/sbin/passkeyctl")))}
+        ("passkeyctl", pathlib.Path("usr/sbin/passkeyctl")),
+        ("directory", pathlib.Path("usr/libexec/pam_passkey/pam_passkey_directory")))}
 
 
 def readelf(*args):
@@ -330,6 +334,7 @@ def test_packaged_binaries_are_hardened_stripped_and_export_only_what_they_must(
     # PAM entry points and nothing else (its version script).
     assert exported(elfs["authenticator"]) == set()
     assert exported(elfs["passkeyctl"]) == set()
+    assert exported(elfs["directory"]) == set()
     module = exported(elfs["module"])
     assert {"pam_sm_authenticate", "pam_sm_setcred"} <= module and all(s.startswith("pam_sm_") for s in module), module
     # The launcher is a static PIE: no interpreter, no shared library.

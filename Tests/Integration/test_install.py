@@ -19,6 +19,7 @@ EXPECTED = {
     "/usr/libexec/pam_passkey/pam_passkey_helper": (0o4755, False),
     "/usr/libexec/pam_passkey/pam_passkey_authenticator": (0o755, False),
     "/usr/sbin/passkeyctl": (0o755, False),
+    "/usr/libexec/pam_passkey/pam_passkey_directory": (0o755, False),
     "/etc/security/pam_passkey.conf": (0o644, False),
     "/usr/share/man/man8/pam_passkey.8": (0o644, False),
     "/usr/share/man/man8/passkeyctl.8": (0o644, False),
@@ -33,6 +34,8 @@ EXPECTED = {
     "/var/lib/pam_passkey": (0o755, True),
     "/var/lib/pam_passkey/registry": (0o755, True),
     "/var/lib/pam_passkey/host": (0o700, True),
+    "/var/cache/pam_passkey": (0o755, True),
+    "/var/cache/pam_passkey/registry": (0o755, True),
 }
 
 
@@ -88,7 +91,7 @@ def test_refuses_a_launcher_built_for_another_place(tmp_path, build_dir):
     once installed."""
     build = tmp_path / "build"
     build.mkdir()
-    for name in ("pam_passkey.so", "pam_passkey_helper", "passkeyctl", "passkey-docgen"):
+    for name in ("pam_passkey.so", "pam_passkey_helper", "passkeyctl", "pam_passkey_directory", "passkey-docgen"):
         (build / name).symlink_to(build_dir / name)
     elsewhere = subprocess.run([ROOT / "Sources/HelperLauncher/build.sh", build / "pam_passkey_launcher",
                                 "/usr/libexec/pam_passkey/pam_passkey_authenticator2"], capture_output=True, text=True)

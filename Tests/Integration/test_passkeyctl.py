@@ -27,7 +27,7 @@ from fleet import PASSWORD, offer_create, pin_prompt
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAN_PAGE = os.path.join(ROOT, "man", "passkeyctl.8")
 PIN, OTHER_PIN = "482913", "605718"
-COMMANDS = ["enroll", "import", "list", "revoke", "explain", "unlock", "status", "report"]
+COMMANDS = ["enroll", "import", "list", "revoke", "explain", "unlock", "status", "report", "sync"]
 
 
 def ctl(host, command, *args, input=None, conf=None, **kwargs):
