@@ -477,7 +477,7 @@ final class PAMBenchHost {
         t.setcred = true
         let outcome = t.run()
         guard outcome.status == PAM_SUCCESS, outcome.transcript.last?.hasPrefix("info: Passkey created.") == true else {
-            throw BenchError("pam: enrolment failed: status \(outcome.status), saw \(outcome.transcript)")
+            throw BenchError("pam: enrollment failed: status \(outcome.status), saw \(outcome.transcript)")
         }
     }
 

@@ -14,7 +14,7 @@ import WebAuthn
 enum ImportCommand {
     static let spec = CommandSpec(
         "import", synopsis: "USER --fido2-cred FILE --client-data FILE [--label TEXT] [--json]",
-        summary: "Register for USER a credential a FIDO2 security key made with fido2-cred -M (libfido2's tool), after verifying it as at enrolment.",
+        summary: "Register for USER a credential a FIDO2 security key made with fido2-cred -M (libfido2's tool), after verifying it as at enrollment.",
         details: [
             "--client-data is the clientDataJSON whose SHA-256 was fido2-cred's client data hash: {\"type\":\"webauthn.create\",\"challenge\":…,\"origin\":\"pam://RP_ID\"}, with RP_ID the policy's rp_id and any base64url challenge. fido2-cred must be given that rp_id, the user verification flag (-v) and the key's PIN.",
             "--fido2-cred is what fido2-cred -M wrote: the client data hash, the relying party, the attestation format, the authenticator data, the credential id, the signature and, for keys with an attestation certificate, the certificate, one per line. The credential is registered as a roaming passkey: it signs in on every host that shares the registry while the key is plugged in.",

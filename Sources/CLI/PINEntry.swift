@@ -35,7 +35,7 @@ final class PINEntry: UserInterface {
         return answer
     }
 
-    /// Enrolment asks no yes/no questions.
+    /// Enrollment asks no yes/no questions.
     func ask(_ prompt: String) -> String? { nil }
 
     func info(_ text: String) {

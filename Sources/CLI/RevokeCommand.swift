@@ -43,7 +43,7 @@ enum RevokeCommand {
 
         let time = site.relyingParty.now()
         let by = "passkeyctl by \(administratorName()) on \(site.host.hostName)"
-        // Chosen and revoked under the record's lock, so a concurrent login or enrolment on
+        // Chosen and revoked under the record's lock, so a concurrent login or enrollment on
         // another host cannot slip between the choice and the change.
         let chosen: [(credential: CredentialRecord, wasActive: Bool)]
         do {
