@@ -1,3 +1,4 @@
+import Identifiers
 import WebAuthn
 
 /// Any input: no crash; what parses can be written back by `make` and read again.

@@ -1,3 +1,4 @@
+import Identifiers
 import Registry
 import Storage
 import WebAuthn

@@ -30,40 +30,35 @@ public struct HostIdentity: Sendable, Equatable {
     /// Reads `hostIDFile` (policy `host_id_file`) with the root-file checks, and takes the name
     /// from `configuredName` (policy `host_name`) when it is not empty, else from the kernel.
     public static func load(hostIDFile: String, configuredName: String) throws(HostIdentityError) -> HostIdentity {
-        let id = try hostID(file: hostIDFile, memo: HostIDMemo.shared.entry(path: hostIDFile))
+        let id = try hostID(file: hostIDFile)
         let name = configuredName.isEmpty ? (systemHostName() ?? "host-" + id.prefix(8)) : configuredName
         return HostIdentity(hostID: id, hostName: name)
     }
 
     /// The id of the machine id in `file`, read with the root-file checks; not read again
-    /// (nor hashed) while the file is the one `memo` saw, in the same settled state.
-    private static func hostID(file: String, memo: HostIDMemo.Entry?) throws(HostIdentityError) -> String {
-        let found: CheckedRead
-        do {
-            found = try SecureFile.read(file, maxBytes: maxFileBytes, unlessUnchanged: memo?.identity)
-        } catch .notFound {
-            throw .missing(path: file)
+    /// (nor hashed) while the file is the one last read, in the same settled state.
+    private static func hostID(file: String) throws(HostIdentityError) -> String {
+        let id: String?
+        do throws(FileMemoError<HostIdentityError>) {
+            id = try lastMachineID.read(file, maxBytes: maxFileBytes) { (bytes: [UInt8]) throws(HostIdentityError) in
+                let trimmed = trimASCIIWhitespace(bytes)
+                if trimmed.isEmpty { throw .empty(path: file) }
+                // systemd writes this during first boot, before the real id exists.
+                if trimmed.elementsEqual("uninitialized".utf8) { throw .uninitialized(path: file) }
+                return hostID(machineID: Array(trimmed))
+            }
         } catch {
-            throw .unsafe(error)
+            switch error {
+            case .storage(let e): throw .unsafe(e)
+            case .derive(let e): throw e
+            }
         }
-        switch found {
-        case .missing:
-            throw .missing(path: file)
-        case .unchanged:
-            if let memo { return memo.hostID }
-            // Not reached (without an identity nothing is unchanged); read it, then.
-            return try hostID(file: file, memo: nil)
-        case .content(let bytes, let identity):
-            let trimmed = trimASCIIWhitespace(bytes)
-            if trimmed.isEmpty { throw .empty(path: file) }
-            // systemd writes this during first boot, before the real id exists.
-            if trimmed.elementsEqual("uninitialized".utf8) { throw .uninitialized(path: file) }
-            let machineID = Array(trimmed)
-            let id = memo.flatMap { $0.machineID == machineID ? $0.hostID : nil } ?? hostID(machineID: machineID)
-            HostIDMemo.shared.remember(.init(path: file, identity: identity, machineID: machineID, hostID: id))
-            return id
-        }
+        guard let id else { throw .missing(path: file) }
+        return id
     }
+
+    /// The last machine id file this process derived an id from.
+    static let lastMachineID = FileMemo<String>()
 
     /// The id derived from a machine id (already trimmed). The same HMAC-SHA-256 as
     /// OpenSSL's, computed without it: every login derives this id, also one that only steps
@@ -91,42 +86,6 @@ public struct HostIdentity: Sendable, Equatable {
     }
 }
 
-/// The last machine id file this process derived an id from: its path, the identity
-/// (`FileIdentity`) and trimmed content it had when read, and the id. The file is checked on
-/// every login (symbolic link, owner, mode, size); it is read again unless it is the same
-/// file in the same settled state, and hashed again unless its content differs. One entry,
-/// behind a lock: a host may run PAM on several threads.
-final class HostIDMemo: @unchecked Sendable {
-    static let shared = HostIDMemo()
-
-    struct Entry {
-        let path: String
-        let identity: FileIdentity
-        let machineID: [UInt8]
-        let hostID: String
-    }
-
-    private let lock: UnsafeMutablePointer<pthread_mutex_t>
-    private var last: Entry? = nil
-
-    private init() {
-        lock = .allocate(capacity: 1)
-        pthread_mutex_init(lock, nil)
-    }
-
-    func entry(path: String) -> Entry? {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        guard let last, last.path == path else { return nil }
-        return last
-    }
-
-    func remember(_ entry: Entry) {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        last = entry
-    }
-}
 
 /// Why this host's identity could not be established. Without it the module cannot tell
 /// this host's credentials from others', so it steps aside.

@@ -38,88 +38,28 @@ extension Policy {
     /// or read is an error. Unknown keys and bad values are warnings (with file and line);
     /// the default applies to them.
     public static func load(path: String) throws(PolicyLoadError) -> (Policy, [PolicyWarning]) {
-        try load(path: path, memo: ParsedPolicyMemo.shared.entry(path: path))
-    }
-
-    private static func load(path: String, memo: ParsedPolicyMemo.Entry?) throws(PolicyLoadError) -> (Policy, [PolicyWarning]) {
-        let found: CheckedRead
-        do {
-            found = try SecureFile.read(path, maxBytes: maxFileBytes, unlessUnchanged: memo?.identity)
-        } catch .notFound {
-            // Its directory is missing (no /etc/security): no file either.
-            found = .missing
+        let parsed: (Policy, [PolicyWarning])?
+        do throws(FileMemoError<PolicyLoadError>) {
+            parsed = try lastParsed.read(path, maxBytes: maxFileBytes) { (bytes: [UInt8]) throws(PolicyLoadError) in
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    throw .notText(path: path, byteOffset: firstInvalidUTF8Offset(bytes))
+                }
+                return parse(text, source: path)
+            }
         } catch {
-            throw .unsafe(error)
-        }
-        switch found {
-        case .missing:
-            return (Policy(source: "built-in defaults (\(path) does not exist)"), [])
-        case .unchanged:
-            // `memo` is the entry whose identity the file still has.
-            if let memo { return memo.parsed }
-            // Not reached (without an identity nothing is unchanged); read it, then.
-            return try load(path: path, memo: nil)
-        case .content(let bytes, let identity):
-            if let memo, memo.bytes == bytes {
-                ParsedPolicyMemo.shared.remember(.init(path: path, identity: identity, bytes: bytes, parsed: memo.parsed))
-                return memo.parsed
+            switch error {
+            case .storage(let e): throw .unsafe(e)
+            case .derive(let e): throw e
             }
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw .notText(path: path, byteOffset: firstInvalidUTF8Offset(bytes))
-            }
-            let parsed = parse(text, source: path)
-            ParsedPolicyMemo.shared.remember(.init(path: path, identity: identity, bytes: bytes, parsed: parsed))
-            return parsed
         }
-    }
-}
-
-/// The last policy file parsed in this process: its path, the identity (`FileIdentity`) and
-/// content it had when read, and what parsing gave. The login step and the append step of
-/// one transaction (and every later one in a long-lived process such as gdm) read the same
-/// file. The file is checked on every load (symbolic link, owner, mode, size: the rules for
-/// a file read as root); it is read again unless it is the same file in the same settled
-/// state, and parsed again unless its bytes differ — a changed file (one byte) is parsed
-/// again and nothing can be stale. One entry, behind a lock: a host may run PAM on several
-/// threads.
-final class ParsedPolicyMemo: @unchecked Sendable {
-    static let shared = ParsedPolicyMemo()
-
-    struct Entry {
-        let path: String
-        let identity: FileIdentity
-        let bytes: [UInt8]
-        let parsed: (Policy, [PolicyWarning])
+        // A missing file (or /etc/security): all defaults.
+        return parsed ?? (Policy(source: "built-in defaults (\(path) does not exist)"), [])
     }
 
-    private let lock: UnsafeMutablePointer<pthread_mutex_t>
-    private var last: Entry? = nil
-
-    private init() {
-        lock = .allocate(capacity: 1)
-        pthread_mutex_init(lock, nil)
-    }
-
-    /// The entry for `path`, if the last file parsed was that one.
-    func entry(path: String) -> Entry? {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        guard let last, last.path == path else { return nil }
-        return last
-    }
-
-    func remember(_ entry: Entry) {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        last = entry
-    }
-
-    /// Forgets the entry (tests).
-    func clear() {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        last = nil
-    }
+    /// The last policy file parsed in this process: the login step and the append step of one
+    /// transaction (and every later one in a long-lived process such as gdm) read the same
+    /// file, and parse it again only when it changed.
+    static let lastParsed = FileMemo<(Policy, [PolicyWarning])>()
 }
 
 private func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {

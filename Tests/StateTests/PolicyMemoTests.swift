@@ -59,11 +59,11 @@ final class PolicyMemoTests: TempDirTestCase {
         writeRaw(file, "pin_min_length = 8\n")
         sleep(UInt32(FileIdentity.settleSeconds) + 1)
         XCTAssertEqual(try Policy.load(path: file).0[.pinMinLength], 8)
-        XCTAssertEqual(ParsedPolicyMemo.shared.entry(path: file)?.identity.isSettled, true)
+        XCTAssertEqual(Policy.lastParsed.identity(path: file)?.isSettled, true)
         XCTAssertEqual(try Policy.load(path: file).0[.pinMinLength], 8)
         writeRaw(file, "pin_min_length = 9\n")
         XCTAssertEqual(try Policy.load(path: file).0[.pinMinLength], 9)
-        XCTAssertEqual(ParsedPolicyMemo.shared.entry(path: file)?.identity.isSettled, false)
+        XCTAssertEqual(Policy.lastParsed.identity(path: file)?.isSettled, false)
         chmod(file, 0o666)
         XCTAssertThrowsError(try Policy.load(path: file))
     }
