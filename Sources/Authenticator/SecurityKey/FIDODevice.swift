@@ -38,6 +38,11 @@ final class FIDODevice {
 
     deinit { close() }
 
+    /// The deadline of every exchange from now on (libfido2 reads it at each call).
+    func setTimeout(milliseconds: Int32) {
+        if let d = device { _ = pam_passkey_fido_dev_set_timeout(d, milliseconds) }
+    }
+
     func close() {
         guard let d = device else { return }
         _ = pam_passkey_fido_dev_close(d)

@@ -99,10 +99,9 @@ public struct SecurityKeys {
     /// A login with the key that holds one of the allowed credentials: its PIN, then a touch.
     public func getAssertion(_ request: GetAssertionRequest, pins: PINPrompter) throws(HelperFailure) -> Assertion {
         guard request.clientDataHash.count == 32 else { throw HelperFailure(.badRequest, "clientDataHash must be 32 bytes") }
-        let (found, id) = try keyHolding(request.allowCredentials, rpID: request.rpID)
-        found.close()
-        // The touch waits up to the touch timeout; everything else on the short one.
-        let key = try FIDODevice(path: found.path, timeoutMilliseconds: Int32(clamping: settings.touchTimeoutSeconds * 1000))
+        let (key, id) = try keyHolding(request.allowCredentials, rpID: request.rpID)
+        // Found on the short deadline; the PIN and the touch get the touch timeout.
+        key.setTimeout(milliseconds: Int32(clamping: settings.touchTimeoutSeconds * 1000))
         guard key.hasPIN else {
             throw HelperFailure(.unavailable, "the security key at \(key.path) has no PIN, so it cannot verify its user; set one (passkeyctl enroll --security-key, or fido2-token -S)")
         }
