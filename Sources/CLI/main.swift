@@ -1,5 +1,5 @@
 // passkeyctl — the administrator's tool for pam_passkey: enroll, list, revoke, explain,
-// unlock, status, report, sync. Exit status: 0 success, 1 the operation failed, 2 usage error.
+// unlock, status, report, sync, registry. Exit status: 0 success, 1 the operation failed, 2 usage error.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,6 +15,7 @@ enum Commands {
         StatusCommand.spec,
         ReportCommand.spec,
         SyncCommand.spec,
+        RegistryCommand.spec,
     ]
 }
 

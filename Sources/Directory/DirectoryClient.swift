@@ -11,6 +11,15 @@ import Storage
 /// this host (its policy, its password file, its cache).
 struct DirectoryRunError: Error, CustomStringConvertible {
     let description: String
+    /// An entry that does not make a record (the connection is fine): a copy of every user
+    /// reports it and goes on with the others.
+    var entryUnreadable = false
+}
+
+/// Who binds instead of this host: an administrator, for `export` and `import`.
+struct AdministratorBind {
+    let dn: String
+    let passwordFile: String
 }
 
 /// This host's side of the directory, bound as this host: sends queued writes, reads records
@@ -25,7 +34,7 @@ final class DirectoryClient {
     /// What was refused for good, one line each (logged; the entries are kept as .rejected-*).
     var rejected: [String] = []
 
-    init(policy: Policy) throws(DirectoryRunError) {
+    init(policy: Policy, administrator: AdministratorBind? = nil) throws(DirectoryRunError) {
         let uri = policy[.ldapURI]
         base = policy[.ldapBase]
         guard !uri.isEmpty else { throw DirectoryRunError(description: "ldap_uri is not set in the policy file") }
@@ -38,6 +47,12 @@ final class DirectoryClient {
         do {
             connection = try LDAPConnection(uri: uri, timeoutSeconds: max(1, policy[.registryTimeout]),
                                             caCertFile: policy[.ldapTLSCACert])
+            if let administrator {
+                var password = try Self.password(administrator.passwordFile)
+                defer { wipe(&password) }
+                try connection.bindSimple(dn: administrator.dn, password: &password)
+                return
+            }
             switch policy[.ldapBind] {
             case .saslExternal:
                 try connection.bindExternal()
@@ -89,7 +104,9 @@ final class DirectoryClient {
         } catch {
             throw DirectoryRunError(description: "\(error)")
         }
-        do { return try EntryMapping.record(user: user, from: entries) } catch { throw DirectoryRunError(description: "\(error)") }
+        do { return try EntryMapping.record(user: user, from: entries) } catch {
+            throw DirectoryRunError(description: "\(error)", entryUnreadable: true)
+        }
     }
 
     /// Writes the directory's record of `user` into the cache with the writes still queued

@@ -108,12 +108,26 @@ enum EntryMapping {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// TIME ANSWER ID SERVICE HOST: the id keeps two otherwise equal offers two values.
+    /// TIME ANSWER ID SERVICE HOST: the id keeps two otherwise equal offers two values. A
+    /// host recording an offer draws it at random.
     static func offerValue(time: EpochSeconds, answer: OfferAnswer, service: String, host: String) -> String {
-        let random = SecureRandom.bytes(8)
+        offerValue(time: time, answer: answer, service: service, host: host, token: SecureRandom.bytes(8))
+    }
+
+    static func offerValue(time: EpochSeconds, answer: OfferAnswer, service: String, host: String, token: [UInt8]) -> String {
         let hex = Array("0123456789abcdef")
-        let token = String(random.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] })
-        return "\(generalizedTime(time)) \(answer.rawValue) \(token) \(percentEncoded(service)) \(percentEncoded(host))"
+        let id = String(token.prefix(8).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] })
+        return "\(generalizedTime(time)) \(answer.rawValue) \(id) \(percentEncoded(service)) \(percentEncoded(host))"
+    }
+
+    /// A record's offer log as values, in its order, with ids derived from the user, the
+    /// offer's place in the log and the offer itself: exporting the same record again gives
+    /// the same values, which the directory then already has.
+    static func offerValues(_ record: UserRecord) -> [String] {
+        (record.offers?.recent ?? []).enumerated().map { i, o in
+            let seed = "\(record.user)\n\(i)\n\(o.time)\n\(o.answer.rawValue)\n\(o.service)\n\(o.hostName)"
+            return offerValue(time: o.time, answer: o.answer, service: o.service, host: o.hostName, token: SHA256.hash(Array(seed.utf8)))
+        }
     }
 
     static func offer(from value: String) -> OfferRecord? {
@@ -181,8 +195,10 @@ enum EntryMapping {
     static func record(user: UserName, from entries: [LDAPEntry]) throws(Unreadable) -> UserRecord {
         var record = UserRecord(user: user)
         for e in entries where e.texts("objectClass").contains(where: { $0.lowercased() == "pamPasskeyUser".lowercased() }) {
-            let offers = e.texts("pamPasskeyOffer").compactMap(offer(from:))
-                .sorted { ($0.time, $0.hostName, $0.service) < ($1.time, $1.hostName, $1.service) }
+            // In time order; offers of the same second in the directory's order (the order
+            // they were added in), so a log that went into the directory comes back the same.
+            let offers = e.texts("pamPasskeyOffer").compactMap(offer(from:)).enumerated()
+                .sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
             if !offers.isEmpty || e.text("pamPasskeyUnansweredOffers") != nil {
                 record.offers = OfferLog(recent: offers, unansweredInARow: Int(e.text("pamPasskeyUnansweredOffers") ?? "0") ?? 0,
                                          lastDeclined: epoch(e.text("pamPasskeyLastDeclined")))
@@ -192,7 +208,9 @@ enum EntryMapping {
         for e in entries where e.texts("objectClass").contains(where: { $0.lowercased() == "pamPasskeyCredential".lowercased() }) {
             credentials.append(try credential(from: e))
         }
-        record.credentials = credentials.sorted { ($0.created.time, $0.id.text) < ($1.created.time, $1.id.text) }
+        // The registry's order (UserRecord.add): by creation time, then id. The directory's
+        // own order is not that (slapd returns the children of an entry by their RDN).
+        record.credentials = credentials.sorted(by: UserRecord.registryOrder)
         return record
     }
 

@@ -12,6 +12,10 @@ import Storage
 //   push           sends the queued writes
 //   sync           sends the queued writes, then refreshes every user the directory has
 //   check          binds and reads the subtree's first level (passkeyctl status)
+//   export DIR     copies the files registry in DIR into the directory (passkeyctl registry export)
+//   import DIR     copies every record in the directory into the files registry in DIR
+// export and import bind as an administrator when given --bind-dn DN --password-file FILE
+// (the access rules let a host create only credentials bound to itself).
 // Exit status: 0 done; 1 usage, not root, or an unusable policy; 2 the directory could not be
 // used (unreachable, bind refused, an entry unreadable). One line on stdout says why (the
 // caller shows or logs it); the same goes to syslog (LOG_AUTHPRIV).
@@ -47,14 +51,20 @@ func main() -> Never {
         args.removeFirst(2)
     }
     let usage = "usage: pam_passkey_directory [--conf FILE] refresh USER | push | sync | check"
+        + " | export DIR | import DIR [--bind-dn DN --password-file FILE]"
     guard geteuid() == 0, getuid() == 0 else { finish(1, "pam_passkey_directory must run as root (it reads the host's directory password and writes the cache)") }
     guard let command = args.first else { finish(1, usage) }
+    var administrator: AdministratorBind? = nil
+    if ["export", "import"].contains(command), args.count == 6, args[2] == "--bind-dn", args[4] == "--password-file" {
+        administrator = AdministratorBind(dn: args[3], passwordFile: args[5])
+        args.removeLast(4)
+    }
 
     let policy: Policy
     do { policy = try Policy.load(path: policyPath).0 } catch { finish(1, "policy file: \(error)") }
 
     let client: DirectoryClient
-    do { client = try DirectoryClient(policy: policy) } catch { finish(2, "directory \(policy[.ldapURI]): \(error)") }
+    do { client = try DirectoryClient(policy: policy, administrator: administrator) } catch { finish(2, "directory \(policy[.ldapURI]): \(error)") }
 
     func reportRejected() {
         for r in client.rejected { log(LOG_ERR, "the directory refused a queued write, kept aside: \(r)") }
@@ -86,6 +96,13 @@ func main() -> Never {
             reportRejected()
             finish(0, "sent \(sent) queued writes, refreshed \(users.count) users"
                    + (client.rejected.isEmpty ? "" : "; \(client.rejected.count) writes refused (see syslog)"))
+        case "export", "import":
+            guard args.count == 2, args[1].hasPrefix("/") else { finish(1, usage) }
+            let report = command == "export" ? try client.export(from: args[1]) : try client.importAll(into: args[1])
+            let into = "\(policy[.ldapURI]) (\(policy[.ldapBase]))"
+            let text = command == "export" ? report.summary(verb: "exported", from: args[1], into: into)
+                : report.summary(verb: "imported", from: into, into: args[1])
+            finish(report.refused.isEmpty ? 0 : 2, text)
         default:
             finish(1, usage)
         }

@@ -27,11 +27,20 @@ public struct UserRecord: VersionedDocument {
     public func credential(id: CredentialID) -> CredentialRecord? { credentials.first { $0.id == id } }
 
     /// Adds `credential` unless one with the same id is already there. Returns whether it was added.
+    /// Credentials are kept in `registryOrder`: a new one goes last, unless its creation time
+    /// is older than the last one's (a clock set back) or the same second.
     @discardableResult
     public mutating func add(_ new: CredentialRecord) -> Bool {
         guard credential(id: new.id) == nil else { return false }
-        credentials.append(new)
+        let place = credentials.lastIndex { !Self.registryOrder(new, $0) }.map { $0 + 1 } ?? 0
+        credentials.insert(new, at: place)
         return true
+    }
+
+    /// The order of a record's credentials: by creation time, and of one second by id. Any
+    /// copy of a record (a directory's, which has no order of its own) can be put back in it.
+    public static func registryOrder(_ a: CredentialRecord, _ b: CredentialRecord) -> Bool {
+        (a.created.time, a.id.text) < (b.created.time, b.id.text)
     }
 
     /// Changes the credential with `id` in place. Returns false when there is none.

@@ -142,12 +142,14 @@ def record_from_entries(entries: dict) -> dict:
     [(_, u)] = [(dn, a) for dn, a in entries.items() if "pamPasskeyUser" in a["objectClass"]]
     record = {"schemaVersion": 1, "user": text(one(u, "pamPasskeyUserName")), "credentials": []}
     if "pamPasskeyUnansweredOffers" in u or "pamPasskeyOffer" in u:
-        offers = sorted((offer_from_value(text(v)) for v in u.get("pamPasskeyOffer", [])),
-                        key=lambda o: (o["time"], o["hostName"], o["service"]))
+        # Time order; of one second, the directory's order (sorted is stable), as the product reads it.
+        offers = sorted((offer_from_value(text(v)) for v in u.get("pamPasskeyOffer", [])), key=lambda o: o["time"])
         record["offers"] = {"recent": offers, "unansweredInARow": int(one(u, "pamPasskeyUnansweredOffers", "0"))}
         if "pamPasskeyLastDeclined" in u:
             record["offers"]["lastDeclined"] = epoch(one(u, "pamPasskeyLastDeclined"))
-    for dn, a in sorted(entries.items(), key=lambda e: epoch(one(e[1], "pamPasskeyCreatedAt", "19700101000000Z"))):
+    # The registry's order: creation time, then id (slapd returns children by RDN, not in the order added).
+    for dn, a in sorted(entries.items(), key=lambda e: (epoch(one(e[1], "pamPasskeyCreatedAt", "19700101000000Z")),
+                                                         one(e[1], "pamPasskeyCredentialID", ""))):
         if "pamPasskeyCredential" not in a["objectClass"]:
             continue
         c = {
