@@ -10,7 +10,7 @@ openssh-server openssh-client python3-paramiko python3-pexpect python3-venv pyth
 swtpm swtpm-tools tpm2-tools libtss2-dev libfido2-dev fido2-tools tmux man-db groff-base dpkg-dev \
 libclang-rt-14-dev procps chrpath mount gcc libc6-dev \
 sudo vlock login util-linux passwd libpam-runtime slapd ldap-utils libldap-dev libpam-u2f \
-python3-cryptography libstdc++-12-dev lintian gdb binutils"
+python3-cryptography libstdc++-12-dev lintian gdb binutils systemd"
 
 missing=""
 for p in $PACKAGES; do

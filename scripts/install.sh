@@ -123,6 +123,12 @@ put "$SRC/Packaging/bash-completion/passkeyctl" /usr/share/bash-completion/compl
 put "$SRC/Packaging/pam-configs/passkey" /usr/share/pam-configs/passkey 0644 text
 put "$SRC/Packaging/pam-configs/passkey-append" /usr/share/pam-configs/passkey-append 0644 text
 
+# registry = ldap: `passkeyctl sync` every 15 minutes, once an administrator enables the
+# timer (systemctl enable --now pam_passkey-sync.timer); the package does not enable it.
+for f in pam_passkey-sync.service pam_passkey-sync.timer; do
+    put "$SRC/Packaging/systemd/$f" "/lib/systemd/system/$f" 0644 text
+done
+
 # The directory schema and access rules, for an administrator to load into OpenLDAP, 389-ds
 # or FreeIPA (Packaging/ldap/README says how).
 for f in README pam_passkey.ldif pam_passkey-access.ldif 99pam_passkey.ldif; do

@@ -156,9 +156,10 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 
 def test_bash_completion(build_dir, tmp_path):
-    commands = ["enroll", "explain", "help", "import", "list", "report", "revoke", "status", "sync", "unlock"]
+    commands = ["enroll", "explain", "help", "import", "list", "registry", "report", "revoke", "status", "sync", "unlock"]
     assert complete(build_dir, "passkeyctl ") == commands
-    assert complete(build_dir, "passkeyctl re") == ["report", "revoke"]
+    assert complete(build_dir, "passkeyctl re") == ["registry", "report", "revoke"]
+    assert complete(build_dir, "passkeyctl registry ") == ["export", "import"]
     assert complete(build_dir, "passkeyctl --") == ["--conf", "--help", "--json", "--version"]
     assert complete(build_dir, "passkeyctl --conf /etc/security/pam_passkey.conf li") == ["list"]
     assert complete(build_dir, "passkeyctl --json st") == ["status"]

@@ -223,6 +223,12 @@ def test_install_login_purge(deb, system, make_account):
     assert (stat.S_IMODE(authenticator.st_mode), authenticator.st_uid) == (0o755, 0)
     # The bash completion, where bash-completion looks for it.
     assert os.path.isfile("/usr/share/bash-completion/completions/passkeyctl")
+    # The directory sync timer and its service: valid units, installed but not enabled.
+    units = ["/lib/systemd/system/pam_passkey-sync.service", "/lib/systemd/system/pam_passkey-sync.timer"]
+    verify = run("systemd-analyze", "verify", "--man=no", *units)
+    assert verify.returncode == 0 and verify.stderr == "", verify
+    assert "ExecStart=/usr/sbin/passkeyctl sync" in pathlib.Path(units[0]).read_text()
+    assert not os.path.lexists("/etc/systemd/system/timers.target.wants/pam_passkey-sync.timer")
     assert run("/usr/sbin/passkeyctl", "--version").stdout == f"passkeyctl {VERSION}\n"
     # As installed, passkeyctl status finds both and the helper answers through the launcher.
     status = [re.split(r"\s+", l, maxsplit=2) for l in run("/usr/sbin/passkeyctl", "status").stdout.splitlines()]

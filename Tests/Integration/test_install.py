@@ -31,6 +31,8 @@ EXPECTED = {
     "/usr/share/pam_passkey/ldap/pam_passkey.ldif": (0o644, False),
     "/usr/share/pam_passkey/ldap/pam_passkey-access.ldif": (0o644, False),
     "/usr/share/pam_passkey/ldap/99pam_passkey.ldif": (0o644, False),
+    "/lib/systemd/system/pam_passkey-sync.service": (0o644, False),
+    "/lib/systemd/system/pam_passkey-sync.timer": (0o644, False),
     "/var/lib/pam_passkey": (0o755, True),
     "/var/lib/pam_passkey/registry": (0o755, True),
     "/var/lib/pam_passkey/host": (0o700, True),

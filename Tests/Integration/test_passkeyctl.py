@@ -27,7 +27,7 @@ from fleet import PASSWORD, offer_create, pin_prompt
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAN_PAGE = os.path.join(ROOT, "man", "passkeyctl.8")
 PIN, OTHER_PIN = "482913", "605718"
-COMMANDS = ["enroll", "import", "list", "revoke", "explain", "unlock", "status", "report", "sync"]
+COMMANDS = ["enroll", "import", "list", "revoke", "explain", "unlock", "status", "report", "sync", "registry"]
 
 
 def ctl(host, command, *args, input=None, conf=None, **kwargs):
@@ -98,6 +98,10 @@ def test_help_lists_every_command_and_each_command_has_help(build_dir):
     (["list", "--json=yes"], "--json takes no value"),
     (["explain", "alice", "--service="], "--service needs a value (NAME), not an empty one"),
     (["status", "extra"], "unexpected argument extra"),
+    (["registry"], "missing export|import"),
+    (["registry", "move"], "unknown action move: export or import"),
+    (["registry", "export", "--bind-dn", "cn=admin"], "--bind-dn and --password-file go together"),
+    (["registry", "import", "--dir", "relative"], "--dir needs an absolute path, not relative"),
     (["list", "--conf", "relative.conf"], "--conf needs an absolute path, not relative.conf"),
     (["list", "../x"], 'invalid user name "../x": it starts with "."; see passkeyctl list --help'),
     (["list", "a/b"], 'invalid user name "a/b": it contains "/"'),
