@@ -34,6 +34,20 @@ final class RegistryTests: TempDirTestCase {
         XCTAssertFalse(exists(registry.path(for: alice)))
     }
 
+    func testCredentialsAreKeptByCreationTimeThenIDWhateverOrderTheyCameIn() {
+        // A directory returns a user's credentials in an order of its own; a clock set back
+        // makes a later registration older. Either way the record has one order.
+        var record = UserRecord(user: alice)
+        for (id, time) in [("m", 20), ("z", 10), ("b", 20), ("a", 30), ("c", 20)] {
+            XCTAssertTrue(record.add(sampleCredential(id, time: EpochSeconds(time))))
+        }
+        XCTAssertFalse(record.add(sampleCredential("b", time: 5)), "an id already there is not added again")
+        XCTAssertEqual(record.credentials.map { $0.created.time }, [10, 20, 20, 20, 30])
+        // Of one second, by the id's text: "b" is Yg, "c" Yw, "m" bQ.
+        XCTAssertEqual(record.credentials.map(\.id.text), ["z", "b", "c", "m", "a"].map { CredentialID(Array($0.utf8)).text })
+        XCTAssertEqual(record.credentials, record.credentials.sorted(by: UserRecord.registryOrder))
+    }
+
     func testUpdateRoundTripsEveryField() throws {
         var full = sampleCredential("c1")
         full.kind = .roaming
