@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "Identifiers"),
         .target(name: "Storage", dependencies: ["Identifiers", "JSON"]),
         .target(name: "Policy", dependencies: ["Identifiers", "Storage"]),
-        .target(name: "Registry", dependencies: ["Identifiers", "Storage", "JSON"]),
+        .target(name: "Registry", dependencies: ["Identifiers", "Storage", "JSON", "Policy"]),
         .target(name: "HostState", dependencies: ["Identifiers", "Storage", "Crypto", "Registry"]),
         .target(name: "Wording", dependencies: ["Identifiers", "HelperProtocol", "Registry"]),
         .target(name: "Intelligence", dependencies: ["Identifiers", "Policy", "Crypto", "Registry", "HostState", "JSON", "Storage", "Wording"]),

@@ -328,7 +328,7 @@ struct StatusReport {
             info.append(("reachable", .null))
         }
         let cache = DirectoryRegistry(location: uri, cacheDirectory: policy[.registryCacheDir], queue: nil, sync: nil,
-                                      rules: Site.cacheRules(policy))
+                                      rules: CacheRules(policy: policy))
         let users = (try? cache.users()) ?? []
         let synced = users.compactMap { cache.syncedAt($0) }
         let now = currentEpochSeconds()

@@ -78,9 +78,7 @@ struct UseRecorder {
         case .ldap:
             return DirectoryRegistry(location: policy[.ldapURI], cacheDirectory: policy[.registryCacheDir],
                                      queue: WriteQueue(stateDirectory: policy[.stateDir]), sync: nil,
-                                     rules: CacheRules(refreshSeconds: Int64(policy[.registryRefresh]),
-                                                       maxOfflineSeconds: Int64(policy[.registryMaxOffline]),
-                                                       onlineRequired: policy[.registryOnline] == .required))
+                                     rules: CacheRules(policy: policy))
         }
     }
 }

@@ -119,6 +119,8 @@ extension PolicyKey where Value == Int {
         "registry = ldap: the longest a login waits for the directory (the program is killed then)")
     public static let registryMaxOffline = duration("registry_max_offline", default: "7d", max: 365 * 86400,
         "registry = ldap: how long a cached record serves without a successful sync; then passkeys step aside")
+    public static let registryRetry = duration("registry_retry", default: "1m", max: 3600,
+        "registry = ldap: after the directory did not answer, how long logins use the cache before asking it again")
     public static let pinMinLength = integer("pin_min_length", default: 6, range: 4...63,
         "shortest PIN accepted when a passkey is created")
     public static let pinMaxAttempts = integer("pin_max_attempts", default: 5, range: 1...20,
@@ -178,6 +180,7 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.registryRefresh),
         AnyPolicyKey(PolicyKey.registryTimeout),
         AnyPolicyKey(PolicyKey.registryMaxOffline),
+        AnyPolicyKey(PolicyKey.registryRetry),
         AnyPolicyKey(PolicyKey.registryOnline),
         AnyPolicyKey(PolicyKey.helper),
         AnyPolicyKey(PolicyKey.helperTimeout),

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Identifiers
+import Policy
 import Storage
 
 /// How the cache reaches the directory: pam_passkey_directory, started with a deadline and
@@ -15,7 +16,7 @@ public protocol DirectorySync {
 }
 
 /// The rules of the cache (policy keys `registry_refresh`, `registry_max_offline`,
-/// `registry_online`).
+/// `registry_online`, `registry_retry`).
 public struct CacheRules: Sendable {
     public var refreshSeconds: Int64
     public var maxOfflineSeconds: Int64
@@ -29,6 +30,12 @@ public struct CacheRules: Sendable {
         self.maxOfflineSeconds = maxOfflineSeconds
         self.onlineRequired = onlineRequired
         self.retrySeconds = retrySeconds
+    }
+
+    /// As the policy says.
+    public init(policy: Policy) {
+        self.init(refreshSeconds: Int64(policy[.registryRefresh]), maxOfflineSeconds: Int64(policy[.registryMaxOffline]),
+                  onlineRequired: policy[.registryOnline] == .required, retrySeconds: Int64(policy[.registryRetry]))
     }
 }
 

@@ -85,14 +85,10 @@ public struct Site {
                                      queue: root ? WriteQueue(stateDirectory: policy[.stateDir]) : nil,
                                      sync: root ? DirectoryProgram(program: policy[.directoryProgram], policyPath: policyPath,
                                                                    timeoutSeconds: policy[.registryTimeout]) : nil,
-                                     rules: cacheRules(policy))
+                                     rules: CacheRules(policy: policy))
         }
     }
 
-    public static func cacheRules(_ policy: Policy) -> CacheRules {
-        CacheRules(refreshSeconds: Int64(policy[.registryRefresh]), maxOfflineSeconds: Int64(policy[.registryMaxOffline]),
-                   onlineRequired: policy[.registryOnline] == .required)
-    }
 
     /// The decision's inputs for `user` in `session`, and the registry records they came from.
     public func gather(for user: UserName, session: SessionSignal, probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Gathered {

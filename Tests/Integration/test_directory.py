@@ -246,7 +246,7 @@ def test_writes_the_access_rules_refuse_are_set_aside_and_block_nothing(fleet, d
 
 
 def test_concurrent_writers_lose_no_sign_count_and_no_offer(fleet, directory, make_account):
-    """Two hosts, each with 100 queued logins (increasing counters) and 100 offers, pushed by
+    """Two hosts, each with 200 queued logins (increasing counters) and 200 offers, pushed by
     several runs at once: the counters end at the highest, and every offer is in the log once."""
     import json
     import subprocess
@@ -258,7 +258,7 @@ def test_concurrent_writers_lose_no_sign_count_and_no_offer(fleet, directory, ma
     creds = {c["hostName"]: c for c in directory_record(directory, alice)["credentials"]}
     offers_before = len(directory_record(directory, alice)["offers"]["recent"])
     now = int(time.time())
-    n = 100
+    n = 200
     for host in (a, b):
         d = host.state / "directory-queue"
         for i in range(n):
