@@ -199,7 +199,9 @@ def test_faults_leave_the_password_working_and_grant_nothing_without_it(fleet, m
     hang_dir = tmp_path / "hang"
     hang_dir.mkdir(mode=0o755)
     hanging = hang_dir / "helper"
-    hanging.write_text("#!/bin/sh\nexec sleep 60\n")
+    # A duration of its own, so that the check below finds this test's helper and no other sleep.
+    nap = f"60.{os.getpid()}"
+    hanging.write_text(f"#!/bin/sh\nexec sleep {nap}\n")
     os.chmod(hanging, 0o755)
     a.set_policy(helper=str(hanging), helper_timeout="2s")
     start = time.monotonic()
@@ -218,7 +220,7 @@ def test_faults_leave_the_password_working_and_grant_nothing_without_it(fleet, m
     assert any("malformed helper message" in l for l in syslog.read()), syslog.read()
     # No hung helpers are left behind.
     import subprocess
-    assert subprocess.run(["pgrep", "-f", "^sleep 60$"], capture_output=True).returncode == 1
+    assert subprocess.run(["pgrep", "-f", f"^sleep {nap}$"], capture_output=True).returncode == 1
 
 
 def test_host_names_from_the_registry_cannot_write_to_the_terminal(fleet, make_account, syslog):

@@ -519,8 +519,11 @@ def test_revoke_by_host_from_another_host(fleet, make_account):
     # --all on host-b revokes the rest and deletes what is left of host-b's key there.
     r = ctl(b, "revoke", alice.name, "--all")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == (f"Revoked {ca['id']} ({alice.name} on host-a).\n"
-                        f"Already revoked: {cb['id']} ({alice.name} on host-b); deleted from this host's authenticator.\n")
+    # One line per credential, in the registry's order (creation time, then id).
+    lines = {f"Revoked {ca['id']} ({alice.name} on host-a).": ca["id"],
+             f"Already revoked: {cb['id']} ({alice.name} on host-b); deleted from this host's authenticator.": cb["id"]}
+    assert sorted(r.stdout.splitlines()) == sorted(lines), r.stdout
+    assert [lines[l] for l in r.stdout.splitlines()] == [c["id"] for c in fleet.credentials(alice, active_only=False)]
     assert held_here(b, alice) == [] and held_here(a, alice) == [ca["id"]]
     assert fleet.credentials(alice) == []
 
