@@ -28,7 +28,7 @@ struct DirectoryReport {
     var footer: [String]
 }
 
-func directoryBenchmarks(rounds: Int = 100, lookups: Int = 40, manyUsers: Int = 100_000) throws -> DirectoryReport {
+func directoryBenchmarks(rounds: Int = 200, lookups: Int = 100, manyUsers: Int = 100_000) throws -> DirectoryReport {
     guard geteuid() == 0 else { throw BenchError("directory: run as root (creates an account, runs slapd and the helper)") }
     for tool in [Slapd.slapd, Slapd.slapadd] + Slapd.clients where access(tool, X_OK) != 0 {
         throw BenchError("directory: \(tool) is missing; install slapd and ldap-utils (scripts/install-deps.sh)")
@@ -49,7 +49,11 @@ func directoryBenchmarks(rounds: Int = 100, lookups: Int = 40, manyUsers: Int = 
     defer { slapd.tearDown() }
     try slapd.start()
     try slapd.loadShippedSchema()
-    try slapd.addBaseEntries()
+    // 99 users and the bench's account in the small tree; 100,000 in the large one.
+    try slapd.populateSmall(users: 99)
+    let t0 = monotonicMicros()
+    try slapd.populateLarge(users: manyUsers)
+    let loadSeconds = (monotonicMicros() - t0) / 1e6
 
     let sites = try DirectorySites(bench: bench, slapd: slapd, program: program)
     try sites.enrol()
@@ -82,25 +86,26 @@ func directoryBenchmarks(rounds: Int = 100, lookups: Int = 40, manyUsers: Int = 
         (logins[0].transaction, logins[1].transaction, logins[2].transaction, logins[3].transaction,
          logins[4].transaction, logins[5].transaction)
 
-    // The lookup alone, as a stale login starts it, with a few users and then with many.
-    try slapd.addUsers(prefix: "few", count: 99)
-    let refresh = [program, "--conf", sites.ldapAConf, "refresh", bench.user]
-    func lookup(_ name: String) throws -> Figures {
-        try measure(Benchmark(group: "directory", name: name, iterations: lookups) {
-            let status = try run(refresh)
-            guard status == 0 else { throw BenchError("directory: \(refresh.joined(separator: " ")) exited with status \(status)") }
-        })
+    // The lookup alone, as a stale login starts it: the user (one passkey) among 100 users and
+    // among 100,001 (the large tree, in the same slapd), one of each in turn.
+    let lookupCases = [("directory: pam_passkey_directory refresh USER, 100 users", sites.ldapAConf),
+                       ("directory: pam_passkey_directory refresh USER, \(grouped(manyUsers + 1)) users", sites.largeConf)]
+    var lookupSamples = [[Double]](repeating: [], count: lookupCases.count)
+    for i in 0..<(5 + lookups) {
+        for (c, (_, conf)) in lookupCases.enumerated() {
+            let argv = [program, "--conf", conf, "refresh", bench.user]
+            let t = monotonicMicros()
+            let status = try run(argv)
+            let elapsed = monotonicMicros() - t
+            guard status == 0 else { throw BenchError("directory: \(argv.joined(separator: " ")) exited with status \(status)") }
+            if i >= 5 { lookupSamples[c].append(elapsed) }
+        }
     }
-    let few = try lookup("directory: pam_passkey_directory refresh USER, 100 users")
-    let t0 = monotonicMicros()
-    try slapd.loadUsersOffline(prefix: "many", count: manyUsers)
-    let loadSeconds = (monotonicMicros() - t0) / 1e6
-    let many = try lookup("directory: pam_passkey_directory refresh USER, \(grouped(manyUsers + 100)) users")
+    let few = figures(lookupCases[0].0, lookupSamples[0]), many = figures(lookupCases[1].0, lookupSamples[1])
     rows += [few, many]
-    try sites.checkDirectoryAnswered()
 
     let footer = [
-        "directory: \(grouped(manyUsers)) users loaded in \(format(loadSeconds)) s (LDIF written, slapd stopped, slapadd -q, slapd started)",
+        "directory: \(grouped(manyUsers)) users loaded in \(format(loadSeconds)) s (LDIF written, slapd stopped, slapadd -q, slapd started again)",
         "directory ldap_fresh/files pin=\(hundredths(freshPin.median / filesPin.median)) aside=\(hundredths(freshAside.median / filesAside.median)) "
             + "ldap_stale/files pin=\(hundredths(stalePin.median / filesPin.median)) aside=\(hundredths(staleAside.median / filesAside.median)) "
             + "lookup_\(manyUsers / 1000)k/lookup_100=\(hundredths(many.median / few.median))",
@@ -135,16 +140,18 @@ private func shippedLDAPDirectory(products: String) throws -> String {
 
 // MARK: - The simulated hosts
 
-/// Four sites of the bench account on this machine, each with its own policy, machine id and
-/// state: files-a and files-b share a files registry; ldap-a and ldap-b share the directory,
-/// each bound as its own host account and with its own cache. The user enrols on files-a
-/// and ldap-a (PIN logins there); on files-b and ldap-b the user's passkey is elsewhere.
+/// Five sites of the bench account on this machine, each with its own policy, machine id and
+/// state: files-a and files-b share a files registry; ldap-a and ldap-b share the directory's
+/// small tree, each bound as its own host account and with its own cache. The user enrols on
+/// files-a and ldap-a (PIN logins there); on files-b and ldap-b the user's passkey is
+/// elsewhere. ldap-large is ldap-a's twin in the large tree, for the lookup alone.
 final class DirectorySites {
-    static let filesA = "files-a", filesB = "files-b", ldapA = "ldap-a", ldapB = "ldap-b"
+    static let filesA = "files-a", filesB = "files-b", ldapA = "ldap-a", ldapB = "ldap-b", ldapLarge = "ldap-large"
 
     let bench: PAMBenchHost
     let slapd: Slapd
     let ldapAConf: String
+    let largeConf: String
     private let caches: [String]
 
     init(bench: PAMBenchHost, slapd: Slapd, program: String) throws {
@@ -163,28 +170,29 @@ final class DirectorySites {
                          "helper = \(bench.products)/pam_passkey_helper"] + extra
             return lines.joined(separator: "\n") + "\n"
         }
-        func ldap(_ name: String) throws -> [String] {
+        func ldap(_ name: String, _ tree: DirectoryTree) throws -> [String] {
             let password = Base64URL.encode(SecureRandom.bytes(18))
             let passwordFile = "\(dir)/\(name).ldap-password"
             try writeFile(passwordFile, password + "\n", mode: 0o600)
             let identity = try HostIdentity.load(hostIDFile: "\(dir)/\(name).machine-id", configuredName: name)
-            try slapd.addHost(name, password: password, hostID: identity.hostID)
-            return ["registry = ldap", "ldap_uri = \(slapd.uri)", "ldap_base = \(Slapd.base)", "ldap_bind = simple",
-                    "ldap_bind_dn = cn=\(name),\(Slapd.hosts)", "ldap_password_file = \(passwordFile)",
+            try slapd.addHost(name, in: tree, password: password, hostID: identity.hostID)
+            return ["registry = ldap", "ldap_uri = \(slapd.uri)", "ldap_base = \(tree.base)", "ldap_bind = simple",
+                    "ldap_bind_dn = cn=\(name),\(tree.hosts)", "ldap_password_file = \(passwordFile)",
                     "registry_cache_dir = \(dir)/\(name).cache", "directory_program = \(program)", "registry_timeout = 2s"]
         }
         func conf(_ name: String) -> String { "\(dir)/\(name).conf" }
         for name in [Self.filesA, Self.filesB] { try writeFile(conf(name), try site(name, extra: []), mode: 0o644) }
-        for name in [Self.ldapA, Self.ldapB] {
+        for (name, tree) in [(Self.ldapA, slapd.small), (Self.ldapB, slapd.small), (Self.ldapLarge, slapd.large)] {
             // The machine id first: the host account carries the id computed from it.
             _ = try site(name, extra: [])
-            let settings = try ldap(name)
+            let settings = try ldap(name, tree)
             try writeFile(conf(name), try site(name, extra: settings + ["registry_refresh = 5m"]), mode: 0o644)
             // The same site (machine id, state, cache, account) whose cache is always stale.
             try writeFile(conf(name + "-stale"), try site(name, extra: settings + ["registry_refresh = 0s"]), mode: 0o644)
         }
         ldapAConf = conf(Self.ldapA)
-        caches = ["\(dir)/\(Self.ldapA).cache", "\(dir)/\(Self.ldapB).cache"]
+        largeConf = conf(Self.ldapLarge)
+        caches = [Self.ldapA, Self.ldapB, Self.ldapLarge].map { "\(dir)/\($0).cache" }
 
         let confdir = bench.confdir
         func shippedStack(_ service: String, _ conf: String) -> String {
@@ -206,14 +214,15 @@ final class DirectorySites {
             "dir-fresh-aside": asideStack(conf(Self.ldapB)),
             "dir-stale-pin": shippedStack("dir-stale-pin", conf(Self.ldapA + "-stale")),
             "dir-stale-aside": asideStack(conf(Self.ldapB + "-stale")),
+            "dir-large-pin": shippedStack("dir-large-pin", conf(Self.ldapLarge)),
         ]
         for (service, text) in stacks { try writeFile(confdir + "/" + service, text, mode: 0o644) }
     }
 
-    /// The second-device flow's first login on files-a and on ldap-a (where it sends the new
-    /// credential to the directory).
+    /// The second-device flow's first login on files-a, ldap-a and ldap-large (where it sends
+    /// the new credential to the directory).
     func enrol() throws {
-        for service in ["dir-files-pin", "dir-fresh-pin"] {
+        for service in ["dir-files-pin", "dir-fresh-pin", "dir-large-pin"] {
             var t = bench.transaction(service, answers: [bench.password, "y", PAMBenchHost.pin, PAMBenchHost.pin])
             t.setcred = true
             let outcome = t.run()
@@ -235,25 +244,34 @@ final class DirectorySites {
 
 // MARK: - slapd
 
+/// One database of the bench's slapd: its suffix, the registry subtree and the hosts' one.
+struct DirectoryTree {
+    /// olcDatabase={index}mdb.
+    let index: Int
+    let suffix: String
+    var base: String { "ou=pam_passkey,\(suffix)" }
+    var hosts: String { "ou=hosts,\(suffix)" }
+}
+
 /// Debian's slapd in the foreground on a free 127.0.0.1 port and an ldapi socket, configured
 /// the way Tests/Integration/slapd.py does it: cn=config written as LDIF and loaded with
-/// `slapadd -n0` (core and cosine schemas, a config database root manages over ldapi, an mdb
-/// database whose root DN is root over ldapi, so no password is needed), then the shipped
-/// schema and access rules loaded over ldapi as an administrator would. A janitor removes
-/// the directory (and stops a slapd that is still running) however this process ends.
+/// `slapadd -n0` (core and cosine schemas, a config database root manages over ldapi, mdb
+/// databases whose root DN is root over ldapi, so no password is needed), then the shipped
+/// schema and access rules loaded over ldapi as an administrator would. Two databases: the
+/// small one and the large one, so both lookups are measured against the same slapd in turn.
+/// A janitor removes the directory (and stops a slapd still running) however this process ends.
 final class Slapd {
     static let slapd = "/usr/sbin/slapd", slapadd = "/usr/sbin/slapadd"
     static let ldapadd = "/usr/bin/ldapadd", ldapmodify = "/usr/bin/ldapmodify", ldapwhoami = "/usr/bin/ldapwhoami"
     static let clients = [ldapadd, ldapmodify, ldapwhoami]
     static let systemSchemas = ["/etc/ldap/schema/core.ldif", "/etc/ldap/schema/cosine.ldif"]
-    static let suffix = "dc=pam-passkey,dc=bench"
-    static let base = "ou=pam_passkey,\(suffix)"
-    static let hosts = "ou=hosts,\(suffix)"
     /// Root over ldapi (SASL EXTERNAL), as Debian names it.
     static let rootPeer = "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
-    /// The suffix the shipped files name.
-    static let exampleSuffix = "dc=example,dc=com"
+    /// What the shipped access rules name: the suffix and Debian's first database.
+    static let exampleSuffix = "dc=example,dc=com", exampleDatabase = "olcDatabase={1}mdb,"
 
+    let small = DirectoryTree(index: 1, suffix: "dc=pam-passkey,dc=bench")
+    let large = DirectoryTree(index: 2, suffix: "dc=pam-passkey-large,dc=bench")
     let directory: String
     let schemaDirectory: String
     private(set) var port: Int32 = 0
@@ -274,9 +292,29 @@ final class Slapd {
         janitor = try Janitor(script: "if [ -s \"$1/slapd.pid\" ]; then kill \"$(cat \"$1/slapd.pid\")\" 2>/dev/null; sleep 1; fi; "
                               + "rm -rf -- \"$1\"", arguments: [directory])
         mkdir(configDirectory, 0o700)
-        mkdir(directory + "/data", 0o700)
         var schemas = ""
         for path in Self.systemSchemas { schemas += try readText(path).trimmingNewlines() + "\n\n" }
+        var databases = ""
+        for tree in [small, large] {
+            let data = "\(directory)/data-\(tree.index)"
+            mkdir(data, 0o700)
+            // Debian's own rules for its first database behind the shipped ones.
+            databases += """
+                dn: olcDatabase={\(tree.index)}mdb,cn=config
+                objectClass: olcDatabaseConfig
+                objectClass: olcMdbConfig
+                olcDatabase: {\(tree.index)}mdb
+                olcSuffix: \(tree.suffix)
+                olcRootDN: \(Self.rootPeer)
+                olcDbDirectory: \(data)
+                olcDbMaxSize: 2147483648
+                olcDbIndex: objectClass eq
+                olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
+                olcAccess: {1}to * by * read
+
+
+                """
+        }
         try writeFile(directory + "/config.ldif", """
             dn: cn=config
             objectClass: olcGlobal
@@ -304,18 +342,7 @@ final class Slapd {
             olcDatabase: {0}config
             olcAccess: {0}to * by dn.exact=\(Self.rootPeer) manage by * break
 
-            dn: olcDatabase={1}mdb,cn=config
-            objectClass: olcDatabaseConfig
-            objectClass: olcMdbConfig
-            olcDatabase: {1}mdb
-            olcSuffix: \(Self.suffix)
-            olcRootDN: \(Self.rootPeer)
-            olcDbDirectory: \(directory)/data
-            olcDbMaxSize: 2147483648
-            olcDbIndex: objectClass eq
-            olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
-            olcAccess: {1}to * by * read
-
+            \(databases)
             """, mode: 0o600)
         try check([Self.slapadd, "-n0", "-F", configDirectory, "-l", directory + "/config.ldif"], "slapadd -n0")
     }
@@ -343,7 +370,7 @@ final class Slapd {
                 throw BenchError("directory: slapd exited at start; see \(directory)/slapd.log")
             }
             // Over ldapi: the socket is this slapd's alone; it answers once every listener is open.
-            if try run([Self.ldapwhoami, "-x", "-H", ldapi, "-o", "nettimeout=1", "-o", "timeout=1"]) == 0 { return }
+            if try run([Self.ldapwhoami, "-x", "-H", ldapi, "-o", "nettimeout=1", "-o", "timeout=1"], quiet: true) == 0 { return }
             usleep(50_000)
         }
         stop()
@@ -369,35 +396,58 @@ final class Slapd {
         janitor = nil
     }
 
-    /// The project's schema, then its access rules ahead of the database's own, with this
-    /// directory's suffix in place of the example one.
+    /// The project's schema, then its access rules ahead of each database's own, with the
+    /// database's suffix and number in place of the example ones.
     func loadShippedSchema() throws {
         try ldap(Self.ldapadd, try readText(schemaDirectory + "/pam_passkey.ldif"), "the shipped schema")
-        try ldap(Self.ldapmodify, try readText(schemaDirectory + "/pam_passkey-access.ldif"), "the shipped access rules")
+        let rules = try readText(schemaDirectory + "/pam_passkey-access.ldif")
+        for tree in [small, large] {
+            try ldap(Self.ldapmodify, rules.replacing(Self.exampleSuffix, with: tree.suffix)
+                        .replacing(Self.exampleDatabase, with: "olcDatabase={\(tree.index)}mdb,"),
+                     "the shipped access rules for \(tree.suffix)")
+        }
     }
 
-    func addBaseEntries() throws {
-        try ldap(Self.ldapadd, """
-            dn: \(Self.suffix)
-            objectClass: dcObject
-            objectClass: organization
-            dc: pam-passkey
-            o: bench
+    private static func baseEntries(_ tree: DirectoryTree) -> String {
+        """
+        dn: \(tree.suffix)
+        objectClass: dcObject
+        objectClass: organization
+        dc: \(tree.suffix.split(separator: ",").first?.dropFirst(3) ?? "")
+        o: bench
 
-            dn: \(Self.base)
-            objectClass: organizationalUnit
-            ou: pam_passkey
+        dn: \(tree.base)
+        objectClass: organizationalUnit
+        ou: pam_passkey
 
-            dn: \(Self.hosts)
-            objectClass: organizationalUnit
-            ou: hosts
+        dn: \(tree.hosts)
+        objectClass: organizationalUnit
+        ou: hosts
 
-            """, "the base entries")
+
+        """
     }
 
-    func addHost(_ name: String, password: String, hostID: String) throws {
+    /// The small tree's base entries and `users` users, added online.
+    func populateSmall(users: Int) throws {
+        try ldap(Self.ldapadd, Self.baseEntries(small) + Self.users(small, prefix: "few", count: users), "the small tree")
+    }
+
+    /// The large tree's base entries and `users` users, written as LDIF and loaded with
+    /// `slapadd -q` into the stopped database (what an administrator loading a large directory
+    /// does); slapd started again on the same port.
+    func populateLarge(users: Int) throws {
+        let path = directory + "/users.ldif"
+        try writeFile(path, Self.baseEntries(large) + Self.users(large, prefix: "many", count: users), mode: 0o600)
+        stop()
+        try check([Self.slapadd, "-q", "-F", configDirectory, "-b", large.suffix, "-l", path], "slapadd of \(users) users")
+        unlink(path)
+        try launch()
+    }
+
+    func addHost(_ name: String, in tree: DirectoryTree, password: String, hostID: String) throws {
         try ldap(Self.ldapadd, """
-            dn: cn=\(name),\(Self.hosts)
+            dn: cn=\(name),\(tree.hosts)
             objectClass: device
             objectClass: simpleSecurityObject
             objectClass: pamPasskeyHost
@@ -409,36 +459,19 @@ final class Slapd {
             """, "host account \(name)")
     }
 
-    /// Users without passkeys, added online in one ldapadd.
-    func addUsers(prefix: String, count: Int) throws {
-        try ldap(Self.ldapadd, Self.users(prefix: prefix, count: count), "\(count) users")
-    }
-
-    /// Users without passkeys, written as LDIF and loaded with `slapadd -q` into the stopped
-    /// database (what an administrator loading a large directory does); slapd started again
-    /// on the same port.
-    func loadUsersOffline(prefix: String, count: Int) throws {
-        let path = directory + "/users.ldif"
-        try writeFile(path, Self.users(prefix: prefix, count: count), mode: 0o600)
-        stop()
-        try check([Self.slapadd, "-q", "-F", configDirectory, "-b", Self.suffix, "-l", path], "slapadd of \(count) users")
-        unlink(path)
-        try launch()
-    }
-
-    private static func users(prefix: String, count: Int) -> String {
+    /// Users without passkeys.
+    private static func users(_ tree: DirectoryTree, prefix: String, count: Int) -> String {
         var out = ""
         out.reserveCapacity(count * 120)
         for i in 0..<count {
-            out += "dn: pamPasskeyUserName=\(prefix)\(i),\(base)\nobjectClass: pamPasskeyUser\npamPasskeyUserName: \(prefix)\(i)\n\n"
+            out += "dn: pamPasskeyUserName=\(prefix)\(i),\(tree.base)\nobjectClass: pamPasskeyUser\npamPasskeyUserName: \(prefix)\(i)\n\n"
         }
         return out
     }
 
     /// An ldap-utils client as root over ldapi (SASL EXTERNAL), with `ldif` on stdin.
     private func ldap(_ tool: String, _ ldif: String, _ what: String) throws {
-        let text = ldif.replacing(Self.exampleSuffix, with: Self.suffix)
-        let status = try run([tool, "-Q", "-Y", "EXTERNAL", "-H", ldapi], input: text)
+        let status = try run([tool, "-Q", "-Y", "EXTERNAL", "-H", ldapi], input: ldif)
         guard status == 0 else { throw BenchError("directory: \(tool) of \(what) exited with status \(status); see its message above") }
     }
 

@@ -542,11 +542,14 @@ func closeOnExecPipe() throws -> [Int32] {
     return fds
 }
 
-/// Runs `argv` (stdout and stderr to /dev/null), feeding `input` on stdin; its exit status.
-func run(_ argv: [String], input: String? = nil) throws -> Int32 {
+/// Runs `argv` (stdout to /dev/null; stderr too when `quiet`), feeding `input` on stdin; its
+/// exit status.
+func run(_ argv: [String], input: String? = nil, quiet: Bool = false) throws -> Int32 {
     let fds = try closeOnExecPipe()
+    let null = quiet ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1
+    defer { if null >= 0 { close(null) } }
     let pid: pid_t
-    do { pid = try spawn(argv, stdin: fds[0], stdout: -1) } catch {
+    do { pid = try spawn(argv, stdin: fds[0], stdout: -1, stderr: null >= 0 ? null : nil) } catch {
         close(fds[0]); close(fds[1])
         throw error
     }
