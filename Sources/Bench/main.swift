@@ -1,5 +1,6 @@
 // passkey-bench: prints figures, never asserts on time. `passkey-bench [GROUP...]` runs the
-// named groups (all when none is named). Build with -c release before reading the numbers.
+// named groups (all when none is named; a name that is no group is an error). Build with -c
+// release before reading the numbers.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +18,8 @@ let groups: [(String, () throws -> [Benchmark])] = [
 let wanted = Set(CommandLine.arguments.dropFirst())
 let known = Set(groups.map(\.0) + ["pam", "directory"])
 for name in wanted.subtracting(known).sorted() {
-    print("passkey-bench: no group named \"\(name)\" (groups: \(groups.map(\.0).joined(separator: " ")) pam directory)")
+    let line = "passkey-bench: no group named \"\(name)\" (groups: \(groups.map(\.0).joined(separator: " ")) pam directory)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
     exit(2)
 }
 
