@@ -16,9 +16,10 @@ import Identifiers
 //     (registry_refresh = 0s: one `pam_passkey_directory refresh` per PAM call). The six
 //     cases are measured interleaved, one transaction of each per round, so the machine's
 //     load lands on all alike.
+//     A stale login's refresh also sends the counter the previous login queued.
 //   - One `pam_passkey_directory refresh USER` (the lookup a stale login pays: a process,
-//     a bind, one subtree search, the cache written) with about 100 users in the directory
-//     and again after 100,000 more were loaded with slapadd.
+//     a bind, one subtree search, the cache written) with the user among 100 users and among
+//     100,001 (a second database of the same slapd, loaded with slapadd), one of each in turn.
 // Needs root and a build with the module, the helper and pam_passkey_directory beside this
 // program; fails with the fix named when slapd or ldap-utils is missing.
 
