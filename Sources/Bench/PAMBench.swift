@@ -25,6 +25,9 @@ struct PAMReport {
 }
 
 func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
+    guard access(PAMBenchHost.u2fModule, R_OK) == 0 else {
+        throw BenchError("pam: \(PAMBenchHost.u2fModule) is missing; install libpam-u2f (scripts/install-deps.sh)")
+    }
     let bench = try PAMBenchHost()
     defer { bench.tearDown() }
     var rows: [Figures] = []
@@ -127,7 +130,7 @@ func pamBenchmarks(measuredSoFar: [Figures]) throws -> PAMReport {
 
 private func ratio(_ a: Figures, _ b: Figures) -> String { hundredths(a.median / b.median) }
 
-private func hundredths(_ value: Double) -> String {
+func hundredths(_ value: Double) -> String {
     let r = Int((value * 100).rounded())
     let cents = r % 100
     return "\(r / 100).\(cents < 10 ? "0" : "")\(cents)"
@@ -351,13 +354,11 @@ final class PAMBenchHost {
     init() throws {
         guard geteuid() == 0 else { throw BenchError("pam: run as root (creates an account, runs the helper)") }
         products = "/" + String(selfPath().split(separator: "/").dropLast().joined(separator: "/"))
-        let built = products + "/pam_passkey.so"
+        // `make build` links pam_passkey.so to SwiftPM's libpam_passkey.so; a bare `swift build` has only the latter.
+        let built = access(products + "/pam_passkey.so", R_OK) == 0 ? products + "/pam_passkey.so" : products + "/libpam_passkey.so"
         let helper = products + "/pam_passkey_helper"
         for p in [built, helper] where access(p, R_OK) != 0 {
             throw BenchError("pam: \(p) is missing; run `make build` first")
-        }
-        guard access(Self.u2fModule, R_OK) == 0 else {
-            throw BenchError("pam: \(Self.u2fModule) is missing; install libpam-u2f (scripts/install-deps.sh)")
         }
         var pattern = Array("/var/tmp/passkey-bench-pam.XXXXXX".utf8CString)
         guard let made = mkdtemp(&pattern) else { throw BenchError("mkdtemp: \(String(cString: strerror(errno)))") }
@@ -486,17 +487,21 @@ final class PAMBenchHost {
 
 /// `sh` in a process group of its own (a ^C to the bench does not reach it) waiting on a
 /// pipe only this process holds: when the pipe closes — finish(), exit, crash or SIGKILL —
-/// it deletes the account and the directory.
-private final class Janitor {
+/// it runs `script` (by default: deletes the account and the directory).
+final class Janitor {
     let pid: pid_t
     private var writeFD: Int32
 
-    init(account: String, directory: String) throws {
+    convenience init(account: String, directory: String) throws {
+        try self.init(script: "userdel \"$1\"; rm -rf -- \"$2\"", arguments: [account, directory])
+    }
+
+    /// `script` runs under `sh -c` with `arguments` as $1, $2, …
+    init(script: String, arguments: [String]) throws {
         let fds = try closeOnExecPipe()
         defer { close(fds[0]) }
         writeFD = fds[1]
-        pid = try spawn(["/bin/sh", "-c", "read _; userdel \"$1\"; rm -rf -- \"$2\"", "janitor", account, directory],
-                        stdin: fds[0], stdout: -1, ownGroup: true)
+        pid = try spawn(["/bin/sh", "-c", "read _; " + script, "janitor"] + arguments, stdin: fds[0], stdout: -1, ownGroup: true)
     }
 
     func finish() {
@@ -518,7 +523,7 @@ private func selfPath() -> String {
     return String(cString: p)
 }
 
-private func writeFile(_ path: String, _ text: String, mode: mode_t) throws {
+func writeFile(_ path: String, _ text: String, mode: mode_t) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode)
     guard fd >= 0 else { throw BenchError("create \(path): \(String(cString: strerror(errno)))") }
     defer { close(fd) }
@@ -530,18 +535,21 @@ private func writeFile(_ path: String, _ text: String, mode: mode_t) throws {
 }
 
 /// Both ends close on exec: no child inherits them except through an explicit dup2.
-private func closeOnExecPipe() throws -> [Int32] {
+func closeOnExecPipe() throws -> [Int32] {
     var fds: [Int32] = [-1, -1]
     guard pipe(&fds) == 0 else { throw BenchError("pipe: \(String(cString: strerror(errno)))") }
     for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     return fds
 }
 
-/// Runs `argv` (stdout and stderr to /dev/null), feeding `input` on stdin; its exit status.
-private func run(_ argv: [String], input: String? = nil) throws -> Int32 {
+/// Runs `argv` (stdout to /dev/null; stderr too when `quiet`), feeding `input` on stdin; its
+/// exit status.
+func run(_ argv: [String], input: String? = nil, quiet: Bool = false) throws -> Int32 {
     let fds = try closeOnExecPipe()
+    let null = quiet ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1
+    defer { if null >= 0 { close(null) } }
     let pid: pid_t
-    do { pid = try spawn(argv, stdin: fds[0], stdout: -1) } catch {
+    do { pid = try spawn(argv, stdin: fds[0], stdout: -1, stderr: null >= 0 ? null : nil) } catch {
         close(fds[0]); close(fds[1])
         throw error
     }
@@ -553,7 +561,7 @@ private func run(_ argv: [String], input: String? = nil) throws -> Int32 {
 }
 
 /// Runs `argv` and returns what it printed on stdout; fails unless it exits 0.
-private func runCapturingOutput(_ argv: [String]) throws -> String {
+func runCapturingOutput(_ argv: [String]) throws -> String {
     let fds = try closeOnExecPipe()
     let pid: pid_t
     do { pid = try spawn(argv, stdin: -1, stdout: fds[1]) } catch {
@@ -576,8 +584,8 @@ private func runCapturingOutput(_ argv: [String]) throws -> String {
 }
 
 /// posix_spawn with stdin and stdout from the given descriptors (-1: /dev/null); stderr is
-/// inherited so a failing child says why.
-private func spawn(_ argv: [String], stdin: Int32, stdout: Int32, ownGroup: Bool = false) throws -> pid_t {
+/// inherited so a failing child says why, unless `stderr` names a descriptor for it.
+func spawn(_ argv: [String], stdin: Int32, stdout: Int32, stderr: Int32? = nil, ownGroup: Bool = false) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -587,7 +595,9 @@ private func spawn(_ argv: [String], stdin: Int32, stdout: Int32, ownGroup: Bool
     if stdout >= 0 { posix_spawn_file_actions_adddup2(&actions, stdout, 1) } else {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     }
-    if ownGroup { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+    if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) } else if ownGroup {
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -603,7 +613,7 @@ private func spawn(_ argv: [String], stdin: Int32, stdout: Int32, ownGroup: Bool
     return pid
 }
 
-private func wait(_ pid: pid_t, _ name: String) throws -> Int32 {
+func wait(_ pid: pid_t, _ name: String) throws -> Int32 {
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
         guard errno == EINTR else { throw BenchError("waitpid \(name): \(String(cString: strerror(errno)))") }
