@@ -18,6 +18,10 @@ struct DirectoryRunError: Error, CustomStringConvertible {
 final class DirectoryClient {
     let connection: LDAPConnection
     let base: String
+    /// FreeIPA's users (ldap_ipa_users_base; empty: FreeIPA's security keys are not read) and
+    /// the relying party id they were registered for (FreeIPAPassKeys.swift).
+    let ipaUsersBase: String
+    let ipaDomain: String?
     let queue: WriteQueue
     let cache: DocumentStore<UserRecord>
     let cacheDirectory: String
@@ -28,6 +32,8 @@ final class DirectoryClient {
     init(policy: Policy) throws(DirectoryRunError) {
         let uri = policy[.ldapURI]
         base = policy[.ldapBase]
+        ipaUsersBase = policy[.ldapIPAUsersBase]
+        ipaDomain = policy[.ldapIPADomain].isEmpty ? FreeIPAPassKeys.domain(fromBase: policy[.ldapIPAUsersBase]) : policy[.ldapIPADomain]
         guard !uri.isEmpty else { throw DirectoryRunError(description: "ldap_uri is not set in the policy file") }
         guard !base.isEmpty else { throw DirectoryRunError(description: "ldap_base is not set in the policy file") }
         queue = WriteQueue(stateDirectory: policy[.stateDir])
@@ -89,7 +95,42 @@ final class DirectoryClient {
         } catch {
             throw DirectoryRunError(description: "\(error)")
         }
-        do { return try EntryMapping.record(user: user, from: entries) } catch { throw DirectoryRunError(description: "\(error)") }
+        var record: UserRecord
+        do { record = try EntryMapping.record(user: user, from: entries) } catch { throw DirectoryRunError(description: "\(error)") }
+        if !ipaUsersBase.isEmpty { try addFreeIPAPassKeys(of: user, to: &record) }
+        return record
+    }
+
+    /// The user's security keys registered in FreeIPA (ipaPassKey on uid=USER under
+    /// ldap_ipa_users_base), on this connection, as roaming credentials marked as FreeIPA's.
+    /// A value that cannot be used is skipped with a log line naming the user and why; no
+    /// FreeIPA entry, or no values, adds nothing. Only read: nothing is ever written there.
+    private func addFreeIPAPassKeys(of user: UserName, to record: inout UserRecord) throws(DirectoryRunError) {
+        let dn = FreeIPAPassKeys.userDN(user.rawValue, usersBase: ipaUsersBase)
+        let entries: [LDAPEntry]
+        do {
+            entries = try connection.search(base: dn, scope: .base, filter: "(objectClass=*)", attributes: [FreeIPAPassKeys.attribute])
+        } catch where error.code == LDAPFailure.noSuchObject {
+            return
+        } catch {
+            throw DirectoryRunError(description: "\(error)")
+        }
+        let values = entries.flatMap { $0.texts(FreeIPAPassKeys.attribute) }
+        guard !values.isEmpty else { return }
+        guard let rpID = ipaDomain else {
+            log(LOG_WARNING, "user \"\(user.rawValue)\": \(values.count) FreeIPA ipaPassKey values not used: ldap_ipa_domain is not set and ldap_ipa_users_base has no dc= parts to derive it from")
+            return
+        }
+        for (n, value) in values.enumerated() {
+            do {
+                let c = try FreeIPAPassKeys.credential(from: value, rpID: rpID)
+                if !record.add(c) {
+                    log(LOG_WARNING, "user \"\(user.rawValue)\": FreeIPA ipaPassKey value \(n + 1) of \(values.count) skipped: its credential id \(c.id.short) is already in the registry")
+                }
+            } catch {
+                log(LOG_WARNING, "user \"\(user.rawValue)\": FreeIPA ipaPassKey value \(n + 1) of \(values.count) skipped: \(error)")
+            }
+        }
     }
 
     /// Writes the directory's record of `user` into the cache with the writes still queued
@@ -99,7 +140,9 @@ final class DirectoryClient {
         let fetched = try fetch(user)
         do {
             try cache.update(user) { record in
+                let previous = record
                 record = fetched
+                FreeIPAPassKeys.keepLocalUse(of: previous, in: &record)
                 for e in try queue.entries().entries where e.write.user == user.rawValue { e.write.apply(to: &record) }
             }
             let dir = try SecureDirectory.create(cacheDirectory, mode: 0o755, parents: false)
