@@ -85,13 +85,13 @@ final class DirectoryClient {
     /// The user's entry and credentials, in one subtree search; an empty record when the
     /// directory has no entry for the user.
     func fetch(_ user: UserName) throws(DirectoryRunError) -> UserRecord {
-        let entries: [LDAPEntry]
+        var entries: [LDAPEntry] = []
         do {
             entries = try connection.search(base: EntryMapping.userDN(user.rawValue, base: base), scope: .subtree,
                                             filter: "(objectClass=*)",
                                             attributes: EntryMapping.userAttributes + EntryMapping.credentialAttributes)
         } catch where error.code == LDAPFailure.noSuchObject {
-            return UserRecord(user: user)
+            // No entry of the user's in the registry: an empty record (FreeIPA's keys may follow).
         } catch {
             throw DirectoryRunError(description: "\(error)")
         }
