@@ -125,7 +125,7 @@ final class DirectoryClient {
             do {
                 let c = try FreeIPAPassKeys.credential(from: value, rpID: rpID)
                 if !record.add(c) {
-                    log(LOG_WARNING, "user \"\(user.rawValue)\": FreeIPA ipaPassKey value \(n + 1) of \(values.count) skipped: its credential id \(c.id.short) is already in the registry")
+                    log(LOG_WARNING, "user \"\(user.rawValue)\": FreeIPA ipaPassKey value \(n + 1) of \(values.count) skipped: its credential id \(c.id.short) is already in the record (the registry's own, or an earlier value)")
                 }
             } catch {
                 log(LOG_WARNING, "user \"\(user.rawValue)\": FreeIPA ipaPassKey value \(n + 1) of \(values.count) skipped: \(error)")

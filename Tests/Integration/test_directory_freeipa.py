@@ -233,6 +233,11 @@ def test_passkeyctl_shows_it_as_freeipas_and_will_not_revoke_it(fleet, directory
     assert (cred["source"], cred["rp_id"], cred["host_name"]) == ("freeipa", IPA_DOMAIN, "FreeIPA"), cred
     assert base64.urlsafe_b64decode(cred["id"] + "=" * (-len(cred["id"]) % 4)) == made.id
 
+    r = ctl(c, "explain", alice.name)
+    assert r.returncode == 0, r.stderr
+    assert f"{cred['id'][:10]}… security_key roaming   security key, registered in FreeIPA" in r.stdout, r.stdout
+    assert "security keys: 0 plugged in" in r.stdout, r.stdout
+
     r = ctl(c, "revoke", alice.name, "--credential", cred["id"])
     assert r.returncode == 1, r
     assert "registered in FreeIPA" in r.stderr and f"ipa user-remove-passkey {alice.name}" in r.stderr, r.stderr
