@@ -206,6 +206,23 @@ def test_a_malformed_value_beside_a_good_one_is_skipped_with_a_line(fleet, direc
     assert any("value 4 of 4 skipped: its public key is Ed25519 (EdDSA)" in l for l in lines), lines
 
 
+def test_ldap_ipa_domain_is_the_relying_party_the_key_answers_for(fleet, directory, link, make_account):
+    """A domain that is not the suffix's: with ldap_ipa_domain set to it the key signs; with
+    the derived one the key holds nothing for that relying party id, so it is as if unplugged."""
+    alice = make_account("alice")
+    with virtual_key(pin=KEY_PIN, link=link) as key:
+        ipa_user(directory, alice, [sssd_value(key, alice, rp_id="ipa.corp.test")])
+        right = ipa_host(fleet, directory, link, "host-d", ldap_ipa_domain="ipa.corp.test")
+        r = right.login(alice, [KEY_PIN])
+        assert r.ok, r
+        assert r.transcript == [key_pin_prompt(alice), TOUCH], r
+        derived = ipa_host(fleet, directory, link, "host-e")
+        r = derived.login(alice, [alice.password, "n"])
+        assert r.ok, r
+        assert r.transcript[:2] == [NOT_PLUGGED_IN, PASSWORD], r
+        assert cached(derived, alice)["credentials"][0]["rpID"] == IPA_DOMAIN
+
+
 def test_no_freeipa_entry_gives_no_credentials_and_the_password(fleet, directory, link, make_account):
     alice = make_account("alice")
     c = ipa_host(fleet, directory, link)
