@@ -85,20 +85,17 @@ final class DirectoryClient {
     /// The user's entry and credentials, in one subtree search; an empty record when the
     /// directory has no entry for the user.
     func fetch(_ user: UserName) throws(DirectoryRunError) -> UserRecord {
-        var entries: [LDAPEntry] = []
+        let entries: [LDAPEntry]
         do {
             entries = try connection.search(base: EntryMapping.userDN(user.rawValue, base: base), scope: .subtree,
                                             filter: "(objectClass=*)",
                                             attributes: EntryMapping.userAttributes + EntryMapping.credentialAttributes)
         } catch where error.code == LDAPFailure.noSuchObject {
-            // No entry of the user's in the registry: an empty record (FreeIPA's keys may follow).
+            return UserRecord(user: user)
         } catch {
             throw DirectoryRunError(description: "\(error)")
         }
-        var record: UserRecord
-        do { record = try EntryMapping.record(user: user, from: entries) } catch { throw DirectoryRunError(description: "\(error)") }
-        if !ipaUsersBase.isEmpty { try addFreeIPAPassKeys(of: user, to: &record) }
-        return record
+        do { return try EntryMapping.record(user: user, from: entries) } catch { throw DirectoryRunError(description: "\(error)") }
     }
 
     /// The user's security keys registered in FreeIPA (ipaPassKey on uid=USER under
@@ -133,11 +130,13 @@ final class DirectoryClient {
         }
     }
 
-    /// Writes the directory's record of `user` into the cache with the writes still queued
-    /// for that user applied on top (the cache shows what this host did, sent or not), and
-    /// the sync time beside it. Under the user's lock, which every writer of the cache takes.
+    /// Writes the directory's record of `user` (and, with ldap_ipa_users_base, the user's
+    /// FreeIPA security keys) into the cache with the writes still queued for that user
+    /// applied on top (the cache shows what this host did, sent or not), and the sync time
+    /// beside it. Under the user's lock, which every writer of the cache takes.
     func refresh(_ user: UserName) throws(DirectoryRunError) {
-        let fetched = try fetch(user)
+        var fetched = try fetch(user)
+        if !ipaUsersBase.isEmpty { try addFreeIPAPassKeys(of: user, to: &fetched) }
         do {
             try cache.update(user) { record in
                 let previous = record
