@@ -109,6 +109,11 @@ final class DirectoryClient {
             entries = try connection.search(base: dn, scope: .base, filter: "(objectClass=*)", attributes: [FreeIPAPassKeys.attribute])
         } catch where error.code == LDAPFailure.noSuchObject {
             return
+        } catch where !error.isConnection {
+            // A refusal about FreeIPA's part alone (a malformed ldap_ipa_users_base, no access):
+            // logged, and the registry's own record is still refreshed.
+            log(LOG_WARNING, "user \"\(user.rawValue)\": FreeIPA's security keys not read: \(error)")
+            return
         } catch {
             throw DirectoryRunError(description: "\(error)")
         }

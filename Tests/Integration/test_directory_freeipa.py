@@ -117,8 +117,8 @@ def ipa_entry(directory, dn) -> dict:
 
 
 def ipa_host(fleet, directory, link, name="host-c", **policy):
-    return ldap_host(fleet, directory, name, security_keys=str(link), security_key_timeout="5s",
-                     ldap_ipa_users_base=USERS, **policy)
+    return ldap_host(fleet, directory, name, **{"security_keys": str(link), "security_key_timeout": "5s",
+                                                "ldap_ipa_users_base": USERS, **policy})
 
 
 def rejected(host) -> list:
@@ -231,6 +231,18 @@ def test_no_freeipa_entry_gives_no_credentials_and_the_password(fleet, directory
     assert r.ok, r
     assert r.transcript[0] == PASSWORD, r
     assert cached(c, alice)["credentials"] == []
+
+
+def test_a_users_base_the_directory_refuses_still_refreshes_the_registrys_own_record(fleet, directory, link, make_account):
+    """A base that is not a DN: the server refuses that search (invalidDNSyntax), the refresh
+    of the registry's own record still succeeds, and the user still gets the password."""
+    alice = make_account("alice")
+    c = ipa_host(fleet, directory, link, ldap_ipa_users_base="not a DN", ldap_ipa_domain=IPA_DOMAIN)
+    r = directory_program(c, "refresh", alice.name)
+    assert (r.returncode, r.stdout) == (0, ""), r
+    assert (c.cache / f"{alice.name}.synced").exists()
+    r = c.login(alice, [alice.password, "n"])
+    assert r.ok and r.transcript[0] == PASSWORD, r
 
 
 def test_passkeyctl_shows_it_as_freeipas_and_will_not_revoke_it(fleet, directory, link, make_account):
