@@ -190,20 +190,27 @@ def test_a_malformed_value_beside_a_good_one_is_skipped_with_a_line(fleet, direc
     alice = make_account("alice")
     with virtual_key(pin=KEY_PIN, link=link) as key:
         good = sssd_value(key, alice)
-        # Not base64; an RSA key (passkey_child --type rs256); an Ed25519 key (--type eddsa).
+        # With the optional user id FreeIPA's validator accepts (base64), as a third field.
+        with_user_id = sssd_value(key, alice) + "," + base64.b64encode(b"\x01" * 32).decode()
+        # Not base64; an RSA key (passkey_child --type rs256); an Ed25519 key (--type eddsa);
+        # another kind of mapping.
         bad = ["passkey:not base64!,MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE",
                foreign_key_value(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
-               foreign_key_value(ed25519.Ed25519PrivateKey.generate())]
-        ipa_user(directory, alice, bad[:2] + [good] + bad[2:])
+               foreign_key_value(ed25519.Ed25519PrivateKey.generate()),
+               "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB alice@example"]
+        ipa_user(directory, alice, bad[:2] + [good] + bad[2:] + [with_user_id])
         c = ipa_host(fleet, directory, link)
         r = c.login(alice, [KEY_PIN])
         assert r.ok, r
         assert r.transcript == [key_pin_prompt(alice), TOUCH], r
-    assert len(cached(c, alice)["credentials"]) == 1
+    assert sorted(base64.urlsafe_b64decode(x["id"] + "=" * (-len(x["id"]) % 4)) for x in cached(c, alice)["credentials"]) \
+        == sorted(k.id for k in key.credentials)
     lines = [l for l in syslog.read() if "pam_passkey_directory" in l and "ipaPassKey value" in l]
-    assert any(f'user "{alice.name}"' in l and "value 1 of 4 skipped: the credential id is not base64" in l for l in lines), lines
-    assert any("value 2 of 4 skipped: its public key is RSA (RS256)" in l for l in lines), lines
-    assert any("value 4 of 4 skipped: its public key is Ed25519 (EdDSA)" in l for l in lines), lines
+    assert any(f'user "{alice.name}"' in l and "value 1 of 6 skipped: the credential id is not base64" in l for l in lines), lines
+    assert any("value 2 of 6 skipped: its public key is RSA (RS256)" in l for l in lines), lines
+    assert any("value 4 of 6 skipped: its public key is Ed25519 (EdDSA)" in l for l in lines), lines
+    assert any('value 5 of 6 skipped: it does not start with "passkey:"' in l for l in lines), lines
+    assert len(lines) == 4, lines
 
 
 def test_ldap_ipa_domain_is_the_relying_party_the_key_answers_for(fleet, directory, link, make_account):
