@@ -137,7 +137,7 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         // The directory's side of registry = ldap: started by the module and passkeyctl with a deadline.
         .executableTarget(name: "pam_passkey_directory",
-                          dependencies: ["Identifiers", "Policy", "Registry", "Storage", "Crypto", "CLDAP"],
+                          dependencies: ["Identifiers", "Policy", "Registry", "Storage", "Crypto", "WebAuthn", "CLDAP"],
                           path: "Sources/Directory",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkey-fleet-sim",

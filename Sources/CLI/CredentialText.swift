@@ -20,7 +20,10 @@ extension CredentialRecord {
     static let tableHeader = ["ID", "HOST", "KIND", "CREATED", "LAST USED", "SIGNS", "STATE", "LABEL"]
 
     var tableRow: [String] {
-        [id.text, hostName, kind.rawValue, Self.time(created.time), Self.time(lastUsed?.time), String(signCount), state, label]
+        // Another system's credential (FreeIPA's): HOST names that system, CREATED is unknown
+        // (an ipaPassKey value carries no time), and the counter and last use are this host's.
+        [id.text, hostName, kind.rawValue, isForeign ? "-" : Self.time(created.time), Self.time(lastUsed?.time), String(signCount),
+         state, label]
     }
 
     /// With the registration as stored (attestationObject, clientDataJSON), so any WebAuthn
@@ -53,6 +56,8 @@ extension CredentialRecord {
             ("public_key", .string(publicKey)),
             ("attestation_object", .string(attestationObject)),
             ("client_data_json", .string(clientDataJSON)),
+            ("source", .string(source?.rawValue)),
+            ("rp_id", .string(rpID)),
         ])
     }
 }

@@ -105,7 +105,10 @@ enum RevokeCommand {
         }
         switch selector {
         case .all:
-            return record.credentials
+            // Another system's credentials (FreeIPA's) are removed there, not here.
+            let own = record.credentials.filter { !$0.isForeign }
+            if own.isEmpty, let foreign = record.credentials.first { throw foreignCredential(foreign, user: user) }
+            return own
         case .host(let name):
             let onHost = record.credentials.filter { $0.kind == .platform && $0.hostName == name }
             guard !onHost.isEmpty else {
@@ -113,8 +116,12 @@ enum RevokeCommand {
             }
             return onHost
         case .credential(let id):
-            if let exact = (try? CredentialID(base64url: id)).flatMap(record.credential(id:)) { return [exact] }
+            if let exact = (try? CredentialID(base64url: id)).flatMap(record.credential(id:)) {
+                if exact.isForeign { throw foreignCredential(exact, user: user) }
+                return [exact]
+            }
             let matches = record.credentials.filter { $0.id.text.hasPrefix(id) }
+            if matches.count == 1, matches[0].isForeign { throw foreignCredential(matches[0], user: user) }
             guard matches.count == 1 else {
                 if matches.isEmpty {
                     throw .failed("no credential \(printable(CredentialID.shortened(id))) for \(user); see passkeyctl list \(user)")
@@ -123,5 +130,17 @@ enum RevokeCommand {
             }
             return matches
         }
+    }
+
+    /// A credential another system owns cannot be revoked here: pam_passkey never writes
+    /// FreeIPA's entries (and a revoked mark in this host's cache would be undone by the next
+    /// refresh). The error says where it is removed.
+    static func foreignCredential(_ c: CredentialRecord, user: UserName) -> CLIError {
+        // As ipaPassKey writes the id: standard base64, padded.
+        var standard = String(Base64URL.encode(c.id.bytes).map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        while standard.utf8.count % 4 != 0 { standard += "=" }
+        return .failed("\(c.id.short) is a security key registered in FreeIPA, which pam_passkey reads but never changes; remove it there: "
+                       + "ipa user-remove-passkey \(user) 'passkey:\(standard),...' with the whole value ipa user-show \(user) --all shows "
+                       + "(the one that begins with passkey:\(standard.prefix(16))), and this host stops using it at its next refresh")
     }
 }

@@ -27,6 +27,10 @@ struct AdministratorBind {
 final class DirectoryClient {
     let connection: LDAPConnection
     let base: String
+    /// FreeIPA's users (ldap_ipa_users_base; empty: FreeIPA's security keys are not read) and
+    /// the relying party id they were registered for (FreeIPAPassKeys.swift).
+    let ipaUsersBase: String
+    let ipaDomain: String?
     let queue: WriteQueue
     let cache: DocumentStore<UserRecord>
     let cacheDirectory: String
@@ -37,6 +41,8 @@ final class DirectoryClient {
     init(policy: Policy, administrator: AdministratorBind? = nil) throws(DirectoryRunError) {
         let uri = policy[.ldapURI]
         base = policy[.ldapBase]
+        ipaUsersBase = policy[.ldapIPAUsersBase]
+        ipaDomain = policy[.ldapIPADomain].isEmpty ? FreeIPAPassKeys.domain(fromBase: policy[.ldapIPAUsersBase]) : policy[.ldapIPADomain]
         guard !uri.isEmpty else { throw DirectoryRunError(description: "ldap_uri is not set in the policy file") }
         guard !base.isEmpty else { throw DirectoryRunError(description: "ldap_base is not set in the policy file") }
         queue = WriteQueue(stateDirectory: policy[.stateDir])
@@ -109,14 +115,55 @@ final class DirectoryClient {
         }
     }
 
-    /// Writes the directory's record of `user` into the cache with the writes still queued
-    /// for that user applied on top (the cache shows what this host did, sent or not), and
-    /// the sync time beside it. Under the user's lock, which every writer of the cache takes.
+    /// The user's security keys registered in FreeIPA (ipaPassKey on uid=USER under
+    /// ldap_ipa_users_base), on this connection, as roaming credentials marked as FreeIPA's.
+    /// A value that cannot be used is skipped with a log line naming the user and why; no
+    /// FreeIPA entry, or no values, adds nothing. Only read: nothing is ever written there.
+    private func addFreeIPAPassKeys(of user: UserName, to record: inout UserRecord) throws(DirectoryRunError) {
+        let dn = FreeIPAPassKeys.userDN(user.rawValue, usersBase: ipaUsersBase)
+        let entries: [LDAPEntry]
+        do {
+            entries = try connection.search(base: dn, scope: .base, filter: "(objectClass=*)", attributes: [FreeIPAPassKeys.attribute])
+        } catch where error.code == LDAPFailure.noSuchObject {
+            return
+        } catch where !error.isConnection {
+            // A refusal about FreeIPA's part alone (a malformed ldap_ipa_users_base, no access):
+            // logged, and the registry's own record is still refreshed.
+            log(LOG_WARNING, "user \"\(user.rawValue)\": FreeIPA's security keys not read: \(error)")
+            return
+        } catch {
+            throw DirectoryRunError(description: "\(error)")
+        }
+        let values = entries.flatMap { $0.texts(FreeIPAPassKeys.attribute) }
+        guard !values.isEmpty else { return }
+        guard let rpID = ipaDomain else {
+            log(LOG_WARNING, "user \"\(user.rawValue)\": \(values.count) FreeIPA ipaPassKey values not used: ldap_ipa_domain is not set and ldap_ipa_users_base has no dc= parts to derive it from")
+            return
+        }
+        for (n, value) in values.enumerated() {
+            do {
+                let c = try FreeIPAPassKeys.credential(from: value, rpID: rpID)
+                if !record.add(c) {
+                    log(LOG_WARNING, "user \"\(user.rawValue)\": FreeIPA ipaPassKey value \(n + 1) of \(values.count) skipped: its credential id \(c.id.short) is already in the record (the registry's own, or an earlier value)")
+                }
+            } catch {
+                log(LOG_WARNING, "user \"\(user.rawValue)\": FreeIPA ipaPassKey value \(n + 1) of \(values.count) skipped: \(error)")
+            }
+        }
+    }
+
+    /// Writes the directory's record of `user` (and, with ldap_ipa_users_base, the user's
+    /// FreeIPA security keys) into the cache with the writes still queued for that user
+    /// applied on top (the cache shows what this host did, sent or not), and the sync time
+    /// beside it. Under the user's lock, which every writer of the cache takes.
     func refresh(_ user: UserName) throws(DirectoryRunError) {
-        let fetched = try fetch(user)
+        var fetched = try fetch(user)
+        if !ipaUsersBase.isEmpty { try addFreeIPAPassKeys(of: user, to: &fetched) }
         do {
             try cache.update(user) { record in
+                let previous = record
                 record = fetched
+                FreeIPAPassKeys.keepLocalUse(of: previous, in: &record)
                 for e in try queue.entries().entries where e.write.user == user.rawValue { e.write.apply(to: &record) }
             }
             let dir = try SecureDirectory.create(cacheDirectory, mode: 0o755, parents: false)

@@ -66,11 +66,11 @@ struct HelperServer {
             switch request {
             case .status:
                 return .status([AuthenticatorReport(health: authenticator.health())])
-            case .probe(let user, let rp, let roaming, let presence):
+            case .probe(let user, let rp, let roaming, let presence, let others):
                 let health = authenticator.health()
                 return .probe([AuthenticatorReport(health: health,
                                                    held: health.isHealthy ? try authenticator.credentials(user: user, rpID: rp) : [])]
-                              + keys.reports(looking: roaming, rpID: rp, presence: presence))
+                              + keys.reports(looking: [SecurityKeyLookup(rpID: rp, credentials: roaming)] + others, presence: presence))
             case .makeCredential(let r):
                 switch r.target {
                 case .host: return .created(try authenticator.makeCredential(r, pins: prompter))

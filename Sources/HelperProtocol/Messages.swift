@@ -164,12 +164,27 @@ public struct GetAssertionRequest: Equatable, Sendable {
     }
 }
 
+/// Security-key credentials made for another relying party id than a probe's own (FreeIPA's
+/// keys: the IPA domain), looked for with that id.
+public struct SecurityKeyLookup: Equatable, Sendable {
+    public var rpID: String
+    public var credentials: [CredentialID]
+
+    public init(rpID: String, credentials: [CredentialID]) {
+        self.rpID = rpID
+        self.credentials = credentials
+    }
+}
+
 public enum HelperRequest: Equatable, Sendable {
     case status
     /// `securityKeyCredentials`: the user's roaming credentials, looked for on every security
     /// key present with a silent assertion (no touch, no PIN). Empty: keys are not looked at,
     /// unless `securityKeyPresence` asks which keys are plugged in (for an offer on a key).
-    case probe(user: UserName, rpID: String, securityKeyCredentials: [CredentialID] = [], securityKeyPresence: Bool = false)
+    /// `otherRelyingParties`: roaming credentials of other relying party ids, each looked for
+    /// with its own.
+    case probe(user: UserName, rpID: String, securityKeyCredentials: [CredentialID] = [], securityKeyPresence: Bool = false,
+               otherRelyingParties: [SecurityKeyLookup] = [])
     case makeCredential(MakeCredentialRequest)
     case getAssertion(GetAssertionRequest)
     case deleteCredential(user: UserName, credentialID: CredentialID)
@@ -180,7 +195,7 @@ public enum HelperRequest: Equatable, Sendable {
     public var user: UserName? {
         switch self {
         case .status: return nil
-        case .probe(let u, _, _, _), .deleteCredential(let u, _), .unlock(let u, _): return u
+        case .probe(let u, _, _, _, _), .deleteCredential(let u, _), .unlock(let u, _): return u
         case .makeCredential(let r): return r.user
         case .getAssertion(let r): return r.user
         }

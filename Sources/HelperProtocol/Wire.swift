@@ -113,10 +113,13 @@ extension HelperRequest {
         switch self {
         case .status:
             return map([v, ("op", "status")])
-        case .probe(let user, let rp, let keys, let presence):
+        case .probe(let user, let rp, let keys, let presence, let others):
             return map([v, ("op", "probe"), ("user", .text(user.rawValue)), ("rp", .text(rp)),
                         ("keys", keys.isEmpty ? nil : .array(keys.map { .bytes($0.bytes) })),
-                        ("key_presence", presence ? .bool(true) : nil)])
+                        ("key_presence", presence ? .bool(true) : nil),
+                        ("other_rps", others.isEmpty ? nil : .array(others.map { o in
+                            .map([.textString("rp"): .textString(o.rpID), .textString("keys"): .array(o.credentials.map { .bytes($0.bytes) })])
+                        }))])
         case .makeCredential(let r):
             return map([v, ("op", "make"), ("user", .text(r.user.rawValue)), ("rp", .text(r.rpID)), ("cdh", .bytes(r.clientDataHash)),
                         ("uh", .bytes(r.userHandle)), ("replace", r.replacing.map { .bytes($0.bytes) }),
@@ -147,8 +150,19 @@ extension HelperRequest {
                 for id in try f.byteArray("keys", max: Limits.allowList) { keys.append(try checkID(id)) }
             }
             let presence = f.map[.textString("key_presence")] != nil ? try f.bool("key_presence") : false
+            var others: [SecurityKeyLookup] = []
+            if let list = f.map[.textString("other_rps")] {
+                guard let items = list.arrayValue, items.count <= 8 else { throw WireError("\"other_rps\" is not a short list") }
+                for item in items {
+                    guard case .map(let m) = item else { throw WireError("\"other_rps\" entry is not a map") }
+                    let o = Fields(map: m)
+                    var ids: [CredentialID] = []
+                    for id in try o.byteArray("keys", max: Limits.allowList) { ids.append(try checkID(id)) }
+                    others.append(SecurityKeyLookup(rpID: try checkRP(o.text("rp")), credentials: ids))
+                }
+            }
             self = .probe(user: try checkUser(f.text("user")), rpID: try checkRP(f.text("rp")), securityKeyCredentials: keys,
-                          securityKeyPresence: presence)
+                          securityKeyPresence: presence, otherRelyingParties: others)
         case "make":
             let replacing = try f.optionalBytes("replace").map { (b: [UInt8]) throws(WireError) in try checkID(b) }
             let handle = try f.bytes("uh")

@@ -48,7 +48,8 @@ public struct Explanation: Sendable {
             let c = a.credential
             var line = "  \(c.id.short.padded(10)) \(a.status.rawValue.padded(12)) \(c.kind.rawValue.padded(9))"
             line += c.kind == .platform ? " on \(c.hostName ?? "?")" : " security key"
-            line += ", created \(utcText(c.created))"
+            // An ipaPassKey value carries no time: say where it was registered instead.
+            line += c.registeredIn.map { ", registered in \($0)" } ?? ", created \(utcText(c.created))"
             if let used = c.lastUsed { line += ", last used \(utcText(used))" }
             lines.append(line)
         }
@@ -127,6 +128,7 @@ public struct Explanation: Sendable {
                     ("sign_count", .int(Int64(c.signCount))),
                     ("created", .int(c.created)),
                     ("last_used", .int(c.lastUsed)),
+                    ("registered_in", .string(c.registeredIn)),
                 ])
             })),
             ("authenticator", .object([

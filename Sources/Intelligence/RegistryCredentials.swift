@@ -22,7 +22,8 @@ extension CredentialSignal {
         self.init(id: r.id, kind: r.kind == .platform ? .platform : .roaming,
                   hostID: r.kind == .platform ? r.hostID : nil, hostName: r.kind == .platform ? Self.displayName(r.hostName) : nil,
                   backupEligible: r.backupEligible, backedUp: r.backedUp, aaguid: r.aaguid, transports: r.transports,
-                  revoked: r.revoked, signCount: r.signCount, created: r.created.time, lastUsed: r.lastUsed?.time)
+                  revoked: r.revoked, signCount: r.signCount, created: r.created.time, lastUsed: r.lastUsed?.time,
+                  registeredIn: r.source?.displayName)
     }
 }
 

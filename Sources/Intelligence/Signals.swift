@@ -32,11 +32,15 @@ public struct CredentialSignal: Sendable, Codable, Equatable {
     public var signCount: UInt32
     public var created: Int64
     public var lastUsed: Int64?
+    /// The system that registered it when it is not this registry ("FreeIPA"): shown, never
+    /// decided on (such a credential is a security key like any other).
+    public var registeredIn: String?
 
     public init(id: CredentialID, kind: Kind = .platform, hostID: String?, hostName: String?,
                 backupEligible: Bool = false, backedUp: Bool = false,
                 aaguid: String = "00000000-0000-0000-0000-000000000000", transports: [String] = ["internal"],
-                revoked: Bool = false, signCount: UInt32 = 0, created: Int64, lastUsed: Int64? = nil) {
+                revoked: Bool = false, signCount: UInt32 = 0, created: Int64, lastUsed: Int64? = nil, registeredIn: String? = nil) {
+        self.registeredIn = registeredIn
         self.id = id
         self.kind = kind
         self.hostID = hostID

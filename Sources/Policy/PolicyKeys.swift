@@ -66,6 +66,10 @@ extension PolicyKey where Value == String {
         "registry = ldap: the DN of the registry's subtree, e.g. ou=pam_passkey,dc=example,dc=com", allowEmpty: true)
     public static let ldapBindDN = text("ldap_bind_dn", default: "", defaultNote: "none",
         "ldap_bind = simple: this host's account, e.g. cn=host-a,ou=hosts,dc=example,dc=com", allowEmpty: true)
+    public static let ldapIPAUsersBase = text("ldap_ipa_users_base", default: "", defaultNote: "none (off)",
+        "registry = ldap: where FreeIPA keeps its users, e.g. cn=users,cn=accounts,dc=example,dc=com; set, each user's ipaPassKey security keys are read too (never written)", allowEmpty: true)
+    public static let ldapIPADomain = text("ldap_ipa_domain", default: "", defaultNote: "from ldap_ipa_users_base's dc= parts",
+        "registry = ldap: the IPA domain, the relying party id ipa user-add-passkey registered the security keys for (e.g. example.com)", allowEmpty: true)
     public static let ldapPasswordFile = path("ldap_password_file", default: "/etc/security/pam_passkey.ldap-password",
         "ldap_bind = simple: the file holding the host account's password (root only, mode 0600)")
     public static let ldapTLSCACert = path("ldap_tls_cacert", default: "/etc/ssl/certs/ca-certificates.crt",
@@ -175,6 +179,8 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.ldapBindDN),
         AnyPolicyKey(PolicyKey.ldapPasswordFile),
         AnyPolicyKey(PolicyKey.ldapTLSCACert),
+        AnyPolicyKey(PolicyKey.ldapIPAUsersBase),
+        AnyPolicyKey(PolicyKey.ldapIPADomain),
         AnyPolicyKey(PolicyKey.registryCacheDir),
         AnyPolicyKey(PolicyKey.directoryProgram),
         AnyPolicyKey(PolicyKey.registryRefresh),

@@ -76,12 +76,17 @@ public struct CredentialRecord: Codable, Sendable, Equatable {
     /// From the registration, base64url, unmodified.
     public var attestationObject: String
     public var clientDataJSON: String
+    /// Where the record comes from when it is not this registry's own (absent: it is).
+    public var source: CredentialSource?
+    /// The relying party id the credential was made for, when it is not the policy's rp_id
+    /// (FreeIPA's security keys: the IPA domain). Absent: rp_id.
+    public var rpID: String?
 
     public init(id: CredentialID, publicKey: String, algorithm: Int = -7, kind: Kind, hostID: String, hostName: String,
                 aaguid: String, backupEligible: Bool = false, backedUp: Bool = false, transports: [String] = [],
                 signCount: UInt32 = 0, created: HostEvent, lastUsed: HostEvent? = nil, label: String = "",
                 revoked: Bool = false, revokedAt: EpochSeconds? = nil, revokedBy: String? = nil,
-                attestationObject: String, clientDataJSON: String) {
+                attestationObject: String, clientDataJSON: String, source: CredentialSource? = nil, rpID: String? = nil) {
         self.id = id
         self.publicKey = publicKey
         self.algorithm = algorithm
@@ -101,8 +106,31 @@ public struct CredentialRecord: Codable, Sendable, Equatable {
         self.revokedBy = revokedBy
         self.attestationObject = attestationObject
         self.clientDataJSON = clientDataJSON
+        self.source = source
+        self.rpID = rpID
     }
 
     /// Whether it may be used to sign in.
     public var isActive: Bool { !revoked }
+
+    /// Read from another system that owns it (FreeIPA): this host may use it to sign in, but
+    /// never writes it back; its counter and last use are kept in this host's cache only.
+    public var isForeign: Bool { source != nil }
+
+    /// The relying party id to ask the authenticator for and to verify against.
+    public func relyingPartyID(default policyRPID: String) -> String { rpID ?? policyRPID }
+}
+
+/// Where a credential record comes from when it is not the registry's own.
+public enum CredentialSource: String, Codable, Sendable {
+    /// A security key registered in FreeIPA (`ipa user-add-passkey`), read from the user's
+    /// ipaPassKey values by pam_passkey_directory. Removed with `ipa user-remove-passkey`.
+    case freeipa
+
+    /// How passkeyctl and explain name it.
+    public var displayName: String {
+        switch self {
+        case .freeipa: "FreeIPA"
+        }
+    }
 }

@@ -57,10 +57,13 @@ public struct RegistryOffline: Error, Sendable, CustomStringConvertible {
 public enum DirectoryRegistryError: Error, CustomStringConvertible {
     /// A process that is not root reads the cache and writes nothing.
     case readOnly
+    /// A credential another system owns (FreeIPA's ipaPassKey) cannot be changed from here.
+    case foreign(CredentialID, CredentialSource)
 
     public var description: String {
         switch self {
         case .readOnly: "the directory cache is read-only for processes that are not root"
+        case .foreign(let id, let source): "credential \(id.short) is \(source.displayName)'s; pam_passkey never writes it"
         }
     }
 }
@@ -170,8 +173,9 @@ public final class DirectoryRegistry: CredentialRegistry {
         let result = try cache.update(user) { record throws -> R in
             let (write, result) = try body(record)
             if let write {
+                let localOnly = Self.isLocalOnly(write, in: record)
                 write.apply(to: &record)
-                try queue.append(write)
+                if !localOnly { try queue.append(write) }
             }
             return result
         }
@@ -181,9 +185,26 @@ public final class DirectoryRegistry: CredentialRegistry {
         return result
     }
 
+    /// Whether `write` only changes what this host keeps about a credential another system
+    /// owns (FreeIPA's security keys): its counter and last use, or a refused counter. Those
+    /// are applied to this host's cache and never queued: the directory has no
+    /// pamPasskeyCredential entry for them and would refuse the write for ever.
+    /// pam_passkey_directory keeps them in the cache across refreshes.
+    static func isLocalOnly(_ write: PendingWrite, in record: UserRecord) -> Bool {
+        switch write.kind {
+        case .login, .regression:
+            guard let id = write.credentialIDs?.first else { return false }
+            return record.credential(id: id)?.isForeign == true
+        case .register, .revoke, .offer:
+            return false
+        }
+    }
+
     public func register(_ credential: CredentialRecord, for user: UserName, replacing: [CredentialID], at time: EpochSeconds,
                          host: String) throws -> Int {
         try change(user) { record in
+            // Another system's credential is never replaced from here (nor revoked with it).
+            let replacing = replacing.filter { record.credential(id: $0)?.isForeign != true }
             let write = PendingWrite(kind: .register, user: user, time: time, host: host, credential: credential, credentialIDs: replacing)
             var after = record
             write.apply(to: &after)
@@ -208,6 +229,9 @@ public final class DirectoryRegistry: CredentialRegistry {
                                  choosing choose: (UserRecord) throws(E) -> [CredentialRecord]) throws -> [(CredentialRecord, wasActive: Bool)] {
         try change(user) { record in
             let chosen = try choose(record)
+            if let foreign = chosen.first(where: { record.credential(id: $0.id)?.isForeign == true }), let source = foreign.source {
+                throw DirectoryRegistryError.foreign(foreign.id, source)
+            }
             let result = chosen.map { c in (c, wasActive: record.credential(id: c.id).map { !$0.revoked } ?? false) }
             let ids = result.filter(\.wasActive).map(\.0.id)
             let write = ids.isEmpty ? nil : PendingWrite(kind: .revoke, user: user, time: time, host: who, credentialIDs: ids, revokedBy: who)

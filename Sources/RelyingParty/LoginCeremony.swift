@@ -92,13 +92,17 @@ extension RelyingParty {
         let active = credentials.filter(\.isActive)
         let platform = active.filter { $0.kind == .platform }
         let target: CeremonyTarget = platform.isEmpty ? .securityKey : .host
-        let allowed = platform.isEmpty ? active : platform
+        var allowed = platform.isEmpty ? active : platform
+        // One relying party id per assertion: a key's credentials made for the policy's rp_id
+        // first, else those of the first other one (FreeIPA's keys: the IPA domain).
+        let rp = allowed.contains { $0.relyingPartyID(default: rpID) == rpID } ? rpID : allowed.first?.relyingPartyID(default: rpID) ?? rpID
+        allowed = allowed.filter { $0.relyingPartyID(default: rpID) == rp }
         let ids = allowed.map(\.id)
         guard !ids.isEmpty else { return .unavailable(.noUsableCredential) }
 
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.getType, challenge: challenge, origin: origin)
-        let request = GetAssertionRequest(user: user, rpID: rpID, clientDataHash: SHA256.hash(clientDataJSON),
+        let request = GetAssertionRequest(user: user, rpID: rp, clientDataHash: SHA256.hash(clientDataJSON),
                                           allowCredentials: ids, target: target)
         let reply: HelperReply
         // The credential the helper asked the PIN for: the one a lockout is about.
@@ -136,7 +140,7 @@ extension RelyingParty {
 
         switch reply {
         case .assertion(let assertion):
-            return verifyAndRecord(assertion, user: user, allowed: allowed, challenge: challenge, clientDataJSON: clientDataJSON)
+            return verifyAndRecord(assertion, user: user, allowed: allowed, rpID: rp, challenge: challenge, clientDataJSON: clientDataJSON)
         case .failure(let f):
             switch f.code {
             case .cancelled:
@@ -157,7 +161,7 @@ extension RelyingParty {
         }
     }
 
-    private func verifyAndRecord(_ assertion: Assertion, user: UserName, allowed: [CredentialRecord],
+    private func verifyAndRecord(_ assertion: Assertion, user: UserName, allowed: [CredentialRecord], rpID: String,
                                  challenge: [UInt8], clientDataJSON: [UInt8]) -> LoginOutcome {
         let idText = assertion.credentialID
         guard let record = allowed.first(where: { $0.id == idText }) else {

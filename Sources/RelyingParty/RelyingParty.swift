@@ -47,10 +47,11 @@ public struct RelyingParty {
     /// Asks the helper what each authenticator holds for `user` (the probe behind the
     /// decision): one report per authenticator, or the helper's failure when it could not look
     /// (its policy or key store unusable).
-    public func probe(user: UserName, securityKeyCredentials: [CredentialID] = [], securityKeyPresence: Bool = false)
+    public func probe(user: UserName, securityKeyCredentials: [CredentialID] = [], securityKeyPresence: Bool = false,
+                      otherRelyingParties: [SecurityKeyLookup] = [])
         throws(HelperClientError) -> Result<[AuthenticatorReport], HelperFailure> {
         switch try helper.perform(.probe(user: user, rpID: rpID, securityKeyCredentials: securityKeyCredentials,
-                                         securityKeyPresence: securityKeyPresence),
+                                         securityKeyPresence: securityKeyPresence, otherRelyingParties: otherRelyingParties),
                                   answer: { _ in nil }) {
         case .probe(let reports): return .success(reports)
         case .failure(let f): return .failure(f)

@@ -92,21 +92,49 @@ public struct Site {
 
     /// The decision's inputs for `user` in `session`, and the registry records they came from.
     public func gather(for user: UserName, session: SessionSignal, probe: ProbeRule = .unlessSessionDecides) throws(GatherError) -> Gathered {
-        let gatherer = SignalGatherer(registry: registry, history: isRoot ? history : NoHostHistory(),
-                                      authenticator: HelperProbe(relyingParty: relyingParty), accounts: SystemAccountLookup(),
+        let read = RememberedRecord(registry: registry)
+        let gatherer = SignalGatherer(registry: read, history: isRoot ? history : NoHostHistory(),
+                                      authenticator: HelperProbe(relyingParty: relyingParty, read: read), accounts: SystemAccountLookup(),
                                       host: HostSignal(id: host.hostID, name: host.hostName))
         return try gatherer.gather(user: user, session: session, now: relyingParty.now(), policy: policy, probe: probe)
+    }
+}
+
+/// The registry as the gatherer reads it, keeping the record it read: the probe then looks for
+/// each security-key credential with the relying party id it was made for (FreeIPA's keys:
+/// the IPA domain), without reading the record twice.
+final class RememberedRecord: RegistryReading {
+    let registry: any RegistryReading
+    private(set) var last: UserRecord?
+
+    init(registry: any RegistryReading) { self.registry = registry }
+
+    func record(for user: UserName) throws -> UserRecord {
+        let r = try registry.record(for: user)
+        last = r
+        return r
     }
 }
 
 /// The helper's probe as the decision's `AuthenticatorProbe`.
 struct HelperProbe: AuthenticatorProbe {
     let relyingParty: RelyingParty
+    var read: RememberedRecord? = nil
 
-    func probe(user: UserName, securityKeyCredentials roaming: [CredentialID], securityKeyPresence: Bool) -> ProbeSignals {
+    func probe(user: UserName, securityKeyCredentials ids: [CredentialID], securityKeyPresence: Bool) -> ProbeSignals {
+        // The policy's rp_id for the registry's own; each other relying party id on its own.
+        var roaming: [CredentialID] = []
+        var others: [SecurityKeyLookup] = []
+        for id in ids {
+            guard let rp = read?.last?.credential(id: id)?.rpID, rp != relyingParty.rpID else { roaming.append(id); continue }
+            if let i = others.firstIndex(where: { $0.rpID == rp }) { others[i].credentials.append(id) } else {
+                others.append(SecurityKeyLookup(rpID: rp, credentials: [id]))
+            }
+        }
         let reports: [AuthenticatorReport]
         do {
-            switch try relyingParty.probe(user: user, securityKeyCredentials: roaming, securityKeyPresence: securityKeyPresence) {
+            switch try relyingParty.probe(user: user, securityKeyCredentials: roaming, securityKeyPresence: securityKeyPresence,
+                                          otherRelyingParties: others) {
             case .success(let r): reports = r
             // The helper ran but could not look: its authenticator is there and failing.
             case .failure(let f): return ProbeSignals(authenticator: .broken("the helper could not probe: \(f)"))
@@ -117,7 +145,7 @@ struct HelperProbe: AuthenticatorProbe {
             default: return ProbeSignals(authenticator: .broken(error.description))
             }
         }
-        return Self.signals(from: reports, lookedForKeys: !roaming.isEmpty || securityKeyPresence)
+        return Self.signals(from: reports, lookedForKeys: !ids.isEmpty || securityKeyPresence)
     }
 
     /// The host authenticator's report as its signal, and the security keys' reports (one per

@@ -30,6 +30,15 @@ final class AuthenticatorReportTests: XCTestCase {
         XCTAssertEqual(reports.hostAuthenticator, reports[0], "the first host-bound report is this host's authenticator")
     }
 
+    func testAProbeCarriesCredentialsOfOtherRelyingPartiesAcrossTheWire() throws {
+        let ids = [CredentialID([1, 2, 3]), CredentialID([4, 5])]
+        let probe = HelperRequest.probe(user: try UserName(validating: "alice"), rpID: "pam_passkey", securityKeyCredentials: [ids[0]],
+                                        otherRelyingParties: [SecurityKeyLookup(rpID: "example.com", credentials: [ids[1]])])
+        XCTAssertEqual(try HelperRequest(decoding: probe.encoded()), probe)
+        let plain = HelperRequest.probe(user: try UserName(validating: "alice"), rpID: "pam_passkey")
+        XCTAssertEqual(try HelperRequest(decoding: plain.encoded()), plain)
+    }
+
     func testAStateThatDisagreesWithItsProblemIsRefused() throws {
         func reply(state: String, problem: String?) -> [UInt8] {
             var report: [CBOR: CBOR] = [.text("kind"): .text("tpm"), .text("aaguid"): .bytes([]), .text("state"): .text(state),

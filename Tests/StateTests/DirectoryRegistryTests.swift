@@ -114,6 +114,41 @@ final class DirectoryRegistryTests: TempDirTestCase {
         XCTAssertEqual(try WriteQueue(stateDirectory: path("state")).entries().entries.count, 4)
     }
 
+    /// FreeIPA's security keys (read from ipaPassKey) have no entry of ours in the directory:
+    /// a login's counter and last use, and a refused counter, stay in the cache and are never
+    /// queued (the directory would refuse them for ever); a revocation is refused.
+    func testAForeignCredentialsUseStaysInTheCacheAndItCannotBeRevoked() throws {
+        let fake = FakeDirectory(cache: path("cache"), clock: { [unowned self] in self.now })
+        let registry = make(fake)
+        var ipa = sampleCredential("ipa-key")
+        ipa.kind = .roaming
+        ipa.source = .freeipa
+        ipa.rpID = "example.com"
+        ipa.signCount = 0
+        try registry.cache.update(alice) { $0.add(ipa) }
+        try registry.recordLogin(user: alice, credentialID: ipa.id, signCount: 5, at: now, host: "host-a")
+        try registry.recordSignCountRegression(user: alice, credentialID: ipa.id,
+                                               SignCountRegression(time: now + 1, host: "host-a", stored: 5, received: 4))
+        XCTAssertEqual(try WriteQueue(stateDirectory: path("state")).entries().entries.count, 0)
+        let cached = try registry.cache.read(alice).credential(id: ipa.id)
+        XCTAssertEqual(cached?.signCount, 5)
+        XCTAssertEqual(cached?.lastUsed, HostEvent(time: now, host: "host-a"))
+        XCTAssertEqual(cached?.signCountRegression?.received, 4)
+        XCTAssertThrowsError(try registry.revoke(user: alice, at: now + 2, by: "root") { $0.credentials }) {
+            guard case DirectoryRegistryError.foreign(let id, .freeipa) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(id, ipa.id)
+        }
+        XCTAssertEqual(try registry.cache.read(alice).credential(id: ipa.id)?.revoked, false)
+        // The registry's own credential beside it is queued as before, and never replaces it.
+        let own = sampleCredential("c1")
+        _ = try registry.register(own, for: alice, replacing: [ipa.id], at: now + 3, host: "host-a")
+        try registry.recordLogin(user: alice, credentialID: own.id, signCount: 9, at: now + 4, host: "host-a")
+        let queued = try WriteQueue(stateDirectory: path("state")).entries().entries.map(\.write)
+        XCTAssertEqual(queued.map(\.kind), [.register, .login])
+        XCTAssertEqual(queued[0].credentialIDs, [])
+        XCTAssertEqual(try registry.cache.read(alice).credential(id: ipa.id)?.revoked, false)
+    }
+
     func testAProcessThatIsNotRootReadsTheCacheAndWritesNothing() throws {
         let registry = make(nil, queue: false)
         XCTAssertThrowsError(try registry.recordLogin(user: alice, credentialID: CredentialID([1]), signCount: 1, at: now, host: "h"))

@@ -68,14 +68,23 @@ public struct SecurityKeys {
     /// (found silently: no touch, no PIN). Keys that are not plugged in are not reported.
     /// No ids: keys are not looked at, unless `presence` asks which are plugged in.
     public func reports(looking ids: [CredentialID], rpID: String, presence: Bool = false) -> [AuthenticatorReport] {
-        guard !ids.isEmpty || presence else { return [] }
+        reports(looking: [SecurityKeyLookup(rpID: rpID, credentials: ids)], presence: presence)
+    }
+
+    /// The same, for credentials of several relying party ids (the policy's rp_id and
+    /// FreeIPA's domain): each group is looked for with its own id, on every key.
+    public func reports(looking groups: [SecurityKeyLookup], presence: Bool = false) -> [AuthenticatorReport] {
+        let groups = groups.filter { !$0.credentials.isEmpty }
+        guard !groups.isEmpty || presence else { return [] }
         var reports: [AuthenticatorReport] = []
         for path in paths() {
             guard let key = try? FIDODevice(path: path, timeoutMilliseconds: Self.exchangeTimeoutMilliseconds) else { continue }
             let retries = key.pinRetries() ?? 0
-            let held = key.silentlyFind(ids, rpID: rpID).map {
-                [HeldCredential(id: $0, rpID: rpID, created: 0, locked: key.hasPIN && retries == 0, attemptsLeft: retries)]
-            } ?? []
+            let held = groups.compactMap { g in
+                key.silentlyFind(g.credentials, rpID: g.rpID).map {
+                    HeldCredential(id: $0, rpID: g.rpID, created: 0, locked: key.hasPIN && retries == 0, attemptsLeft: retries)
+                }
+            }
             reports.append(AuthenticatorReport(
                 health: AuthenticatorHealth(kind: .securityKey, aaguid: key.aaguid(), condition: .healthy, detail: path),
                 held: held))
