@@ -162,11 +162,12 @@ public final class DirectoryRegistry: CredentialRegistry {
     // MARK: - Writing
 
     /// Applies `write` to the cached record and queues it, under the user's lock; then, with
-    /// `pushNow`, pushes the queue when the directory may be asked. A login's counter and last
-    /// use wait for the next refresh of the user (at most `registry_refresh` later, at their
-    /// next login) or `passkeyctl sync`: only this host checks its own credential's counter,
-    /// from its own cache, so sending it at once would cost every passkey login a process
-    /// start and a round trip (about 30 ms here) for nothing the next login needs.
+    /// `pushNow`, pushes the queue when the directory may be asked. A login with a passkey
+    /// bound to this host leaves its counter and last use for the next refresh of the user (at
+    /// most `registry_refresh` later, at their next login) or `passkeyctl sync`: only this
+    /// host checks that credential's counter, from its own cache, so sending it at once would
+    /// cost every passkey login a process start and a round trip (about 30 ms here) for
+    /// nothing the next login needs. A security key's login is sent at once (`recordLogin`).
     @discardableResult
     private func change<R>(_ user: UserName, pushNow: Bool = true, _ body: (UserRecord) throws -> (PendingWrite?, R)) throws -> R {
         guard let queue else { throw DirectoryRegistryError.readOnly }
@@ -212,8 +213,14 @@ public final class DirectoryRegistry: CredentialRegistry {
         }
     }
 
+    /// A platform credential's counter waits for the next refresh or sync (only this host
+    /// checks it). A security key's is sent at once: the key signs on every host, each checks
+    /// the counter it last read from the directory, and a clone's lower count must meet the
+    /// real one there as soon as possible. (FreeIPA's keys are never sent: `isLocalOnly`.)
     public func recordLogin(user: UserName, credentialID: CredentialID, signCount: UInt32, at time: EpochSeconds, host: String) throws {
-        try change(user, pushNow: false) { _ in
+        let cached = try? cache.read(user).credential(id: credentialID)
+        let roaming = cached.map { $0.kind == .roaming && !$0.isForeign } ?? false
+        try change(user, pushNow: roaming) { _ in
             (PendingWrite(kind: .login, user: user, time: time, host: host, credentialIDs: [credentialID], signCount: signCount), ())
         }
     }

@@ -367,3 +367,30 @@ def test_a_socket_that_never_answers_bounds_the_login(fleet, directory, make_acc
         assert took < BOUND, took
     finally:
         silent.close()
+
+
+def test_a_security_keys_counter_reaches_the_directory_at_its_login(fleet, directory, make_account, tmp_path):
+    """A key signs on every host, and each host checks the counter it last read: so its
+    count is sent at the login, not left for the next refresh as a host-bound passkey's is."""
+    import json
+    import subprocess
+    from securitykey import virtual_key
+    key_pin, link = "271828", tmp_path / "securitykey"
+    alice = make_account("alice")
+    a = ldap_host(fleet, directory, "host-a", security_keys=str(link), security_key_timeout="5s")
+    b = ldap_host(fleet, directory, "host-b", security_keys=str(link), security_key_timeout="5s")
+    with virtual_key(pin=key_pin, link=link) as key:
+        r = subprocess.run([str(a.build_dir / "passkeyctl"), "enroll", alice.name, "--security-key", "--pin-stdin", "--json",
+                            "--conf", str(a.conf)], input=f"{key_pin}\n", capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        made = json.loads(r.stdout)["credential"]
+        for host in (a, b):
+            assert host.login(alice, [key_pin]).ok
+            [c] = directory_record(directory, alice)["credentials"]
+            assert c["signCount"] == key.credentials[0].sign_count > 0 and c["lastUsed"]["host"] == host.name, c
+            assert queue(host) == []
+    assert made["id"] == c["id"]
+    # A passkey bound to the host: its counter waits in the queue for the next refresh.
+    assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+    assert a.login(alice, [PIN_A]).ok
+    assert [json.loads((a.state / "directory-queue" / n).read_text())["kind"] for n in queue(a)] == ["login"]
