@@ -32,7 +32,9 @@ func finish(_ status: Int32, _ message: String) -> Never {
 
 // Before anything reads the environment: libldap would read ~/.ldaprc, ./ldaprc, $LDAPCONF,
 // $LDAPRC and every LDAP* variable (and /etc/ldap/ldap.conf) unless LDAPNOINIT is set. This
-// program takes its settings from the policy file alone.
+// program takes its settings from the policy file alone. With ldap_bind = gssapi it then sets
+// the three variables MIT krb5 reads, from the policy too (Kerberos.swift): KRB5_CONFIG,
+// KRB5_CLIENT_KTNAME and KRB5CCNAME=MEMORY:.
 clearenv()
 setenv("LDAPNOINIT", "1", 1)
 setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1)
@@ -47,7 +49,7 @@ func main() -> Never {
         args.removeFirst(2)
     }
     let usage = "usage: pam_passkey_directory [--conf FILE] refresh USER | push | sync | check"
-    guard geteuid() == 0, getuid() == 0 else { finish(1, "pam_passkey_directory must run as root (it reads the host's directory password and writes the cache)") }
+    guard geteuid() == 0, getuid() == 0 else { finish(1, "pam_passkey_directory must run as root (it reads the host's directory password or keytab and writes the cache)") }
     guard let command = args.first else { finish(1, usage) }
 
     let policy: Policy
@@ -72,7 +74,7 @@ func main() -> Never {
             // Reachable, and this host's bind works: what passkeyctl status shows.
             guard args.count == 1 else { finish(1, usage) }
             _ = try client.users()
-            finish(0, "reachable; bound as \(policy[.ldapBind] == .simple ? policy[.ldapBindDN] : "SASL EXTERNAL")")
+            finish(0, "reachable; bound as \(client.boundAs(bindDN: policy[.ldapBindDN]))")
         case "push":
             guard args.count == 1 else { finish(1, usage) }
             let sent = try client.push()

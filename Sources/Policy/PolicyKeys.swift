@@ -31,12 +31,15 @@ public enum RegistryBackend: String, CaseIterable, Sendable {
     case ldap
 }
 
-/// How a host binds to the directory. GSSAPI (FreeIPA's host keytabs) is not yet supported.
+/// How a host binds to the directory.
 public enum DirectoryBind: String, CaseIterable, Sendable {
     /// SASL EXTERNAL: a TLS client certificate, or the peer uid over ldapi, mapped by the server.
     case saslExternal = "sasl_external"
     /// A simple bind as `ldap_bind_dn` with the password in `ldap_password_file`.
     case simple
+    /// SASL GSSAPI with Kerberos: the first principal of `ldap_keytab` (a FreeIPA- or
+    /// AD-joined host's host/FQDN@REALM), realm settings from `ldap_krb5_conf`.
+    case gssapi
 }
 
 /// Whether a passkey login may use the cache when the directory does not answer.
@@ -68,6 +71,10 @@ extension PolicyKey where Value == String {
         "ldap_bind = simple: this host's account, e.g. cn=host-a,ou=hosts,dc=example,dc=com", allowEmpty: true)
     public static let ldapPasswordFile = path("ldap_password_file", default: "/etc/security/pam_passkey.ldap-password",
         "ldap_bind = simple: the file holding the host account's password (root only, mode 0600)")
+    public static let ldapKeytab = path("ldap_keytab", default: "/etc/krb5.keytab",
+        "ldap_bind = gssapi: the keytab whose first principal binds (root only, mode 0600; klist -k shows it)")
+    public static let ldapKrb5Conf = path("ldap_krb5_conf", default: "/etc/krb5.conf",
+        "ldap_bind = gssapi: the Kerberos configuration (realm, KDCs) used for the bind (root-owned, not writable by others)")
     public static let ldapTLSCACert = path("ldap_tls_cacert", default: "/etc/ssl/certs/ca-certificates.crt",
         "certificates the directory's TLS certificate must chain to")
     public static let registryCacheDir = path("registry_cache_dir", default: "/var/cache/pam_passkey/registry",
@@ -95,7 +102,7 @@ extension PolicyKey where Value == RegistryBackend {
 
 extension PolicyKey where Value == DirectoryBind {
     public static let ldapBind = choice("ldap_bind", default: DirectoryBind.saslExternal,
-        "how this host binds to the directory: sasl_external or simple (gssapi: not yet)")
+        "how this host binds to the directory: sasl_external, simple (ldap_bind_dn and a password), or gssapi (Kerberos, the host keytab)")
 }
 
 extension PolicyKey where Value == RegistryOnline {
@@ -172,6 +179,8 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.ldapBind),
         AnyPolicyKey(PolicyKey.ldapBindDN),
         AnyPolicyKey(PolicyKey.ldapPasswordFile),
+        AnyPolicyKey(PolicyKey.ldapKeytab),
+        AnyPolicyKey(PolicyKey.ldapKrb5Conf),
         AnyPolicyKey(PolicyKey.ldapTLSCACert),
         AnyPolicyKey(PolicyKey.registryCacheDir),
         AnyPolicyKey(PolicyKey.directoryProgram),

@@ -1,0 +1,165 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLDAP
+import Crypto
+import Storage
+
+/// ldap_bind = gssapi: the host's Kerberos identity, from its keytab, for a SASL GSSAPI bind.
+///
+/// This program clears its environment, so libkrb5 would read /etc/krb5.conf and no client
+/// keytab. Before the bind it checks the two files as root's files (the keytab as a secret:
+/// root-owned, 0600) and points MIT krb5 at them:
+///   KRB5_CONFIG         ldap_krb5_conf (realm, KDCs, canonicalisation)
+///   KRB5_CLIENT_KTNAME  ldap_keytab: MIT's client keytab, from which gss_init_sec_context
+///                       gets initial credentials itself (for the keytab's first principal)
+///                       when the credential cache has none
+///   KRB5CCNAME          MEMORY:…: those credentials live in this process only; no ticket is
+///                       written to disk or shared with whoever started the program
+enum Kerberos {
+    static let memoryCache = "MEMORY:pam_passkey_directory"
+    static let maxKeytabBytes = 1 << 20
+
+    /// Checks `keytab` and `krb5Conf`, sets the environment libkrb5 reads, and returns the
+    /// keytab's first principal (the one the bind uses).
+    static func prepare(keytab: String, krb5Conf: String) throws(DirectoryRunError) -> String {
+        var bytes = try readKeytab(keytab)
+        defer { wipe(&bytes) }
+        guard bytes.count >= 2, bytes[0] == 5, bytes[1] == 1 || bytes[1] == 2 else {
+            throw DirectoryRunError(description: "ldap_keytab \(keytab) is not a Kerberos keytab; fix: klist -k \(keytab) says what it is; "
+                                    + "extract the host's key again (ipa-getkeytab, adcli update, kadmin ktadd)")
+        }
+        guard let principal = firstPrincipal(bytes) else {
+            throw DirectoryRunError(description: "ldap_keytab \(keytab) holds no key; fix: extract the host's key into it "
+                                    + "(ipa-getkeytab -p host/FQDN -k \(keytab), or kadmin ktadd -k \(keytab) host/FQDN)")
+        }
+        let conf: [UInt8]?
+        do throws(StorageError) { conf = try SecureFile.read(krb5Conf, maxBytes: maxKeytabBytes) } catch {
+            throw DirectoryRunError(description: "ldap_krb5_conf: \(error)")
+        }
+        guard conf != nil else {
+            throw DirectoryRunError(description: "ldap_krb5_conf \(krb5Conf) does not exist; fix: install the realm's krb5.conf "
+                                    + "(ipa-client-install and realm join write /etc/krb5.conf) or set ldap_krb5_conf")
+        }
+        setenv("KRB5_CONFIG", krb5Conf, 1)
+        setenv("KRB5_CLIENT_KTNAME", "FILE:" + keytab, 1)
+        setenv("KRB5CCNAME", memoryCache, 1)
+        return principal
+    }
+
+    private static func readKeytab(_ path: String) throws(DirectoryRunError) -> [UInt8] {
+        guard let slash = path.lastIndex(of: "/") else {
+            throw DirectoryRunError(description: "ldap_keytab \(path) is not an absolute path; fix: configure the full path")
+        }
+        let dirPath = slash == path.startIndex ? "/" : String(path[..<slash])
+        let name = String(path[path.index(after: slash)...])
+        let read: [UInt8]?
+        do throws(StorageError) {
+            read = try SecureDirectory.open(dirPath).read(name, maxBytes: maxKeytabBytes, secret: true)
+        } catch .secretNotPrivate(let p, let mode) {
+            throw DirectoryRunError(description: "ldap_keytab \(p) can be read by group or others (mode \(String(mode & 0o7777, radix: 8))): "
+                                    + "whoever reads it can bind to the directory as this host, so it is not used; fix: chmod 600 \(p)")
+        } catch .notFound(let missing) {
+            throw DirectoryRunError(description: "ldap_keytab \(path): \(missing) does not exist; fix: join the host to the realm or set ldap_keytab")
+        } catch {
+            throw DirectoryRunError(description: "ldap_keytab: \(error)")
+        }
+        guard let bytes = read else {
+            throw DirectoryRunError(description: "ldap_keytab \(path) does not exist; fix: join the host to the realm "
+                                    + "(ipa-client-install, realm join) or extract its key: kadmin ktadd -k \(path) host/FQDN")
+        }
+        return bytes
+    }
+
+    /// The principal of the first entry of a keytab (format 0x0502, big-endian: MIT's and
+    /// Heimdal's), as name/instance@REALM; nil when there is none or the file is cut short.
+    /// A version 1 keytab (0x0501, host byte order, no name type) is read the same way.
+    static func firstPrincipal(_ b: [UInt8]) -> String? {
+        guard b.count >= 2, b[0] == 5 else { return nil }
+        let v2 = b[1] == 2
+        var i = 2
+        func u16() -> Int? {
+            guard i + 2 <= b.count else { return nil }
+            defer { i += 2 }
+            return v2 ? Int(b[i]) << 8 | Int(b[i + 1]) : Int(b[i + 1]) << 8 | Int(b[i])
+        }
+        func i32() -> Int32? {
+            guard i + 4 <= b.count else { return nil }
+            defer { i += 4 }
+            let big = UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
+            return Int32(bitPattern: v2 ? big : big.byteSwapped)
+        }
+        func counted() -> String? {
+            guard let n = u16(), i + n <= b.count else { return nil }
+            defer { i += n }
+            return String(decoding: b[i..<(i + n)], as: UTF8.self)
+        }
+        while let size = i32() {
+            if size < 0 {   // a hole left by a removed entry
+                guard Int(-Int64(size)) <= b.count - i else { return nil }
+                i += Int(-Int64(size))
+                continue
+            }
+            guard size > 0, Int(size) <= b.count - i, var count = u16() else { return nil }
+            if !v2 { count -= 1 }   // version 1 counts the realm as a component
+            guard count > 0, let realm = counted() else { return nil }
+            var parts: [String] = []
+            for _ in 0..<count {
+                guard let part = counted() else { return nil }
+                parts.append(part)
+            }
+            return parts.joined(separator: "/") + "@" + realm
+        }
+        return nil
+    }
+
+    /// What to do about a failed GSSAPI bind, from libldap's result code and the diagnostic
+    /// Cyrus SASL and GSSAPI gave (MIT's minor status text is in it).
+    static func fix(code: Int32, diagnostic: String, principal: String, uri: String, krb5Conf: String, keytab: String) -> String {
+        let text = Array(diagnostic.lowercased().utf8)
+        func has(_ words: String) -> Bool {
+            let needle = Array(words.utf8)
+            guard !needle.isEmpty, needle.count <= text.count else { return needle.isEmpty }
+            return (0...(text.count - needle.count)).contains { text[$0..<($0 + needle.count)].elementsEqual(needle) }
+        }
+        if has("cannot contact any kdc") || has("cannot find kdc") || has("cannot resolve network address for kdc") {
+            return "no KDC of the realm answered; fix: check that the realm's KDCs run and that ldap_krb5_conf \(krb5Conf) names them ([realms] kdc = …)"
+        }
+        if has("server") && has("not found in kerberos database") {
+            return "the KDC has no principal for the directory server (ldap/HOST, HOST as ldap_uri names it); fix: name the server in "
+                + "ldap_uri as its Kerberos principal does, or create ldap/HOST and give slapd its key"
+        }
+        if has("client") && has("not found in kerberos database") {
+            return "the KDC does not know \(principal), the first principal in ldap_keytab \(keytab); fix: create it "
+                + "(ipa host-add, or kadmin addprinc -randkey) and extract its key into the keytab again"
+        }
+        if has("preauthentication failed") || has("integrity check failed") || has("key version") {
+            return "the key in ldap_keytab \(keytab) for \(principal) is not the KDC's (an old key version?); fix: extract it again "
+                + "(ipa-getkeytab, adcli update, kadmin ktadd)"
+        }
+        if has("clock skew") {
+            return "this host's clock and the KDC's differ too much; fix: run an NTP client (chrony, systemd-timesyncd)"
+        }
+        if has("default realm") || has("realm not local") || has("cannot find realm") {
+            return "ldap_krb5_conf \(krb5Conf) does not describe the realm of \(principal); fix: set default_realm and its [realms] entry"
+        }
+        if has("no worthy mechs") || (code == LDAP_NOT_SUPPORTED && has("mechanism")) {
+            return "Cyrus SASL has no GSSAPI plugin on this host; fix: apt install libsasl2-modules-gssapi-mit"
+        }
+        if code == 7 {   // authMethodNotSupported
+            return "the directory does not offer SASL GSSAPI; fix: give slapd its ldap/HOST keytab (KRB5_KTNAME) and the GSSAPI SASL plugin"
+        }
+        if code == LDAP_INVALID_CREDENTIALS || code == 48 {
+            return "the directory refused the Kerberos bind; fix: on the server, check slapd's keytab for ldap/HOST and olcSaslHost, and its log"
+        }
+        return "check klist -k \(keytab) and ldap_krb5_conf \(krb5Conf)"
+    }
+
+    /// A note on the directory identity the server mapped the principal to, when no
+    /// olcAuthzRegexp mapped it to an entry (the access rules then give it nothing).
+    static func unmappedNote(_ identity: String) -> String? {
+        let id = identity.lowercased()
+        guard id.hasSuffix(",cn=gssapi,cn=auth") else { return nil }
+        return "no olcAuthzRegexp maps it to this host's account (cn=HOST,ou=hosts,…): the access rules give it nothing"
+    }
+}
