@@ -324,7 +324,7 @@ struct StatusReport {
             let outcome = DirectoryProgram(program: policy[.directoryProgram], policyPath: policyPath,
                                            timeoutSeconds: policy[.registryTimeout]).run(["check"])
             info.append(("reachable", .bool(outcome.succeeded)))
-            if outcome.succeeded, let bound = Self.boundAs(outcome.message) {
+            if let bound = Self.boundAs(outcome.message) {
                 info.append(("bound_as", .string(bound.who)))
                 info.append(("directory_identity", bound.identity.map { .string($0) } ?? .null))
             }
@@ -355,13 +355,12 @@ struct StatusReport {
             : "\(queued) writes queued for the directory (sent by the next login that reaches it, or passkeyctl sync)")
     }
 
-    /// What `pam_passkey_directory check` said it is bound as: "reachable; bound as WHO" and,
-    /// when the server maps the bind to another name, "; directory identity DN" (for gssapi
-    /// WHO is the Kerberos principal, DN the host's entry).
+    /// What `pam_passkey_directory check` said it is bound as: "reachable; bound as WHO" (or,
+    /// when the bind worked and the search did not, "…: why; bound as WHO") and, when the
+    /// server maps the bind to another name, "; directory identity DN" (for gssapi WHO is the
+    /// Kerberos principal, DN the host's entry).
     static func boundAs(_ message: String) -> (who: String, identity: String?)? {
-        let prefix = "reachable; bound as "
-        guard message.hasPrefix(prefix) else { return nil }
-        let rest = Substring(message.dropFirst(prefix.count))
+        guard let (_, rest) = split(Substring(message), at: "bound as ") else { return nil }
         guard let (who, after) = split(rest, at: "; directory identity ") else { return (String(rest), nil) }
         return (String(who), String(split(after, at: " (")?.0 ?? after))
     }

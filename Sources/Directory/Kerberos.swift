@@ -149,10 +149,13 @@ enum Kerberos {
         if code == 7 {   // authMethodNotSupported
             return "the directory does not offer SASL GSSAPI; fix: give slapd its ldap/HOST keytab (KRB5_KTNAME) and the GSSAPI SASL plugin"
         }
-        if code == LDAP_INVALID_CREDENTIALS || code == 48 {
-            return "the directory refused the Kerberos bind; fix: on the server, check slapd's keytab for ldap/HOST and olcSaslHost, and its log"
+        if code > 0 {
+            // The server answered: the failure is on its side (its keytab, its SASL setup).
+            return "the directory server refused the Kerberos bind (the reason above is its own); fix: on the server, give slapd "
+                + "a keytab with ldap/HOST for the HOST ldap_uri names (KRB5_KTNAME in its environment), set olcSaslHost to that "
+                + "HOST, and read its log"
         }
-        return "check klist -k \(keytab) and ldap_krb5_conf \(krb5Conf)"
+        return "fix: check what klist -k \(keytab) lists and that ldap_krb5_conf \(krb5Conf) describes its realm"
     }
 
     /// A note on the directory identity the server mapped the principal to, when no

@@ -73,7 +73,11 @@ func main() -> Never {
         case "check":
             // Reachable, and this host's bind works: what passkeyctl status shows.
             guard args.count == 1 else { finish(1, usage) }
-            _ = try client.users()
+            // A bind the server took but mapped to no entry the access rules know reads
+            // nothing: then say as whom, which is what the administrator has to fix.
+            do { _ = try client.users() } catch {
+                finish(2, "directory \(policy[.ldapURI]): \(error); bound as \(client.boundAs(bindDN: policy[.ldapBindDN]))")
+            }
             finish(0, "reachable; bound as \(client.boundAs(bindDN: policy[.ldapBindDN]))")
         case "push":
             guard args.count == 1 else { finish(1, usage) }
