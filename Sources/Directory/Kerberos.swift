@@ -57,7 +57,7 @@ enum Kerberos {
         do throws(StorageError) {
             read = try SecureDirectory.open(dirPath).read(name, maxBytes: maxKeytabBytes, secret: true)
         } catch .secretNotPrivate(let p, let mode) {
-            throw DirectoryRunError(description: "ldap_keytab \(p) can be read by group or others (mode \(String(mode & 0o7777, radix: 8))): "
+            throw DirectoryRunError(description: "ldap_keytab \(p) can be read by group or others (mode \(octal(mode))): "
                                     + "whoever reads it can bind to the directory as this host, so it is not used; fix: chmod 600 \(p)")
         } catch .notFound(let missing) {
             throw DirectoryRunError(description: "ldap_keytab \(path): \(missing) does not exist; fix: join the host to the realm or set ldap_keytab")
@@ -156,6 +156,11 @@ enum Kerberos {
                 + "HOST, and read its log"
         }
         return "fix: check what klist -k \(keytab) lists and that ldap_krb5_conf \(krb5Conf) describes its realm"
+    }
+
+    private static func octal(_ mode: UInt32) -> String {
+        let s = String(mode & 0o7777, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - s.count)) + s
     }
 
     /// A note on the directory identity the server mapped the principal to, when no

@@ -183,7 +183,7 @@ def test_a_keytab_others_can_read_is_refused_and_each_failure_names_its_fix(flee
     os.chmod(a.keytab, 0o640)
     r = check(a)
     assert r.returncode == 2, r
-    assert r.stdout.strip().endswith(f"ldap_keytab {a.keytab} can be read by group or others (mode 640): whoever reads it "
+    assert r.stdout.strip().endswith(f"ldap_keytab {a.keytab} can be read by group or others (mode 0640): whoever reads it "
                                      f"can bind to the directory as this host, so it is not used; fix: chmod 600 {a.keytab}"), r.stdout
     status = ctl(a, "status")
     assert "can be read by group or others" in status.stdout, status.stdout
@@ -199,6 +199,16 @@ def test_a_keytab_others_can_read_is_refused_and_each_failure_names_its_fix(flee
     r = check(a)
     assert r.returncode == 2 and f"ldap_keytab {a.dir / 'absent.keytab'} does not exist; fix: join the host" in r.stdout, r.stdout
     a.set_policy(ldap_keytab=str(a.keytab))
+
+    # A krb5.conf others may write (they could name a KDC of their own): refused too.
+    conf = a.dir / "krb5.conf"
+    conf.write_text(kdc.krb5_conf.read_text())
+    os.chmod(conf, 0o666)
+    a.set_policy(ldap_krb5_conf=str(conf))
+    r = check(a)
+    assert r.returncode == 2 and f"ldap_krb5_conf: {conf} is writable by group or others (mode 0666); fix: chmod go-w {conf}" in r.stdout, r.stdout
+    os.chmod(conf, 0o644)
+    assert check(a).returncode == 0
 
     # A principal the KDC no longer knows (the host was deleted from the realm).
     kdc.delete_principal(a.principal_name)
