@@ -6,6 +6,8 @@
 #include <lber.h>
 #include <ldap.h>
 #include <sasl/sasl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 // The macros Swift does not import.
 static const int pam_passkey_ldap_opt_on = 1;
@@ -24,4 +26,9 @@ static inline int pam_passkey_sasl_defaults(LDAP *ld, unsigned flags, void *defa
     }
     return LDAP_SUCCESS;
 }
+
+// An anonymous file in memory (memfd_create(2), MFD_CLOEXEC), for the keytab libkrb5 reads:
+// the bytes this program checked, never the path again. Through syscall(2): glibc declares
+// memfd_create only with _GNU_SOURCE, which Swift's Glibc module is not built with.
+static inline int pam_passkey_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, 1U); }
 #endif

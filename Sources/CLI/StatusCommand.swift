@@ -315,7 +315,9 @@ struct StatusReport {
         switch policy[.ldapBind] {
         case .simple: bind = policy[.ldapBindDN]
         case .saslExternal: bind = "SASL EXTERNAL"
-        case .gssapi: bind = "GSSAPI (keytab \(policy[.ldapKeytab]))"
+        case .gssapi:
+            let principal = policy[.ldapKrb5Principal]
+            bind = "GSSAPI (keytab \(policy[.ldapKeytab])" + (principal.isEmpty ? ")" : ", principal \(principal))")
         }
         var info: [(String, JSONValue)] = [("backend", .string("ldap")), ("uri", .string(uri)), ("base", .string(policy[.ldapBase])),
                                            ("bind", .string(bind))]

@@ -25,7 +25,7 @@ final class DirectoryClient {
     /// What was refused for good, one line each (logged; the entries are kept as .rejected-*).
     var rejected: [String] = []
     let bind: DirectoryBind
-    /// ldap_bind = gssapi: the keytab's first principal, the identity the bind uses.
+    /// ldap_bind = gssapi: the principal the bind uses (ldap_krb5_principal, or the keytab's first).
     private(set) var principal: String?
 
     init(policy: Policy) throws(DirectoryRunError) {
@@ -41,7 +41,8 @@ final class DirectoryClient {
         bind = policy[.ldapBind]
         // The keytab and krb5.conf are checked before any connection: a host that cannot
         // bind says why without waiting for the network.
-        if bind == .gssapi { principal = try Kerberos.prepare(keytab: policy[.ldapKeytab], krb5Conf: policy[.ldapKrb5Conf]) }
+        if bind == .gssapi { principal = try Kerberos.prepare(keytab: policy[.ldapKeytab], principal: policy[.ldapKrb5Principal],
+                                                              krb5Conf: policy[.ldapKrb5Conf]) }
         do {
             connection = try LDAPConnection(uri: uri, timeoutSeconds: max(1, policy[.registryTimeout]),
                                             caCertFile: policy[.ldapTLSCACert])

@@ -11,27 +11,44 @@ import Storage
 /// keytab. Before the bind it checks the two files as root's files (the keytab as a secret:
 /// root-owned, 0600) and points MIT krb5 at them:
 ///   KRB5_CONFIG         ldap_krb5_conf (realm, KDCs, canonicalisation)
-///   KRB5_CLIENT_KTNAME  ldap_keytab: MIT's client keytab, from which gss_init_sec_context
-///                       gets initial credentials itself (for the keytab's first principal)
-///                       when the credential cache has none
+///   KRB5_CLIENT_KTNAME  MIT's client keytab, from which gss_init_sec_context gets initial
+///                       credentials itself (for the keytab's first principal) when the
+///                       credential cache has none. Not ldap_keytab's path: an anonymous
+///                       in-memory file (memfd, reached as /proc/self/fd/N) holding the keys
+///                       of the one principal that binds, copied from the bytes checked here,
+///                       so libkrb5 reads what was checked and nothing else
 ///   KRB5CCNAME          MEMORY:…: those credentials live in this process only; no ticket is
-///                       written to disk or shared with whoever started the program
+///                       written to disk or shared with whoever started the program (root's
+///                       default, FILE:/tmp/krb5cc_0, is shared by every run and by an admin's
+///                       kinit, and a ticket found there is used before the keytab)
 enum Kerberos {
     static let memoryCache = "MEMORY:pam_passkey_directory"
     static let maxKeytabBytes = 1 << 20
 
     /// Checks `keytab` and `krb5Conf`, sets the environment libkrb5 reads, and returns the
-    /// keytab's first principal (the one the bind uses).
-    static func prepare(keytab: String, krb5Conf: String) throws(DirectoryRunError) -> String {
+    /// principal that binds: `principal` when set (name@REALM, or name for any realm), else
+    /// the keytab's first.
+    static func prepare(keytab: String, principal wanted: String, krb5Conf: String) throws(DirectoryRunError) -> String {
         var bytes = try readKeytab(keytab)
         defer { wipe(&bytes) }
-        guard bytes.count >= 2, bytes[0] == 5, bytes[1] == 1 || bytes[1] == 2 else {
+        guard bytes.count >= 2, bytes[0] == 5, bytes[1] == 1 || bytes[1] == 2, let all = entries(bytes) else {
             throw DirectoryRunError(description: "ldap_keytab \(keytab) is not a Kerberos keytab; fix: klist -k \(keytab) says what it is; "
                                     + "extract the host's key again (ipa-getkeytab, adcli update, kadmin ktadd)")
         }
-        guard let principal = firstPrincipal(bytes) else {
+        guard let first = all.first else {
             throw DirectoryRunError(description: "ldap_keytab \(keytab) holds no key; fix: extract the host's key into it "
                                     + "(ipa-getkeytab -p host/FQDN -k \(keytab), or kadmin ktadd -k \(keytab) host/FQDN)")
+        }
+        let principal: String
+        if wanted.isEmpty {
+            principal = first.principal
+        } else if let match = all.first(where: { $0.principal == wanted || (!wanted.utf8.contains(UInt8(ascii: "@")) && $0.principal.hasPrefix(wanted + "@")) }) {
+            principal = match.principal
+        } else {
+            var names: [String] = []
+            for e in all where !names.contains(e.principal) { names.append(e.principal) }
+            throw DirectoryRunError(description: "ldap_keytab \(keytab) has no key for ldap_krb5_principal \(wanted) (it holds "
+                                    + names.joined(separator: ", ") + "); fix: extract that principal's key into it, or set ldap_krb5_principal to one of those")
         }
         let conf: [UInt8]?
         do throws(StorageError) { conf = try SecureFile.read(krb5Conf, maxBytes: maxKeytabBytes) } catch {
@@ -41,8 +58,28 @@ enum Kerberos {
             throw DirectoryRunError(description: "ldap_krb5_conf \(krb5Conf) does not exist; fix: install the realm's krb5.conf "
                                     + "(ipa-client-install and realm join write /etc/krb5.conf) or set ldap_krb5_conf")
         }
+        // The keytab libkrb5 reads: the version, then every entry of that principal (one per
+        // key type and version), in their order.
+        var chosen = Array(bytes[0..<2])
+        defer { wipe(&chosen) }
+        for e in all where e.principal == principal { chosen += bytes[e.range] }
+        let fd = pam_passkey_memfd("pam_passkey_keytab")
+        guard fd >= 0 else {
+            throw DirectoryRunError(description: "ldap_keytab: memfd_create: \(String(cString: strerror(errno)))")
+        }
+        var written = 0
+        while written < chosen.count {
+            let n = chosen.withUnsafeBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return -1 }
+                return write(fd, base + written, buffer.count - written)
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw DirectoryRunError(description: "ldap_keytab: writing its copy in memory: \(String(cString: strerror(errno)))") }
+            written += n
+        }
+        // The descriptor stays open for the life of the process: libkrb5 opens the path anew.
         setenv("KRB5_CONFIG", krb5Conf, 1)
-        setenv("KRB5_CLIENT_KTNAME", "FILE:" + keytab, 1)
+        setenv("KRB5_CLIENT_KTNAME", "FILE:/proc/self/fd/\(fd)", 1)
         setenv("KRB5CCNAME", memoryCache, 1)
         return principal
     }
@@ -71,10 +108,11 @@ enum Kerberos {
         return bytes
     }
 
-    /// The principal of the first entry of a keytab (format 0x0502, big-endian: MIT's and
-    /// Heimdal's), as name/instance@REALM; nil when there is none or the file is cut short.
-    /// A version 1 keytab (0x0501, host byte order, no name type) is read the same way.
-    static func firstPrincipal(_ b: [UInt8]) -> String? {
+    /// The entries of a keytab (format 0x0502, big-endian, MIT's and Heimdal's; or the old
+    /// 0x0501 in host byte order), each as its principal (name/instance@REALM) and the range
+    /// of its bytes, size field included; holes left by removed entries are skipped. Nil when
+    /// the file is cut short or malformed.
+    static func entries(_ b: [UInt8]) -> [(principal: String, range: Range<Int>)]? {
         guard b.count >= 2, b[0] == 5 else { return nil }
         let v2 = b[1] == 2
         var i = 2
@@ -83,24 +121,27 @@ enum Kerberos {
             defer { i += 2 }
             return v2 ? Int(b[i]) << 8 | Int(b[i + 1]) : Int(b[i + 1]) << 8 | Int(b[i])
         }
-        func i32() -> Int32? {
+        func i32() -> Int64? {
             guard i + 4 <= b.count else { return nil }
             defer { i += 4 }
             let big = UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
-            return Int32(bitPattern: v2 ? big : big.byteSwapped)
+            return Int64(Int32(bitPattern: v2 ? big : big.byteSwapped))
         }
         func counted() -> String? {
             guard let n = u16(), i + n <= b.count else { return nil }
             defer { i += n }
             return String(decoding: b[i..<(i + n)], as: UTF8.self)
         }
-        while let size = i32() {
-            if size < 0 {   // a hole left by a removed entry
-                guard Int(-Int64(size)) <= b.count - i else { return nil }
-                i += Int(-Int64(size))
+        var found: [(principal: String, range: Range<Int>)] = []
+        while i < b.count {
+            let start = i
+            guard let size = i32(), Int64(b.count - i) >= abs(size) else { return nil }
+            let end = i + Int(abs(size))
+            if size <= 0 {   // a hole left by a removed entry
+                i = end
                 continue
             }
-            guard size > 0, Int(size) <= b.count - i, var count = u16() else { return nil }
+            guard var count = u16() else { return nil }
             if !v2 { count -= 1 }   // version 1 counts the realm as a component
             guard count > 0, let realm = counted() else { return nil }
             var parts: [String] = []
@@ -108,9 +149,11 @@ enum Kerberos {
                 guard let part = counted() else { return nil }
                 parts.append(part)
             }
-            return parts.joined(separator: "/") + "@" + realm
+            guard i <= end else { return nil }
+            found.append((parts.joined(separator: "/") + "@" + realm, start..<end))
+            i = end
         }
-        return nil
+        return found
     }
 
     /// What to do about a failed GSSAPI bind, from libldap's result code and the diagnostic

@@ -37,8 +37,9 @@ public enum DirectoryBind: String, CaseIterable, Sendable {
     case saslExternal = "sasl_external"
     /// A simple bind as `ldap_bind_dn` with the password in `ldap_password_file`.
     case simple
-    /// SASL GSSAPI with Kerberos: the first principal of `ldap_keytab` (a FreeIPA- or
-    /// AD-joined host's host/FQDN@REALM), realm settings from `ldap_krb5_conf`.
+    /// SASL GSSAPI with Kerberos: `ldap_krb5_principal` (by default the first principal) of
+    /// `ldap_keytab` (a FreeIPA- or AD-joined host's host/FQDN@REALM), realm settings from
+    /// `ldap_krb5_conf`.
     case gssapi
 }
 
@@ -72,7 +73,10 @@ extension PolicyKey where Value == String {
     public static let ldapPasswordFile = path("ldap_password_file", default: "/etc/security/pam_passkey.ldap-password",
         "ldap_bind = simple: the file holding the host account's password (root only, mode 0600)")
     public static let ldapKeytab = path("ldap_keytab", default: "/etc/krb5.keytab",
-        "ldap_bind = gssapi: the keytab whose first principal binds (root only, mode 0600; klist -k shows it)")
+        "ldap_bind = gssapi: the host's keytab (root only, mode 0600; klist -k lists its principals)")
+    public static let ldapKrb5Principal = text("ldap_krb5_principal", default: "", defaultNote: "the keytab's first principal",
+        "ldap_bind = gssapi: the principal that binds, e.g. host/host-a.example.com@EXAMPLE.COM (without @REALM: in any realm)",
+        allowEmpty: true)
     public static let ldapKrb5Conf = path("ldap_krb5_conf", default: "/etc/krb5.conf",
         "ldap_bind = gssapi: the Kerberos configuration (realm, KDCs) used for the bind (root-owned, not writable by others)")
     public static let ldapTLSCACert = path("ldap_tls_cacert", default: "/etc/ssl/certs/ca-certificates.crt",
@@ -180,6 +184,7 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.ldapBindDN),
         AnyPolicyKey(PolicyKey.ldapPasswordFile),
         AnyPolicyKey(PolicyKey.ldapKeytab),
+        AnyPolicyKey(PolicyKey.ldapKrb5Principal),
         AnyPolicyKey(PolicyKey.ldapKrb5Conf),
         AnyPolicyKey(PolicyKey.ldapTLSCACert),
         AnyPolicyKey(PolicyKey.registryCacheDir),

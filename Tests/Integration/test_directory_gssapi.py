@@ -144,6 +144,37 @@ def test_status_shows_the_kerberos_identity(fleet, realm):
             "cn=gssapi,cn=auth (no olcAuthzRegexp maps it to this host's account") in text, text
 
 
+def test_ldap_krb5_principal_picks_the_principal_of_a_keytab_with_several(fleet, realm):
+    """A keytab whose first principal is not the host's (a service's key was extracted into
+    it first): by default the first binds, and no rule maps it; ldap_krb5_principal names
+    the host's, with or without its realm."""
+    kdc, directory = realm
+    a = gssapi_host(fleet, kdc, directory, "host-a")
+    nfs = "nfs/host-a.pam-passkey.test"
+    kdc.run("/usr/sbin/kadmin.local", "-r", kdc.realm, "-q", f"delprinc -force {kdc.principal(nfs)}", check=False)
+    kdc.add_principal(nfs)
+    mixed = a.dir / "mixed.keytab"
+    kdc.keytab(mixed, nfs)
+    kdc.run("/usr/sbin/kadmin.local", "-r", kdc.realm, "-q", f"ktadd -k {mixed} -norandkey {a.principal}")
+    assert kdc.keytab_principals(mixed) == [kdc.principal(nfs), a.principal]
+    a.set_policy(ldap_keytab=str(mixed))
+    registry = json.loads(ctl(a, "status", "--json").stdout)["registry"]
+    assert registry["bound_as"] == kdc.principal(nfs) and registry["reachable"] is False, registry
+
+    for name in (a.principal, a.principal_name):
+        a.set_policy(ldap_krb5_principal=name)
+        registry = json.loads(ctl(a, "status", "--json").stdout)["registry"]
+        assert registry["reachable"] is True, registry
+        assert registry["bound_as"] == a.principal and registry["directory_identity"] == a.account_dn, registry
+        assert registry["bind"] == f"GSSAPI (keytab {mixed}, principal {name})"
+
+    a.set_policy(ldap_krb5_principal="host/other.pam-passkey.test")
+    r = check(a)
+    assert r.returncode == 2, r
+    assert (f"ldap_keytab {mixed} has no key for ldap_krb5_principal host/other.pam-passkey.test (it holds "
+            f"{kdc.principal(nfs)}, {a.principal}); fix:") in r.stdout, r.stdout
+
+
 def test_the_access_rules_hold_for_a_kerberos_bound_host(fleet, realm, make_account):
     """Host B, bound with its keytab: the directory refuses its forged writes to host A's
     credential (a sign count, a revocation), keeps A's credential as it was, and takes B's own."""
