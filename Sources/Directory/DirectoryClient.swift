@@ -56,7 +56,7 @@ final class DirectoryClient {
             case .gssapi:
                 do { try connection.bindGSSAPI() } catch {
                     throw DirectoryRunError(description: "\(error); " + Kerberos.fix(code: error.code, diagnostic: error.detail,
-                        principal: principal ?? "", uri: uri, krb5Conf: policy[.ldapKrb5Conf], keytab: policy[.ldapKeytab]))
+                        principal: principal ?? "", krb5Conf: policy[.ldapKrb5Conf], keytab: policy[.ldapKeytab]))
                 }
             }
         } catch let e as LDAPFailure {

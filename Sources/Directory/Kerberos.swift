@@ -61,6 +61,7 @@ enum Kerberos {
         // The keytab libkrb5 reads: the version, then every entry of that principal (one per
         // key type and version), in their order.
         var chosen = Array(bytes[0..<2])
+        chosen.reserveCapacity(bytes.count)   // never reallocated: no unwiped copy of a key left behind
         defer { wipe(&chosen) }
         for e in all where e.principal == principal { chosen += bytes[e.range] }
         let fd = pam_passkey_memfd("pam_passkey_keytab")
@@ -137,7 +138,8 @@ enum Kerberos {
             let start = i
             guard let size = i32(), Int64(b.count - i) >= abs(size) else { return nil }
             let end = i + Int(abs(size))
-            if size <= 0 {   // a hole left by a removed entry
+            if size == 0 { break }   // MIT: the end of the entries
+            if size < 0 {   // a hole left by a removed entry
                 i = end
                 continue
             }
@@ -158,7 +160,7 @@ enum Kerberos {
 
     /// What to do about a failed GSSAPI bind, from libldap's result code and the diagnostic
     /// Cyrus SASL and GSSAPI gave (MIT's minor status text is in it).
-    static func fix(code: Int32, diagnostic: String, principal: String, uri: String, krb5Conf: String, keytab: String) -> String {
+    static func fix(code: Int32, diagnostic: String, principal: String, krb5Conf: String, keytab: String) -> String {
         let text = Array(diagnostic.lowercased().utf8)
         func has(_ words: String) -> Bool {
             let needle = Array(words.utf8)
@@ -173,7 +175,7 @@ enum Kerberos {
                 + "ldap_uri as its Kerberos principal does, or create ldap/HOST and give slapd its key"
         }
         if has("client") && has("not found in kerberos database") {
-            return "the KDC does not know \(principal), the first principal in ldap_keytab \(keytab); fix: create it "
+            return "the KDC does not know \(principal), the principal that binds (from ldap_keytab \(keytab)); fix: create it "
                 + "(ipa host-add, or kadmin addprinc -randkey) and extract its key into the keytab again"
         }
         if has("preauthentication failed") || has("integrity check failed") || has("key version") {

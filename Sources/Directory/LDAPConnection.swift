@@ -101,12 +101,13 @@ final class LDAPConnection {
 
     /// SASL GSSAPI: Kerberos through Cyrus SASL's GSSAPI plugin. The caller has set
     /// KRB5_CONFIG, KRB5_CLIENT_KTNAME (MIT's client keytab: with no credentials cached,
-    /// gss_init_sec_context gets initial credentials for the keytab's first principal itself)
+    /// gss_init_sec_context gets initial credentials for the keytab's first principal itself;
+    /// Kerberos.prepare gives it a keytab holding only the principal that binds)
     /// and KRB5CCNAME=MEMORY:… (those credentials never reach a disk or another process).
     ///
     /// LDAP_OPT_X_SASL_NOCANON: the service principal is ldap/<the host named in ldap_uri>,
-    /// not ldap/<what a reverse DNS lookup of its address says> (libldap's default, which turns
-    /// ldap://127.0.0.1/ into ldap/localhost). Any further canonicalisation is krb5.conf's
+    /// not ldap/<what a reverse lookup of its address says> (libldap's default, which turned
+    /// ldap://127.0.0.1/ into ldap/<this machine's name>). Any further canonicalisation is krb5.conf's
     /// (dns_canonicalize_hostname, rdns), as for every other Kerberos client on the host.
     func bindGSSAPI() throws(LDAPFailure) {
         var on = pam_passkey_ldap_opt_on
