@@ -93,6 +93,8 @@ class KDC:
         key_stash_file = {self.dir}/stash
         acl_file = {self.dir}/kadm5.acl
         max_life = 1h
+        # As Debian's kdc.conf and FreeIPA have it: the client proves its key first.
+        default_principal_flags = +preauth
     }}
 
 [logging]

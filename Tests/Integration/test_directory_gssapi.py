@@ -241,6 +241,18 @@ def test_a_keytab_others_can_read_is_refused_and_each_failure_names_its_fix(flee
     os.chmod(conf, 0o644)
     assert check(a).returncode == 0
 
+    # A stale keytab: the host's key was made anew elsewhere (ktadd randomizes it), this
+    # keytab still has the old one.
+    kdc.keytab(a.dir / "new.keytab", a.principal_name)
+    r = check(a)
+    assert r.returncode == 2, r
+    assert (f"the key in ldap_keytab {a.keytab} for {a.principal} is not the KDC's (an old key version?); "
+            "fix: extract it again") in r.stdout, r.stdout
+    a.set_policy(ldap_keytab=str(a.dir / "new.keytab"))
+    assert check(a).returncode == 0
+    a.set_policy(ldap_keytab=str(a.keytab))
+    os.replace(a.dir / "new.keytab", a.keytab)
+
     # A principal the KDC no longer knows (the host was deleted from the realm).
     kdc.delete_principal(a.principal_name)
     r = check(a)
