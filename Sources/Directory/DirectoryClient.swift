@@ -54,7 +54,12 @@ final class DirectoryClient {
                 defer { wipe(&password) }
                 try connection.bindSimple(dn: policy[.ldapBindDN], password: &password)
             case .gssapi:
-                do { try connection.bindGSSAPI() } catch {
+                do {
+                    try Kerberos.withDeadline(seconds: max(1, policy[.registryTimeout]), uri: uri, principal: principal ?? "",
+                                              keytab: policy[.ldapKeytab], krb5Conf: policy[.ldapKrb5Conf]) { () throws(LDAPFailure) in
+                        try connection.bindGSSAPI()
+                    }
+                } catch {
                     throw DirectoryRunError(description: "\(error); " + Kerberos.fix(code: error.code, diagnostic: error.detail,
                         principal: principal ?? "", krb5Conf: policy[.ldapKrb5Conf], keytab: policy[.ldapKeytab]))
                 }

@@ -203,6 +203,28 @@ enum Kerberos {
         return "fix: check what klist -k \(keytab) lists and that ldap_krb5_conf \(krb5Conf) describes its realm"
     }
 
+    /// Runs `bind` (the GSSAPI bind) under a deadline of its own, a quarter of a second
+    /// before the caller's (`registry_timeout`, counted from the program's start): MIT krb5
+    /// waits for a KDC that does not answer as long as its retries take, and nothing bounds
+    /// that but a timer. At the deadline the program says what hung and exits 2, so even a
+    /// run without a caller's deadline (an administrator's) ends in time, with a line to act on.
+    static func withDeadline<T>(seconds: Int, uri: String, principal: String, keytab: String, krb5Conf: String,
+                                _ bind: () throws(LDAPFailure) -> T) throws(LDAPFailure) -> T {
+        let millis = max(500, seconds * 1000 - 250)
+        let line = "directory \(uri): SASL GSSAPI bind: no answer within \(decimalSeconds(millis)) s (registry_timeout): "
+            + "a KDC that ldap_krb5_conf \(krb5Conf) names did not answer, or the directory hung in the bind; fix: check that the KDC "
+            + "answers (KRB5_CONFIG=\(krb5Conf) kinit -k -t \(keytab) \(principal)), then the directory"
+        _ = pam_passkey_arm_deadline(line, millis)
+        defer { pam_passkey_disarm_deadline() }
+        return try bind()
+    }
+
+    /// Milliseconds as seconds with two decimals: 1750 → "1.75".
+    private static func decimalSeconds(_ millis: Int) -> String {
+        let hundredths = String(millis % 1000 / 10)
+        return "\(millis / 1000)." + String(repeating: "0", count: 2 - hundredths.count) + hundredths
+    }
+
     private static func octal(_ mode: UInt32) -> String {
         let s = String(mode & 0o7777, radix: 8)
         return String(repeating: "0", count: max(0, 4 - s.count)) + s
