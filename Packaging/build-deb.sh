@@ -110,6 +110,11 @@ esac
 RECOMMENDS=$(grep -o '"libtss2-[a-z]*\.so\.[0-9]*"' "$SRC/Sources/CTSS2/shim.h" | tr -d '"' | sort -u \
     | while read -r soname; do dpkg -S "*/$soname" | head -n1 | cut -d: -f1; done | sort -u | paste -sd, | sed 's/,/, /g')
 [ -n "$RECOMMENDS" ] || die "no TPM library package found for the sonames in Sources/CTSS2/shim.h"
+# ldap_bind = gssapi: libldap loads Cyrus SASL's GSSAPI plugin at the bind, a file no binary
+# links; recommended, found by the package that holds it. Other binds do not need it.
+gssapi=$(dpkg -S '*/sasl2/libgssapiv2.so.2' 2>/dev/null | head -n1 | cut -d: -f1)
+[ -n "$gssapi" ] || die "Cyrus SASL's GSSAPI plugin (libgssapiv2.so.2) is not installed: apt install libsasl2-modules-gssapi-mit"
+RECOMMENDS="$RECOMMENDS, $gssapi"
 
 # control FILE TREE: DEBIAN/control of TREE from the template FILE.
 control() {

@@ -10,7 +10,8 @@ openssh-server openssh-client python3-paramiko python3-pexpect python3-venv pyth
 swtpm swtpm-tools tpm2-tools libtss2-dev libfido2-dev fido2-tools tmux man-db groff-base dpkg-dev \
 libclang-rt-14-dev procps chrpath mount gcc libc6-dev \
 sudo vlock login util-linux passwd libpam-runtime slapd ldap-utils libldap-dev libpam-u2f \
-python3-cryptography libstdc++-12-dev lintian gdb binutils systemd"
+python3-cryptography libstdc++-12-dev lintian gdb binutils systemd \
+libsasl2-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user"
 
 missing=""
 for p in $PACKAGES; do
@@ -40,6 +41,23 @@ if [ -n "$missing" ]; then
             fi
             ;;
     esac
+    # The same for MIT Kerberos: the tests start their own krb5kdc, with a realm of their
+    # own, on a free loopback port (Tests/Integration/kdc.py); kadmin.local (from
+    # krb5-admin-server) edits that realm's database directly, so no kadmind is needed. The
+    # packages' daemons would have no realm database to serve; they are stopped and disabled
+    # when installed here.
+    for daemon in krb5-kdc krb5-admin-server; do
+        case " $missing " in
+            *" $daemon "*)
+                if [ -d /run/systemd/system ]; then
+                    systemctl disable --now "$daemon.service" >/dev/null 2>&1 || true
+                else
+                    invoke-rc.d "$daemon" stop >/dev/null 2>&1 || true
+                    update-rc.d "$daemon" disable >/dev/null 2>&1 || true
+                fi
+                ;;
+        esac
+    done
 fi
 
 # Debian's python3, so the venv also sees python3-paramiko and python3-pexpect.

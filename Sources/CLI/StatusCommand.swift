@@ -311,7 +311,14 @@ struct StatusReport {
     /// many users, the oldest sync) and the queue of writes not yet sent.
     private mutating func checkDirectory(_ policy: Policy) {
         let uri = policy[.ldapURI]
-        let bind = policy[.ldapBind] == .simple ? policy[.ldapBindDN] : "SASL EXTERNAL"
+        let bind: String
+        switch policy[.ldapBind] {
+        case .simple: bind = policy[.ldapBindDN]
+        case .saslExternal: bind = "SASL EXTERNAL"
+        case .gssapi:
+            let principal = policy[.ldapKrb5Principal]
+            bind = "GSSAPI (keytab \(policy[.ldapKeytab])" + (principal.isEmpty ? ")" : ", principal \(principal))")
+        }
         var info: [(String, JSONValue)] = [("backend", .string("ldap")), ("uri", .string(uri)), ("base", .string(policy[.ldapBase])),
                                            ("bind", .string(bind))]
         defer { details.append(("registry", .object(info))) }
@@ -319,6 +326,10 @@ struct StatusReport {
             let outcome = DirectoryProgram(program: policy[.directoryProgram], policyPath: policyPath,
                                            timeoutSeconds: policy[.registryTimeout]).run(["check"])
             info.append(("reachable", .bool(outcome.succeeded)))
+            if let bound = Self.boundAs(outcome.message) {
+                info.append(("bound_as", .string(bound.who)))
+                info.append(("directory_identity", bound.identity.map { .string($0) } ?? .null))
+            }
             if outcome.succeeded {
                 add(.ok, "registry", "directory \(uri) (\(policy[.ldapBase])): \(outcome.message)")
             } else {
@@ -344,6 +355,30 @@ struct StatusReport {
         info.append(("queued_writes", .int(Int64(queued))))
         add(queued == 0 ? .ok : .warning, "registry", queued == 0 ? "no writes queued for the directory"
             : "\(queued) writes queued for the directory (sent by the next login that reaches it, or passkeyctl sync)")
+    }
+
+    /// What `pam_passkey_directory check` said it is bound as: "reachable; bound as WHO" (or,
+    /// when the bind worked and the search did not, "…: why; bound as WHO") and, when the
+    /// server maps the bind to another name, "; directory identity DN" (for gssapi WHO is the
+    /// Kerberos principal, DN the host's entry).
+    static func boundAs(_ message: String) -> (who: String, identity: String?)? {
+        guard let (_, rest) = split(Substring(message), at: "bound as ") else { return nil }
+        guard let (who, after) = split(rest, at: "; directory identity ") else { return (String(rest), nil) }
+        return (String(who), String(split(after, at: " (")?.0 ?? after))
+    }
+
+    /// The text before and after the first `separator`, compared as UTF-8 bytes.
+    private static func split(_ text: Substring, at separator: String) -> (Substring, Substring)? {
+        let sep = Array(separator.utf8)
+        var i = text.utf8.startIndex
+        while i != text.utf8.endIndex {
+            if text.utf8[i...].starts(with: sep) {
+                let end = text.utf8.index(i, offsetBy: sep.count)
+                return (text[..<i], text[end...])
+            }
+            i = text.utf8.index(after: i)
+        }
+        return nil
     }
 
     /// The directory's owner and mode, or nil (with an error finding) when the module would

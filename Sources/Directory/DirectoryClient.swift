@@ -37,6 +37,9 @@ final class DirectoryClient {
     let lockSeconds: Int64
     /// What was refused for good, one line each (logged; the entries are kept as .rejected-*).
     var rejected: [String] = []
+    let bind: DirectoryBind
+    /// ldap_bind = gssapi: the principal the bind uses (ldap_krb5_principal, or the keytab's first).
+    private(set) var principal: String?
 
     init(policy: Policy, administrator: AdministratorBind? = nil) throws(DirectoryRunError) {
         let uri = policy[.ldapURI]
@@ -50,6 +53,12 @@ final class DirectoryClient {
         cacheDirectory = policy[.registryCacheDir]
         cache = DocumentStore(directory: cacheDirectory, fileMode: 0o644, maxBytes: FileRegistry.maxFileBytes,
                               lockTimeout: .seconds(5), missingDirectory: .isEmpty(createMode: 0o755))
+        // An administrator's bind (export, import) is simple, whatever the host's is.
+        bind = administrator == nil ? policy[.ldapBind] : .simple
+        // The keytab and krb5.conf are checked before any connection: a host that cannot
+        // bind says why without waiting for the network.
+        if bind == .gssapi { principal = try Kerberos.prepare(keytab: policy[.ldapKeytab], principal: policy[.ldapKrb5Principal],
+                                                              krb5Conf: policy[.ldapKrb5Conf]) }
         do {
             connection = try LDAPConnection(uri: uri, timeoutSeconds: max(1, policy[.registryTimeout]),
                                             caCertFile: policy[.ldapTLSCACert])
@@ -59,13 +68,23 @@ final class DirectoryClient {
                 try connection.bindSimple(dn: administrator.dn, password: &password)
                 return
             }
-            switch policy[.ldapBind] {
+            switch bind {
             case .saslExternal:
                 try connection.bindExternal()
             case .simple:
                 var password = try Self.password(policy[.ldapPasswordFile])
                 defer { wipe(&password) }
                 try connection.bindSimple(dn: policy[.ldapBindDN], password: &password)
+            case .gssapi:
+                do {
+                    try Kerberos.withDeadline(seconds: max(1, policy[.registryTimeout]), uri: uri, principal: principal ?? "",
+                                              keytab: policy[.ldapKeytab], krb5Conf: policy[.ldapKrb5Conf]) { () throws(LDAPFailure) in
+                        try connection.bindGSSAPI()
+                    }
+                } catch {
+                    throw DirectoryRunError(description: "\(error); " + Kerberos.fix(code: error.code, diagnostic: error.detail,
+                        principal: principal ?? "", krb5Conf: policy[.ldapKrb5Conf], keytab: policy[.ldapKeytab]))
+                }
             }
         } catch let e as LDAPFailure {
             throw DirectoryRunError(description: "\(e)")
@@ -74,6 +93,20 @@ final class DirectoryClient {
         } catch {
             throw DirectoryRunError(description: "\(error)")
         }
+    }
+
+    /// As whom this host is bound, for `check` (passkeyctl status): the bind DN, SASL
+    /// EXTERNAL, or the Kerberos principal; then, when the server says something else, the
+    /// directory identity it mapped the bind to ("Who am I?").
+    func boundAs(bindDN: String) -> String {
+        let who: String
+        switch bind {
+        case .simple: who = bindDN
+        case .saslExternal: who = "SASL EXTERNAL"
+        case .gssapi: who = connection.saslUserName() ?? principal ?? "GSSAPI"
+        }
+        guard let identity = connection.whoAmI(), !identity.isEmpty, identity.lowercased() != who.lowercased() else { return who }
+        return who + "; directory identity " + identity + (Kerberos.unmappedNote(identity).map { " (\($0))" } ?? "")
     }
 
     /// The host account's password: a root-only file (0600), one line.

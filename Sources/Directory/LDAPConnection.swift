@@ -99,6 +99,44 @@ final class LDAPConnection {
         guard rc == LDAP_SUCCESS else { throw LDAPFailure(code: rc, operation: "SASL EXTERNAL bind", detail: diagnostic()) }
     }
 
+    /// SASL GSSAPI: Kerberos through Cyrus SASL's GSSAPI plugin. The caller has set
+    /// KRB5_CONFIG, KRB5_CLIENT_KTNAME (MIT's client keytab: with no credentials cached,
+    /// gss_init_sec_context gets initial credentials for the keytab's first principal itself;
+    /// Kerberos.prepare gives it a keytab holding only the principal that binds)
+    /// and KRB5CCNAME=MEMORY:… (those credentials never reach a disk or another process).
+    ///
+    /// LDAP_OPT_X_SASL_NOCANON: the service principal is ldap/<the host named in ldap_uri>,
+    /// not ldap/<what a reverse lookup of its address says> (libldap's default, which turned
+    /// ldap://127.0.0.1/ into ldap/<this machine's name>). Any further canonicalisation is krb5.conf's
+    /// (dns_canonicalize_hostname, rdns), as for every other Kerberos client on the host.
+    func bindGSSAPI() throws(LDAPFailure) {
+        var on = pam_passkey_ldap_opt_on
+        _ = withUnsafeMutablePointer(to: &on) { ldap_set_option(ld, LDAP_OPT_X_SASL_NOCANON, $0) }
+        let rc = ldap_sasl_interactive_bind_s(ld, nil, "GSSAPI", nil, nil, LDAP_SASL_QUIET, pam_passkey_sasl_defaults, nil)
+        guard rc == LDAP_SUCCESS else { throw LDAPFailure(code: rc, operation: "SASL GSSAPI bind", detail: diagnostic()) }
+    }
+
+    /// The SASL user name of the bind: for GSSAPI the Kerberos principal (host/FQDN@REALM).
+    func saslUserName() -> String? {
+        var name: UnsafeMutablePointer<CChar>?
+        guard ldap_get_option(ld, LDAP_OPT_X_SASL_USERNAME, &name) == LDAP_SUCCESS, let name else { return nil }
+        defer { ldap_memfree(name) }
+        return String(cString: name)
+    }
+
+    /// Who the directory says this connection is (RFC 4532 "Who am I?"), without the "dn:"
+    /// prefix: the entry the server mapped the bind to, e.g. through olcAuthzRegexp. Nil when
+    /// the server does not answer the operation.
+    func whoAmI() -> String? {
+        var identity: UnsafeMutablePointer<berval>?
+        guard ldap_whoami_s(ld, &identity, nil, nil) == LDAP_SUCCESS, let identity else { return nil }
+        defer { ber_bvfree(identity) }
+        let bv = identity.pointee
+        guard let value = bv.bv_val else { return "" }
+        let text = String(decoding: UnsafeRawBufferPointer(start: value, count: Int(bv.bv_len)), as: UTF8.self)
+        return text.hasPrefix("dn:") ? String(text.dropFirst(3)) : text
+    }
+
     enum Scope: Int32 { case base = 0, oneLevel = 1, subtree = 2 }
 
     func search(base: String, scope: Scope, filter: String, attributes: [String]) throws(LDAPFailure) -> [LDAPEntry] {

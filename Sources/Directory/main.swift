@@ -36,7 +36,9 @@ func finish(_ status: Int32, _ message: String) -> Never {
 
 // Before anything reads the environment: libldap would read ~/.ldaprc, ./ldaprc, $LDAPCONF,
 // $LDAPRC and every LDAP* variable (and /etc/ldap/ldap.conf) unless LDAPNOINIT is set. This
-// program takes its settings from the policy file alone.
+// program takes its settings from the policy file alone. With ldap_bind = gssapi it then sets
+// the three variables MIT krb5 reads, from the policy too (Kerberos.swift): KRB5_CONFIG,
+// KRB5_CLIENT_KTNAME and KRB5CCNAME=MEMORY:.
 clearenv()
 setenv("LDAPNOINIT", "1", 1)
 setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1)
@@ -52,7 +54,7 @@ func main() -> Never {
     }
     let usage = "usage: pam_passkey_directory [--conf FILE] refresh USER | push | sync | check"
         + " | export DIR | import DIR [--bind-dn DN --password-file FILE]"
-    guard geteuid() == 0, getuid() == 0 else { finish(1, "pam_passkey_directory must run as root (it reads the host's directory password and writes the cache)") }
+    guard geteuid() == 0, getuid() == 0 else { finish(1, "pam_passkey_directory must run as root (it reads the host's directory password or keytab and writes the cache)") }
     guard let command = args.first else { finish(1, usage) }
     var administrator: AdministratorBind? = nil
     if ["export", "import"].contains(command), args.count == 6, args[2] == "--bind-dn", args[4] == "--password-file" {
@@ -81,8 +83,12 @@ func main() -> Never {
         case "check":
             // Reachable, and this host's bind works: what passkeyctl status shows.
             guard args.count == 1 else { finish(1, usage) }
-            _ = try client.users()
-            finish(0, "reachable; bound as \(policy[.ldapBind] == .simple ? policy[.ldapBindDN] : "SASL EXTERNAL")")
+            // A bind the server took but mapped to no entry the access rules know reads
+            // nothing: then say as whom, which is what the administrator has to fix.
+            do { _ = try client.users() } catch {
+                finish(2, "directory \(policy[.ldapURI]): \(error); bound as \(client.boundAs(bindDN: policy[.ldapBindDN]))")
+            }
+            finish(0, "reachable; bound as \(client.boundAs(bindDN: policy[.ldapBindDN]))")
         case "push":
             guard args.count == 1 else { finish(1, usage) }
             let sent = try client.push()

@@ -11,8 +11,8 @@ enum KeyDocs {
         let table: [(String, [String])] = [
             ("Identity and storage", ["rp_id", "host_name", "host_id_file", "registry_dir", "state_dir"]),
             ("A registry in an LDAP directory", ["registry", "ldap_uri", "ldap_base", "ldap_bind", "ldap_bind_dn",
-                                                 "ldap_password_file", "ldap_tls_cacert", "ldap_ipa_users_base",
-                                                 "ldap_ipa_domain", "registry_cache_dir",
+                                                 "ldap_password_file", "ldap_keytab", "ldap_krb5_principal", "ldap_krb5_conf",
+                                                 "ldap_tls_cacert", "ldap_ipa_users_base", "ldap_ipa_domain", "registry_cache_dir",
                                                  "directory_program", "registry_refresh", "registry_timeout",
                                                  "registry_max_offline", "registry_online"]),
             ("Host authenticator", ["helper", "helper_timeout", "authenticator", "tcti"]),

@@ -31,12 +31,16 @@ public enum RegistryBackend: String, CaseIterable, Sendable {
     case ldap
 }
 
-/// How a host binds to the directory. GSSAPI (FreeIPA's host keytabs) is not yet supported.
+/// How a host binds to the directory.
 public enum DirectoryBind: String, CaseIterable, Sendable {
     /// SASL EXTERNAL: a TLS client certificate, or the peer uid over ldapi, mapped by the server.
     case saslExternal = "sasl_external"
     /// A simple bind as `ldap_bind_dn` with the password in `ldap_password_file`.
     case simple
+    /// SASL GSSAPI with Kerberos: `ldap_krb5_principal` (by default the first principal) of
+    /// `ldap_keytab` (a FreeIPA- or AD-joined host's host/FQDN@REALM), realm settings from
+    /// `ldap_krb5_conf`.
+    case gssapi
 }
 
 /// Whether a passkey login may use the cache when the directory does not answer.
@@ -72,6 +76,13 @@ extension PolicyKey where Value == String {
         "registry = ldap: the IPA domain, the relying party id ipa user-add-passkey registered the security keys for (e.g. example.com)", allowEmpty: true)
     public static let ldapPasswordFile = path("ldap_password_file", default: "/etc/security/pam_passkey.ldap-password",
         "ldap_bind = simple: the file holding the host account's password (root only, mode 0600)")
+    public static let ldapKeytab = path("ldap_keytab", default: "/etc/krb5.keytab",
+        "ldap_bind = gssapi: the host's keytab (root only, mode 0600; klist -k lists its principals)")
+    public static let ldapKrb5Principal = text("ldap_krb5_principal", default: "", defaultNote: "the keytab's first principal",
+        "ldap_bind = gssapi: the principal that binds, e.g. host/host-a.example.com@EXAMPLE.COM (without @REALM: in any realm)",
+        allowEmpty: true)
+    public static let ldapKrb5Conf = path("ldap_krb5_conf", default: "/etc/krb5.conf",
+        "ldap_bind = gssapi: the Kerberos configuration (realm, KDCs) used for the bind (root-owned, not writable by others)")
     public static let ldapTLSCACert = path("ldap_tls_cacert", default: "/etc/ssl/certs/ca-certificates.crt",
         "certificates the directory's TLS certificate must chain to")
     public static let registryCacheDir = path("registry_cache_dir", default: "/var/cache/pam_passkey/registry",
@@ -99,7 +110,7 @@ extension PolicyKey where Value == RegistryBackend {
 
 extension PolicyKey where Value == DirectoryBind {
     public static let ldapBind = choice("ldap_bind", default: DirectoryBind.saslExternal,
-        "how this host binds to the directory: sasl_external or simple (gssapi: not yet)")
+        "how this host binds to the directory: sasl_external, simple (ldap_bind_dn and a password), or gssapi (Kerberos, the host keytab)")
 }
 
 extension PolicyKey where Value == RegistryOnline {
@@ -178,6 +189,9 @@ public enum PolicyKeys {
         AnyPolicyKey(PolicyKey.ldapBind),
         AnyPolicyKey(PolicyKey.ldapBindDN),
         AnyPolicyKey(PolicyKey.ldapPasswordFile),
+        AnyPolicyKey(PolicyKey.ldapKeytab),
+        AnyPolicyKey(PolicyKey.ldapKrb5Principal),
+        AnyPolicyKey(PolicyKey.ldapKrb5Conf),
         AnyPolicyKey(PolicyKey.ldapTLSCACert),
         AnyPolicyKey(PolicyKey.ldapIPAUsersBase),
         AnyPolicyKey(PolicyKey.ldapIPADomain),

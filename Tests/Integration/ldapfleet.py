@@ -16,8 +16,9 @@ BASE = f"ou=pam_passkey,{SUFFIX}"
 HOSTS = f"ou=hosts,{SUFFIX}"
 
 
-def start_directory() -> Slapd:
-    s = Slapd(suffix=SUFFIX)
+def start_directory(**slapd) -> Slapd:
+    """slapd: more arguments for Slapd (env, sasl_host, authz_regexp)."""
+    s = Slapd(suffix=SUFFIX, **slapd)
     s.start()
     s.config_modify(s.shipped("pam_passkey-access.ldif"))
     out = ldif(SUFFIX, {"objectClass": ["dcObject", "organization"], "dc": ["pam-passkey"], "o": ["test"]})
@@ -75,11 +76,11 @@ def queue(host) -> list:
 
 def restart(directory: Slapd):
     """Starts the stopped slapd again on its port, with its configuration and data."""
-    from slapd import SLAPD, tool_env
+    from slapd import SLAPD
     directory.log = open(directory.log_path, "a")
     directory.proc = subprocess.Popen([SLAPD, "-d", "none", "-F", str(directory.dir / "slapd.d"), "-h",
                                        f"{directory.uri} {directory.ldapi}"],
-                                      stdout=directory.log, stderr=subprocess.STDOUT, env=tool_env())
+                                      stdout=directory.log, stderr=subprocess.STDOUT, env=directory.daemon_env())
     directory._wait_until_ready()
 
 

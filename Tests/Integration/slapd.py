@@ -61,7 +61,8 @@ class Slapd:
     `ldapadd -Y EXTERNAL` (the shipped access rules go in with config_modify(shipped(...))).
     """
 
-    def __init__(self, suffix="dc=pam-passkey,dc=test", authz_regexp=(), schemas=("pam_passkey.ldif",)):
+    def __init__(self, suffix="dc=pam-passkey,dc=test", authz_regexp=(), schemas=("pam_passkey.ldif",),
+                 env=None, sasl_host=None):
         self.suffix = suffix
         self.root_dn = f"cn=admin,{suffix}"
         self.root_pw = os.urandom(12).hex()
@@ -74,6 +75,10 @@ class Slapd:
         self.ldapi = "ldapi://" + urllib.parse.quote(str(self.socket), safe="")
         self.authz_regexp = list(authz_regexp)
         self.schemas = list(schemas)
+        # For SASL GSSAPI (kdc.py): KRB5_KTNAME (slapd's keytab for ldap/HOST) and KRB5_CONFIG
+        # in slapd's environment, and olcSaslHost, the HOST its GSSAPI acceptor is named for.
+        self.extra_env = dict(env or {})
+        self.sasl_host = sasl_host
         self.proc = None
         self.log_path = self.dir / "slapd.log"
 
@@ -82,6 +87,8 @@ class Slapd:
     def _config_ldif(self) -> str:
         regexps = "".join(f'olcAuthzRegexp: {{{i}}}"{p}" "{r}"\n'
                           for i, (p, r) in enumerate(self.authz_regexp))
+        if self.sasl_host:
+            regexps += f"olcSaslHost: {self.sasl_host}\n"
         schemas = "\n".join((SYSTEM_SCHEMA / f"{name}.ldif").read_text().strip() + "\n"
                             for name in ("core", "cosine"))
         return f"""dn: cn=config
@@ -139,7 +146,7 @@ olcAccess: {{1}}to * by * read
             self.log = open(self.log_path, "w")
             self.proc = subprocess.Popen(
                 [SLAPD, "-d", "none", "-F", str(conf), "-h", f"{self.uri} {self.ldapi}"],
-                stdout=self.log, stderr=subprocess.STDOUT, env=tool_env())
+                stdout=self.log, stderr=subprocess.STDOUT, env=self.daemon_env())
             try:
                 self._wait_until_ready()
                 break
@@ -154,6 +161,9 @@ olcAccess: {{1}}to * by * read
         for name in self.schemas:
             self.config_add(SCHEMA_DIR / name)
         return self
+
+    def daemon_env(self) -> dict:
+        return {**tool_env(), **self.extra_env}
 
     def _wait_until_ready(self, timeout=10):
         deadline = time.monotonic() + timeout

@@ -555,11 +555,13 @@ def test_the_readme_examples_load_as_written(tmp_path):
     blocks = readme_blocks()
     config = [b for b in blocks if "cn=config" in b]
     data = [b for b in blocks if b.startswith("dn:") and b not in config]
-    assert len(config) == 1 and len(data) == 5, blocks
+    # The index, and the rule mapping Kerberos host principals to host accounts.
+    assert len(config) == 2 and len(data) == 5, blocks
     s = Slapd(suffix=SUFFIX)
     try:
         s.start()
-        s.config_modify(config[0])
+        for block in config:
+            s.config_modify(block)
         s.add(ldif(SUFFIX, {"objectClass": ["dcObject", "organization"], "dc": ["pam-passkey"], "o": ["test"]}))
         # Parents first: the README shows the entries in the order a reader needs them.
         for b in sorted(data, key=lambda b: b.splitlines()[0].count(",")):
@@ -573,6 +575,9 @@ def test_the_readme_examples_load_as_written(tmp_path):
         index = s.run("ldapsearch", "-Q", "-Y", "EXTERNAL", "-H", s.ldapi, "-LLL", "-b", "olcDatabase={1}mdb,cn=config",
                       "-s", "base", "olcDbIndex").stdout
         assert "olcDbIndex: pamPasskeyCredentialID,pamPasskeyState eq" in index
+        rules = s.run("ldapsearch", "-Q", "-Y", "EXTERNAL", "-H", s.ldapi, "-LLL", "-o", "ldif-wrap=no", "-b", "cn=config",
+                      "-s", "base", "olcAuthzRegexp").stdout
+        assert 'olcAuthzRegexp: {0}"uid=host/([^.,/]+)\\.example\\.com,cn=gssapi,cn=auth" "cn=$1,ou=hosts,dc=example,dc=com"' in rules, rules
     finally:
         s.remove()
     # The ipaPassKey sample is that credential: its id, and its key in SubjectPublicKeyInfo form.
