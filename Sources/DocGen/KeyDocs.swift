@@ -14,7 +14,7 @@ enum KeyDocs {
                                                  "ldap_password_file", "ldap_keytab", "ldap_krb5_principal", "ldap_krb5_conf",
                                                  "ldap_tls_cacert", "ldap_ipa_users_base", "ldap_ipa_domain", "registry_cache_dir",
                                                  "directory_program", "registry_refresh", "registry_timeout",
-                                                 "registry_max_offline", "registry_online"]),
+                                                 "registry_max_offline", "registry_retry", "registry_online"]),
             ("Host authenticator", ["helper", "helper_timeout", "authenticator", "tcti"]),
             ("PIN rules", ["pin_min_length", "pin_max_attempts", "pin_kdf_cost"]),
             ("Sessions that never get a passkey prompt", ["remote_sessions", "noninteractive_services"]),
