@@ -279,7 +279,10 @@ final class DirectoryClient {
                 .replace("pamPasskeyRegressionAt", EntryMapping.generalizedTime(r.time)), .replace("pamPasskeyRegressionHost", r.host),
                 .replace("pamPasskeyRegressionStored", String(r.stored)), .replace("pamPasskeyRegressionReceived", String(r.received)),
             ])
-            do { try connection.modify(dn: dn, [.delete("pamPasskeyState", "active"), .add("pamPasskeyState", "suspect")]) } catch where error.code == LDAPFailure.noSuchAttribute {}
+            // The state follows for a credential of this host's; of a security key registered
+            // elsewhere the access rules let this host write the record above but not the state
+            // (the record is what makes the credential suspect when read back).
+            do { try connection.modify(dn: dn, [.delete("pamPasskeyState", "active"), .add("pamPasskeyState", "suspect")]) } catch where error.code == LDAPFailure.noSuchAttribute || error.code == LDAPFailure.insufficientAccess {}
         case .revoke:
             for id in ids { try revoke(w.user, id, at: w.time, by: w.revokedBy ?? w.host) }
         case .offer:

@@ -23,6 +23,7 @@ struct LDAPFailure: Error, CustomStringConvertible {
     static let noSuchObject: Int32 = 32
     static let alreadyExists: Int32 = 68
     static let typeOrValueExists: Int32 = 20
+    static let insufficientAccess: Int32 = 50
 }
 
 /// One entry of a search: its DN and its attributes' values as bytes.

@@ -360,6 +360,26 @@ def test_a_host_writes_the_sign_count_and_last_use_of_its_own_credentials_only(d
     assert stored == {"pamPasskeyLastUsedHost": ["host-a"], "pamPasskeySignCount": ["3"]}
 
 
+def test_every_host_counts_a_security_keys_signatures(directory):
+    """A security key (kind roaming) signs on any host: every host may write its counter,
+    last use and refused-counter record, and nothing else of it."""
+    user = unique_user("kay")
+    key = credential("host-a", kind="roaming")
+    put_record(directory, {"user": user, "credentials": [key]})
+    dn = credential_dn(user, key["id"])
+    assert rc(modify(directory, HOST_B, dn, *last_use(1_764_000_000, "host-b"))) == 0
+    regression = ["add: pamPasskeyRegressionAt", f"pamPasskeyRegressionAt: {gtime(1_764_000_002)}", "-",
+                  "add: pamPasskeyRegressionHost", "pamPasskeyRegressionHost: host-b"]
+    assert rc(modify(directory, HOST_B, dn, *regression)) == 0
+    for change in (["replace: pamPasskeyHostID", "pamPasskeyHostID: " + "0" * 32],
+                   ["replace: pamPasskeyLabel", "pamPasskeyLabel: mine now"],
+                   ["delete: pamPasskeyState", "pamPasskeyState: active", "-", "add: pamPasskeyState", "pamPasskeyState: revoked"]):
+        p = modify(directory, HOST_B, dn, *change)
+        assert rc(p) == INSUFFICIENT_ACCESS, (change, p.stderr)
+    stored = directory.search(dn, "(objectClass=*)", "pamPasskeyLastUsedHost", "pamPasskeySignCount", "pamPasskeyState")[dn]
+    assert stored == {"pamPasskeyLastUsedHost": ["host-b"], "pamPasskeySignCount": ["3"], "pamPasskeyState": ["active"]}
+
+
 def test_a_host_reads_every_credential_and_may_not_rebind_its_own(directory):
     user, a, b = two_hosts_record(directory)
     p = search_as(directory, HOST_B, user_dn(user), "pamPasskeyHostName")
