@@ -61,7 +61,7 @@ final class DirectoryClient {
                                                               krb5Conf: policy[.ldapKrb5Conf]) }
         do {
             connection = try LDAPConnection(uri: uri, timeoutSeconds: max(1, policy[.registryTimeout]),
-                                            caCertFile: policy[.ldapTLSCACert])
+                                            caCertFile: try MemoryFile.caCertificates(policy[.ldapTLSCACert], uri: uri))
             if let administrator {
                 var password = try Self.password(administrator.passwordFile)
                 defer { wipe(&password) }

@@ -64,23 +64,10 @@ enum Kerberos {
         chosen.reserveCapacity(bytes.count)   // never reallocated: no unwiped copy of a key left behind
         defer { wipe(&chosen) }
         for e in all where e.principal == principal { chosen += bytes[e.range] }
-        let fd = pam_passkey_memfd("pam_passkey_keytab")
-        guard fd >= 0 else {
-            throw DirectoryRunError(description: "ldap_keytab: memfd_create: \(String(cString: strerror(errno)))")
-        }
-        var written = 0
-        while written < chosen.count {
-            let n = chosen.withUnsafeBytes { buffer -> Int in
-                guard let base = buffer.baseAddress else { return -1 }
-                return write(fd, base + written, buffer.count - written)
-            }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw DirectoryRunError(description: "ldap_keytab: writing its copy in memory: \(String(cString: strerror(errno)))") }
-            written += n
-        }
+        let copy = try MemoryFile.holding(chosen, name: "pam_passkey_keytab", what: "ldap_keytab")
         // The descriptor stays open for the life of the process: libkrb5 opens the path anew.
         setenv("KRB5_CONFIG", krb5Conf, 1)
-        setenv("KRB5_CLIENT_KTNAME", "FILE:/proc/self/fd/\(fd)", 1)
+        setenv("KRB5_CLIENT_KTNAME", "FILE:" + copy, 1)
         setenv("KRB5CCNAME", memoryCache, 1)
         return principal
     }

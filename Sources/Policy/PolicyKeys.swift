@@ -84,7 +84,7 @@ extension PolicyKey where Value == String {
     public static let ldapKrb5Conf = path("ldap_krb5_conf", default: "/etc/krb5.conf",
         "ldap_bind = gssapi: the Kerberos configuration (realm, KDCs) used for the bind (root-owned, not writable by others)")
     public static let ldapTLSCACert = path("ldap_tls_cacert", default: "/etc/ssl/certs/ca-certificates.crt",
-        "certificates the directory's TLS certificate must chain to")
+        "certificates the directory's TLS certificate must chain to (ldaps://; root's, writable by no one else)")
     public static let registryCacheDir = path("registry_cache_dir", default: "/var/cache/pam_passkey/registry",
         "registry = ldap: this host's copy of the directory's records (root-owned, world-readable)")
     public static let directoryProgram = path("directory_program", default: "/usr/libexec/pam_passkey/pam_passkey_directory",

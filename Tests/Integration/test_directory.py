@@ -399,3 +399,39 @@ def test_a_security_keys_counter_reaches_the_directory_at_its_login(fleet, direc
     assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
     assert a.login(alice, [PIN_A]).ok
     assert [json.loads((a.state / "directory-queue" / n).read_text())["kind"] for n in queue(a)] == ["login"]
+
+
+def test_the_ca_certificates_for_ldaps_are_checked_as_roots_files(fleet, directory, make_account, tmp_path):
+    """Over TLS, ldap_tls_cacert decides which server the host gives its bind to: a file
+    others may write, a link or a missing file is refused before any connection, and libldap
+    reads the copy that was checked."""
+    import shutil
+    import subprocess
+    from slapd import free_port
+    h = ldap_host(fleet, directory, "host-a")
+    certs = tmp_path / "certs"
+    certs.mkdir(mode=0o755)
+    ca = certs / "ca.pem"
+    shutil.copy("/etc/ssl/certs/ca-certificates.crt", ca)
+    os.chmod(ca, 0o644)
+    h.set_policy(ldap_uri=f"ldaps://127.0.0.1:{free_port()}/", ldap_tls_cacert=str(ca))
+
+    def check():
+        return directory_program(h, "check")
+
+    r = check()   # nothing listens there: the file passed, the connection did not
+    assert r.returncode == 2 and "Can't contact LDAP server" in r.stdout, r
+    os.chmod(ca, 0o664)
+    r = check()
+    assert r.returncode == 2 and "ldap_tls_cacert" in r.stdout and str(ca) in r.stdout and "Can't contact" not in r.stdout, r
+    os.chmod(ca, 0o644)
+    os.rename(ca, certs / "real.pem")
+    os.symlink(certs / "real.pem", ca)
+    r = check()
+    assert r.returncode == 2 and "ldap_tls_cacert" in r.stdout and "Can't contact" not in r.stdout, r
+    os.unlink(ca)
+    r = check()
+    assert r.returncode == 2 and f"ldap_tls_cacert {ca} does not exist" in r.stdout, r
+    # Without TLS the file is not read at all.
+    h.set_policy(ldap_uri=directory.uri)
+    assert check().returncode == 0
