@@ -62,7 +62,7 @@ class Slapd:
     """
 
     def __init__(self, suffix="dc=pam-passkey,dc=test", authz_regexp=(), schemas=("pam_passkey.ldif",),
-                 env=None, sasl_host=None):
+                 env=None, sasl_host=None, tls=None):
         self.suffix = suffix
         self.root_dn = f"cn=admin,{suffix}"
         self.root_pw = os.urandom(12).hex()
@@ -79,6 +79,9 @@ class Slapd:
         # in slapd's environment, and olcSaslHost, the HOST its GSSAPI acceptor is named for.
         self.extra_env = dict(env or {})
         self.sasl_host = sasl_host
+        # tls: (certificate file, key file): slapd also listens on ldaps://127.0.0.1:PORT/.
+        self.tls = tls
+        self.ldaps_uri = f"ldaps://127.0.0.1:{free_port()}/" if tls else None
         self.proc = None
         self.log_path = self.dir / "slapd.log"
 
@@ -89,6 +92,8 @@ class Slapd:
                           for i, (p, r) in enumerate(self.authz_regexp))
         if self.sasl_host:
             regexps += f"olcSaslHost: {self.sasl_host}\n"
+        if self.tls:
+            regexps += f"olcTLSCertificateFile: {self.tls[0]}\nolcTLSCertificateKeyFile: {self.tls[1]}\n"
         schemas = "\n".join((SYSTEM_SCHEMA / f"{name}.ldif").read_text().strip() + "\n"
                             for name in ("core", "cosine"))
         return f"""dn: cn=config
@@ -145,7 +150,7 @@ olcAccess: {{1}}to * by * read
         for attempt in range(3):
             self.log = open(self.log_path, "w")
             self.proc = subprocess.Popen(
-                [SLAPD, "-d", "none", "-F", str(conf), "-h", f"{self.uri} {self.ldapi}"],
+                [SLAPD, "-d", "none", "-F", str(conf), "-h", " ".join(filter(None, (self.uri, self.ldapi, self.ldaps_uri)))],
                 stdout=self.log, stderr=subprocess.STDOUT, env=self.daemon_env())
             try:
                 self._wait_until_ready()

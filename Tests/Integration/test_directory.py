@@ -435,3 +435,67 @@ def test_the_ca_certificates_for_ldaps_are_checked_as_roots_files(fleet, directo
     # Without TLS the file is not read at all.
     h.set_policy(ldap_uri=directory.uri)
     assert check().returncode == 0
+
+
+def make_ca(where, name):
+    """A CA and a server certificate it signed for 127.0.0.1 (PEM files)."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = {n: where / f"{name}-{n}.pem" for n in ("ca", "cert", "key")}
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    for n, p in paths.items():
+        os.chmod(p, 0o600 if n == "key" else 0o644)
+    return paths
+
+
+def test_a_host_over_ldaps_trusts_only_the_configured_ca(fleet, make_account, tmp_path):
+    """registry = ldap over ldaps://: with ldap_tls_cacert naming the directory's CA the
+    second-device story works; with another CA the host refuses the server and steps aside
+    to the password, never sending its bind."""
+    certs = tmp_path / "certs"
+    certs.mkdir(mode=0o755)
+    ours, other = make_ca(certs, "fleet-ca"), make_ca(certs, "other-ca")
+    tls_directory = start_directory(tls=(str(ours["cert"]), str(ours["key"])))
+    try:
+        alice = make_account("alice")
+        a = ldap_host(fleet, tls_directory, "host-a")
+        a.set_policy(ldap_uri=tls_directory.ldaps_uri, ldap_tls_cacert=str(ours["ca"]))
+        r = directory_program(a, "check")
+        assert r.returncode == 0 and r.stdout.startswith("reachable; bound as cn=host-a"), r
+        assert a.login(alice, [alice.password, "y", PIN_A, PIN_A]).ok
+        assert [c["hostName"] for c in directory_record(tls_directory, alice)["credentials"]] == ["host-a"]
+
+        b = ldap_host(fleet, tls_directory, "host-b")
+        b.set_policy(ldap_uri=tls_directory.ldaps_uri, ldap_tls_cacert=str(other["ca"]))
+        r = directory_program(b, "check")
+        assert r.returncode == 2 and "Can't contact LDAP server" in r.stdout, r
+        assert f"does not chain to ldap_tls_cacert ({other['ca']})" in r.stdout and "openssl s_client" in r.stdout, r
+        # B cannot vouch for alice's record: the passkey steps aside and the password decides.
+        r = b.login(alice, [alice.password, "n"])
+        assert r.ok and r.transcript[0] == PASSWORD, r
+    finally:
+        tls_directory.remove()
