@@ -115,12 +115,9 @@ def people(system):
     return People(system)
 
 
-@pytest.fixture(scope="module")
-def enrolment(system, people, log):
+def first_console_login(alice) -> pp.Ended:
     """alice's first login at the console: the password, then the offer, answered as a
-    person would. Everything she saw, and what was logged."""
-    alice = people.alice
-    mark = log.mark()
+    person would (a PIN chosen and confirmed), then her shell."""
     t = pp.Terminal(["/bin/login"])
     try:
         t.expect("login: ")
@@ -135,11 +132,19 @@ def enrolment(system, people, log):
         t.type(PIN)
         t.expect(CREATED)
         t.expect("$ ")
-        shell_whoami(t)
+        assert shell_whoami(t) == alice.name
         ended = t.finish()
     finally:
         t.kill()
-    return ended, log.module(mark, user=alice.name)
+    return ended
+
+
+@pytest.fixture(scope="module")
+def enrolment(system, people, log):
+    """alice's first login at the console. Everything she saw, and what was logged."""
+    mark = log.mark()
+    ended = first_console_login(people.alice)
+    return ended, log.module(mark, user=people.alice.name)
 
 
 @pytest.fixture

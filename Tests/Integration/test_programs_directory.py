@@ -15,7 +15,7 @@ import pytest
 import ptyprograms as pp
 from ldapfleet import BASE, HOSTS, directory_record, start_directory
 from ldaprecords import ldif
-from test_programs import CHOOSE, CONFIRM, CREATED, OFFER, PIN, VLOCK, LOGIN, shell_whoami, sign_in
+from test_programs import PIN, VLOCK, LOGIN, first_console_login, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -64,24 +64,7 @@ def test_a_screen_locker_signs_in_from_the_cache_and_its_record_reaches_the_dire
     alice = system.account("alice")
 
     # The console: the password, the offer; the passkey goes into the directory.
-    t = pp.Terminal(["/bin/login"])
-    try:
-        t.expect("login: ")
-        t.type(alice.name)
-        t.expect("Password: ")
-        t.type(alice.password)
-        t.expect(OFFER)
-        t.type("y")
-        t.expect(CHOOSE)
-        t.type(PIN)
-        t.expect(CONFIRM)
-        t.type(PIN)
-        t.expect(CREATED)
-        t.expect("$ ")
-        assert shell_whoami(t) == alice.name
-        t.finish()
-    finally:
-        t.kill()
+    first_console_login(alice)
     [credential] = directory_record(directory, alice)["credentials"]
     assert credential["hostName"] == pp.HOST_NAME and credential["signCount"] == 0
     assert queued(system) == []
