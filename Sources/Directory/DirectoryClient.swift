@@ -117,7 +117,9 @@ final class DirectoryClient {
 
     /// The host account's password: a root-only file (0600), one line.
     static func password(_ path: String) throws(DirectoryRunError) -> [UInt8] {
-        let slash = path.lastIndex(of: "/")!
+        guard path.hasPrefix("/"), let slash = path.lastIndex(of: "/") else {
+            throw DirectoryRunError(description: "password file \(path) is not an absolute path; fix: give its full path")
+        }
         let dirPath = slash == path.startIndex ? "/" : String(path[..<slash])
         var bytes: [UInt8]
         do {

@@ -193,24 +193,25 @@ final class LDAPConnection {
         var allocations: [UnsafeMutableRawPointer] = []
         defer { for a in allocations { free(a) } }
         var mods: [UnsafeMutablePointer<LDAPMod>?] = []
-        func allocate<T>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
-            let raw = malloc(max(count, 1) * MemoryLayout<T>.stride)!
+        // Out of memory: libldap's own code for it, as if the library had failed to allocate.
+        let noMemory = Int32(-10)   // LDAP_NO_MEMORY
+        func allocate<T>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T>? {
+            guard let raw = malloc(max(count, 1) * MemoryLayout<T>.stride) else { return nil }
             allocations.append(raw)
             return raw.bindMemory(to: T.self, capacity: max(count, 1))
         }
         for change in changes {
-            let values = allocate(UnsafeMutablePointer<berval>?.self, change.values.count + 1)
+            guard let values = allocate(UnsafeMutablePointer<berval>?.self, change.values.count + 1) else { return noMemory }
             for (i, v) in change.values.enumerated() {
-                let data = allocate(CChar.self, v.count)
+                guard let data = allocate(CChar.self, v.count), let bv = allocate(berval.self, 1) else { return noMemory }
                 v.withUnsafeBytes { if let b = $0.baseAddress { memcpy(data, b, v.count) } }
-                let bv = allocate(berval.self, 1)
                 bv.initialize(to: berval(bv_len: ber_len_t(v.count), bv_val: data))
                 values[i] = bv
             }
             values[change.values.count] = nil
-            let type = strdup(change.attribute)!
+            guard let type = strdup(change.attribute) else { return noMemory }
             allocations.append(UnsafeMutableRawPointer(type))
-            let mod = allocate(LDAPMod.self, 1)
+            guard let mod = allocate(LDAPMod.self, 1) else { return noMemory }
             var m = LDAPMod()
             m.mod_op = change.operation.rawValue | Int32(LDAP_MOD_BVALUES)
             m.mod_type = type
@@ -219,7 +220,7 @@ final class LDAPConnection {
             mods.append(mod)
         }
         mods.append(nil)
-        return mods.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+        return mods.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map(body) ?? noMemory }
     }
 
     /// The server's diagnostic message for the last operation, if any.
