@@ -22,7 +22,7 @@ def build_dir() -> pathlib.Path:
 @pytest.fixture
 def syslog():
     from syslogcapture import SyslogCapture
-    capture = SyslogCapture()
+    capture = SyslogCapture.when_free()
     yield capture
     capture.close()
 

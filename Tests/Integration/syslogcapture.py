@@ -1,9 +1,11 @@
 """What pam_syslog wrote: there is no syslog daemon on these machines, so a test binds the
 datagram socket /dev/log itself for the duration of a test and reads what arrives."""
+import errno
 import os
 import socket
 import stat
 import threading
+import time
 
 
 class SyslogCapture:
@@ -34,6 +36,21 @@ class SyslogCapture:
         # messages by default), and the module logs from inside this very process.
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
+
+    @classmethod
+    def when_free(cls, timeout=300):
+        """A capture, once no other test run on this machine holds /dev/log: each holds it for
+        one test (or one module), so two runs at once take turns instead of failing. A real
+        syslog daemon still fails, after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return cls()
+            except (RuntimeError, OSError) as e:
+                busy = "listening" in str(e) or getattr(e, "errno", None) == errno.EADDRINUSE
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def _drain(self):
         while self.running:

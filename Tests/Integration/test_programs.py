@@ -87,16 +87,7 @@ class Log:
 @pytest.fixture(scope="module")
 def log(system):
     from syslogcapture import SyslogCapture
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            capture = SyslogCapture()
-            break
-        except RuntimeError as e:
-            # Another test run on this machine is capturing /dev/log: wait for it.
-            if "listening" not in str(e) or time.monotonic() > deadline:
-                raise
-            time.sleep(2)
+    capture = SyslogCapture.when_free()
     try:
         yield Log(capture)
     finally:
