@@ -120,6 +120,13 @@ def test_without_libcrypto_a_passkey_login_fails_closed_and_a_step_aside_works(f
         pytest.skip("unshare (util-linux) is missing")
     alice, bob = make_account("alice"), make_account("bob")
     a = fleet.host("host-a")
+    # The helper links libcrypto, so it runs outside the namespace (the module alone is
+    # without the library there): a launcher that enters this process's mount namespace.
+    import os
+    outside = a.dir / "helper-outside"
+    outside.write_text(f'#!/bin/sh\nexec nsenter --mount=/proc/{os.getpid()}/ns/mnt -- {a.policy["helper"]} "$@"\n')
+    os.chmod(outside, 0o755)
+    a.set_policy(helper=str(outside))
     r = a.login(alice, [alice.password, "y", "482913", "482913"])
     assert r.ok, r
     empty = a.dir / "empty"
@@ -130,7 +137,7 @@ def test_without_libcrypto_a_passkey_login_fails_closed_and_a_step_aside_works(f
     code, out, _ = footprint_login(fleet.build_dir, a, alice, "482913", namespace_prefix=hide)
     assert code == 1 and "the login through login failed (7)" in out, out
     lines = syslog.read()
-    assert any("libcrypto is not available" in line and LIBCRYPTO in line for line in lines), lines
+    assert any("libcrypto is not available" in line and LIBCRYPTO in line for line in lines), "\n".join(lines)
     assert not any("decision=passkey" in line and "result=success" in line for line in lines), lines
     code, out, smaps = footprint_login(fleet.build_dir, a, bob, bob.password, namespace_prefix=hide)
     assert code == 0, out
