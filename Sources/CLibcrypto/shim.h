@@ -97,18 +97,18 @@ static inline void *pam_passkey_crypto_symbol(const char *name) {
     return symbol;
 }
 
-#define PAM_PASSKEY_CRYPTO(type, name, parameters, arguments, fallback)                     \
-    static inline type pam_passkey_##name parameters {                                      \
-        static __typeof__(&name) resolved;                                                       \
-        if (resolved == NULL) resolved = (__typeof__(&name))pam_passkey_crypto_symbol(#name);             \
-        return resolved != NULL ? resolved arguments : (fallback);                                        \
+#define PAM_PASSKEY_CRYPTO(type, name, parameters, arguments, fallback)                             \
+    static inline type pam_passkey_##name parameters {                                              \
+        static __typeof__(&name) resolved;                                                          \
+        if (resolved == NULL) resolved = (__typeof__(&name))pam_passkey_crypto_symbol(#name);       \
+        return resolved != NULL ? resolved arguments : (fallback);                                  \
     }
 
-#define PAM_PASSKEY_CRYPTO_VOID(name, parameters, arguments)                                \
-    static inline void pam_passkey_##name parameters {                                      \
-        static __typeof__(&name) resolved;                                                       \
-        if (resolved == NULL) resolved = (__typeof__(&name))pam_passkey_crypto_symbol(#name);             \
-        if (resolved != NULL) resolved arguments;                                                         \
+#define PAM_PASSKEY_CRYPTO_VOID(name, parameters, arguments)                                        \
+    static inline void pam_passkey_##name parameters {                                              \
+        static __typeof__(&name) resolved;                                                          \
+        if (resolved == NULL) resolved = (__typeof__(&name))pam_passkey_crypto_symbol(#name);       \
+        if (resolved != NULL) resolved arguments;                                                   \
     }
 
 // Errors.
@@ -148,7 +148,10 @@ PAM_PASSKEY_CRYPTO(int, EVP_DecryptUpdate, (EVP_CIPHER_CTX *c, unsigned char *o,
 PAM_PASSKEY_CRYPTO(int, EVP_DecryptFinal_ex, (EVP_CIPHER_CTX *c, unsigned char *o, int *ol), (c, o, ol), 0)
 
 // Keys: P-256 public and private, signatures.
-PAM_PASSKEY_CRYPTO(EVP_PKEY *, d2i_PUBKEY, (EVP_PKEY **a, const unsigned char **pp, long length), (a, pp, length), NULL)
+/// EVP_PKEY_fromdata's selection for a public key (a macro of macros, which Swift does not import).
+static inline int pam_passkey_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }
+PAM_PASSKEY_CRYPTO(int, EVP_PKEY_fromdata_init, (EVP_PKEY_CTX *c), (c), 0)
+PAM_PASSKEY_CRYPTO(int, EVP_PKEY_fromdata, (EVP_PKEY_CTX *c, EVP_PKEY **k, int selection, OSSL_PARAM p[]), (c, k, selection, p), 0)
 PAM_PASSKEY_CRYPTO(int, i2d_PUBKEY, (const EVP_PKEY *a, unsigned char **pp), (a, pp), 0)
 PAM_PASSKEY_CRYPTO(EVP_PKEY *, d2i_AutoPrivateKey, (EVP_PKEY **a, const unsigned char **pp, long length), (a, pp, length), NULL)
 PAM_PASSKEY_CRYPTO(int, i2d_PrivateKey, (const EVP_PKEY *a, unsigned char **pp), (a, pp), 0)
@@ -177,9 +180,11 @@ PAM_PASSKEY_CRYPTO_VOID(EVP_KDF_free, (EVP_KDF *k), (k))
 PAM_PASSKEY_CRYPTO(EVP_KDF_CTX *, EVP_KDF_CTX_new, (EVP_KDF *k), (k), NULL)
 PAM_PASSKEY_CRYPTO_VOID(EVP_KDF_CTX_free, (EVP_KDF_CTX *c), (c))
 PAM_PASSKEY_CRYPTO(int, EVP_KDF_derive, (EVP_KDF_CTX *c, unsigned char *k, size_t n, const OSSL_PARAM p[]), (c, k, n, p), 0)
-// OSSL_PARAM_construct_* only fill a struct; a failed load is caught by EVP_KDF_fetch first.
+// OSSL_PARAM_construct_* only fill a struct; a failed load is caught by the fetch or the
+// context made before them.
 PAM_PASSKEY_CRYPTO(OSSL_PARAM, OSSL_PARAM_construct_octet_string, (const char *k, void *b, size_t n), (k, b, n),
                    (OSSL_PARAM){0})
+PAM_PASSKEY_CRYPTO(OSSL_PARAM, OSSL_PARAM_construct_utf8_string, (const char *k, char *b, size_t n), (k, b, n), (OSSL_PARAM){0})
 PAM_PASSKEY_CRYPTO(OSSL_PARAM, OSSL_PARAM_construct_uint64, (const char *k, uint64_t *b), (k, b), (OSSL_PARAM){0})
 PAM_PASSKEY_CRYPTO(OSSL_PARAM, OSSL_PARAM_construct_uint32, (const char *k, uint32_t *b), (k, b), (OSSL_PARAM){0})
 PAM_PASSKEY_CRYPTO(OSSL_PARAM, OSSL_PARAM_construct_end, (void), (), (OSSL_PARAM){0})
