@@ -137,7 +137,8 @@ def test_without_libcrypto_a_passkey_login_fails_closed_and_a_step_aside_works(f
     code, out, _ = footprint_login(fleet.build_dir, a, alice, "482913", namespace_prefix=hide)
     assert code == 1 and "the login through login failed (7)" in out, out
     lines = syslog.read()
-    assert any("libcrypto is not available" in line and LIBCRYPTO in line for line in lines), "\n".join(lines)
+    assert any("decision=failed reason=libcrypto_unavailable: cannot verify a passkey: libcrypto is not available" in line
+               and LIBCRYPTO in line for line in lines), "\n".join(lines)
     assert not any("decision=passkey" in line and "result=success" in line for line in lines), lines
     code, out, smaps = footprint_login(fleet.build_dir, a, bob, bob.password, namespace_prefix=hide)
     assert code == 0, out
