@@ -15,7 +15,8 @@
 //   CBOREncoding/    the CBOR subset WebAuthn and the helper protocol use (RFC 8949)
 //   WebAuthn/        COSE, authenticatorData, clientDataJSON, attestation, verification
 //   JSON/            strict JSON reader, writer, and Codable for the stored documents
-//   Crypto/          OpenSSL libcrypto wrappers (P-256, ECDSA, SHA-256, AES-GCM, scrypt)
+//   Crypto/          OpenSSL libcrypto wrappers (P-256, ECDSA, SHA-256, AES-GCM, scrypt); libcrypto
+//                    is dlopened on first use (CLibcrypto/shim.h), not linked
 //   Identifiers/     UserName and CredentialID: checked once where they enter, typed to the disk
 //   Storage/         files opened as root: O_NOFOLLOW, owner/mode checks, atomic writes, locks
 //   Policy/          /etc/security/pam_passkey.conf: every key, its default, its documentation
@@ -72,7 +73,12 @@ let package = Package(
     targets: [
         // C libraries from Debian's packages.
         .systemLibrary(name: "CPAM", pkgConfig: "pam", providers: [.apt(["libpam0g-dev"])]),
+        // libcrypto linked: for the helper alone (its allocator must be installed before
+        // OpenSSL's first allocation), which also makes dpkg-shlibdeps name libssl3.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libcrypto for Sources/Crypto, opened on first use (CLibcrypto/shim.h), not linked: a
+        // step-aside in login or su never maps it.
+        .systemLibrary(name: "CLibcrypto", providers: [.apt(["libssl-dev"])]),
         // The TPM libraries are opened on first use (CTSS2/shim.h), not linked: a helper on the
         // software backend never loads them.
         .systemLibrary(name: "CTSS2", providers: [.apt(["libtss2-dev"])]),
@@ -86,7 +92,7 @@ let package = Package(
         .systemLibrary(name: "CSpawn"),
 
         // Libraries (no Foundation: they run inside sshd, login, gdm).
-        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        .target(name: "Crypto", dependencies: ["CLibcrypto"]),
         .target(name: "JSON"),
         .target(name: "CBOREncoding"),
         .target(name: "WebAuthn", dependencies: ["Identifiers", "CBOREncoding", "Crypto", "JSON"]),

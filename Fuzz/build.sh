@@ -33,7 +33,7 @@ fi
 harness=Fuzz/targets/$target.swift
 [ -f "$harness" ] || { echo "fuzz: no harness $harness or Fuzz/targets/$target.c" >&2; exit 2; }
 # -O: the fuzzer should try many inputs a second; Swift's bounds and overflow traps stay on.
-flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/COpenSSL -I Sources/CTSS2 -I Sources/CSpawn -I $out"
+flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/COpenSSL -I Sources/CLibcrypto -I Sources/CTSS2 -I Sources/CSpawn -I $out"
 
 # module NAME [DEPENDENCY...]: Sources/NAME/*.swift -> $out/libNAME.a + NAME.swiftmodule
 module() {

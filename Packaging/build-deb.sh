@@ -103,6 +103,13 @@ case "$DEPENDS" in
     *libpam0g*) ;;
     *) die "dpkg-shlibdeps found no libpam0g dependency in \"$DEPENDS\"; is the module linked against libpam?" ;;
 esac
+# The module opens libcrypto on first use (Sources/CLibcrypto/shim.h), so dpkg-shlibdeps sees it
+# only through the helper, which links it. Without libssl3 in Depends a passkey login would
+# fail (closed) for want of the library: refuse to build such a package.
+case "$DEPENDS" in
+    *libssl3*) ;;
+    *) die "dpkg-shlibdeps found no libssl3 dependency in \"$DEPENDS\"; the helper should link libcrypto (Package.swift, COpenSSL)" ;;
+esac
 
 # The TPM backend opens its libraries when it first uses a TPM (Sources/CTSS2/shim.h names
 # them), so dpkg-shlibdeps cannot see them: they are recommended, found by the packages that

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import COpenSSL
+import CLibcrypto
 
 public enum SHA256 {
     public static let byteCount = 32
@@ -10,7 +10,7 @@ public enum SHA256 {
         var out = [UInt8](repeating: 0, count: byteCount)
         var outLen: UInt32 = 0
         let ok = Array(data).withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress, input.count, &out, &outLen, EVP_sha256(), nil)
+            pam_passkey_EVP_Digest(input.baseAddress, input.count, &out, &outLen, pam_passkey_EVP_sha256(), nil)
         }
         // libcrypto can fail only for want of memory; the same digest then comes from the
         // Swift implementation instead of stopping the host process.
@@ -25,7 +25,7 @@ public enum HMACSHA256 {
         var outLen: UInt32 = 0
         let result = key.withUnsafeBytes { k in
             data.withUnsafeBytes { d in
-                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count),
+                pam_passkey_HMAC(pam_passkey_EVP_sha256(), k.baseAddress, Int32(k.count),
                      d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count, &out, &outLen)
             }
         }
@@ -39,20 +39,19 @@ public enum HMACSHA256 {
 private func getrandom(_ buffer: UnsafeMutableRawPointer?, _ length: Int, _ flags: UInt32) -> Int
 
 public enum SecureRandom {
-    /// Cryptographically secure random bytes: OpenSSL's DRBG, and the kernel's getrandom(2)
-    /// when that fails (it can only fail to allocate or to seed). No input reaches this. Only
-    /// if the kernel itself has no randomness to give does it stop the process: weak
-    /// randomness would be worse than none.
+    /// Cryptographically secure random bytes from the kernel (getrandom(2), which blocks only
+    /// until the kernel's generator is first seeded, at boot). Not OpenSSL's DRBG: a
+    /// challenge should not be what loads libcrypto into the PAM application, and the
+    /// kernel's generator is what that DRBG seeds itself from. No input reaches this. Only if
+    /// the kernel itself has no randomness to give does it stop the process: weak randomness
+    /// would be worse than none.
     public static func bytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
-        guard count > 0 else { return out }
-        let ok = out.withUnsafeMutableBytes { RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) }
-        if ok == 1 { return out }
         var filled = 0
         while filled < count {
             let n = out.withUnsafeMutableBytes { getrandom($0.baseAddress! + filled, count - filled, 0) }
             if n > 0 { filled += n } else if n < 0 && errno == EINTR { continue } else {
-                preconditionFailure("no randomness: RAND_bytes and getrandom(2) both failed (errno \(errno))")
+                preconditionFailure("no randomness: getrandom(2) failed (errno \(errno))")
             }
         }
         return out

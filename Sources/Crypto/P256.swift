@@ -1,4 +1,4 @@
-import COpenSSL
+import CLibcrypto
 
 /// DER prefix of a SubjectPublicKeyInfo for an uncompressed P-256 point
 /// (id-ecPublicKey, prime256v1, BIT STRING of 66 bytes).
@@ -35,14 +35,29 @@ public final class P256PublicKey: Equatable, @unchecked Sendable {
         guard der.count == p256SPKIPrefix.count + 65, Array(der.prefix(p256SPKIPrefix.count)) == p256SPKIPrefix else {
             throw CryptoError("P-256 public key", reason: "not an uncompressed P-256 SubjectPublicKeyInfo")
         }
-        let key: OpaquePointer? = der.withUnsafeBufferPointer { buf in
-            var p: UnsafePointer<UInt8>? = buf.baseAddress
-            return d2i_PUBKEY(nil, &p, buf.count)
+        // The point itself, imported as a P-256 key (EVP_PKEY_fromdata): the prefix is checked
+        // above, so there is nothing for d2i_PUBKEY's decoder framework to find out, which on
+        // a process's first key cost about 1.9 M instructions and 24 kB of heap more.
+        var point = Array(der.suffix(65))
+        var key: OpaquePointer? = nil
+        let imported: Bool = point.withUnsafeMutableBytes { p in
+            guard let ctx = pam_passkey_EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { return false }
+            defer { pam_passkey_EVP_PKEY_CTX_free(ctx) }
+            var params: [OSSL_PARAM] = [
+                pam_passkey_OSSL_PARAM_construct_utf8_string(cstr("group"), cstr("P-256"), 0),
+                pam_passkey_OSSL_PARAM_construct_octet_string(cstr("pub"), p.baseAddress, p.count),
+                pam_passkey_OSSL_PARAM_construct_end(),
+            ]
+            return pam_passkey_EVP_PKEY_fromdata_init(ctx) == 1
+                && pam_passkey_EVP_PKEY_fromdata(ctx, &key, pam_passkey_EVP_PKEY_PUBLIC_KEY(), &params) == 1
         }
-        guard let key else { throw CryptoError.openssl("P-256 public key: decode point") }
-        // d2i decodes the point with EC_POINT_oct2point, which refuses a point that is not on
-        // the curve; P-256 has cofactor 1, so that is also a point of the right order. (An
-        // extra EVP_PKEY_public_check doubled the cost of every assertion verification.)
+        guard imported, let key else {
+            if let key { pam_passkey_EVP_PKEY_free(key) }
+            throw CryptoError.openssl("P-256 public key: decode point")
+        }
+        // The import decodes the point with EC_POINT_oct2point, which refuses a point that is
+        // not on the curve; P-256 has cofactor 1, so that is also a point of the right order.
+        // (An extra EVP_PKEY_public_check doubled the cost of every assertion verification.)
         self.pkey = key
         self.uncompressedPoint = Array(der.suffix(65))
     }
@@ -50,29 +65,29 @@ public final class P256PublicKey: Equatable, @unchecked Sendable {
     /// Takes ownership of `pkey`.
     init(taking key: OpaquePointer) throws(CryptoError) {
         var out: UnsafeMutablePointer<UInt8>? = nil
-        let len = i2d_PUBKEY(key, &out)
-        defer { if let out { CRYPTO_free(out, #fileID, #line) } }
+        let len = pam_passkey_i2d_PUBKEY(key, &out)
+        defer { if let out { pam_passkey_CRYPTO_free(out, #fileID, #line) } }
         guard len > 0, let out else {
-            EVP_PKEY_free(key)
+            pam_passkey_EVP_PKEY_free(key)
             throw CryptoError.openssl("P-256 public key: encode")
         }
         let der = Array(UnsafeBufferPointer(start: out, count: Int(len)))
         guard der.count == p256SPKIPrefix.count + 65, Array(der.prefix(p256SPKIPrefix.count)) == p256SPKIPrefix else {
-            EVP_PKEY_free(key)
+            pam_passkey_EVP_PKEY_free(key)
             throw CryptoError("P-256 public key", reason: "key is not an uncompressed P-256 key")
         }
         self.pkey = key
         self.uncompressedPoint = Array(der.suffix(65))
     }
 
-    deinit { EVP_PKEY_free(pkey) }
+    deinit { pam_passkey_EVP_PKEY_free(pkey) }
 
     public var spkiDER: [UInt8] { p256SPKIPrefix + uncompressedPoint }
 
     public var pemRepresentation: String {
         let der = spkiDER
         var b64 = [UInt8](repeating: 0, count: (der.count + 2) / 3 * 4 + 1)
-        let n = EVP_EncodeBlock(&b64, der, Int32(der.count))
+        let n = pam_passkey_EVP_EncodeBlock(&b64, der, Int32(der.count))
         let text = String(decoding: b64.prefix(Int(n)), as: UTF8.self)
         var lines: [Substring] = []
         var rest = Substring(text)
@@ -82,15 +97,15 @@ public final class P256PublicKey: Equatable, @unchecked Sendable {
 
     /// ECDSA-SHA-256 verification of `message` (the hash is computed here).
     public func isValidSignature(_ signature: ECDSASignature, for message: [UInt8]) -> Bool {
-        guard let md = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(md) }
-        guard EVP_DigestVerifyInit(md, nil, EVP_sha256(), nil, pkey) == 1 else { return false }
+        guard let md = pam_passkey_EVP_MD_CTX_new() else { return false }
+        defer { pam_passkey_EVP_MD_CTX_free(md) }
+        guard pam_passkey_EVP_DigestVerifyInit(md, nil, pam_passkey_EVP_sha256(), nil, pkey) == 1 else { return false }
         let rc = signature.derRepresentation.withUnsafeBufferPointer { sig in
             message.withUnsafeBufferPointer { msg in
-                EVP_DigestVerify(md, sig.baseAddress, sig.count, msg.baseAddress, msg.count)
+                pam_passkey_EVP_DigestVerify(md, sig.baseAddress, sig.count, msg.baseAddress, msg.count)
             }
         }
-        ERR_clear_error()
+        pam_passkey_ERR_clear_error()
         return rc == 1
     }
 
@@ -104,12 +119,12 @@ public final class P256PrivateKey: CustomStringConvertible, @unchecked Sendable 
 
     /// Generates a fresh key.
     public init() throws(CryptoError) {
-        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw CryptoError.openssl("P-256 keygen") }
-        defer { EVP_PKEY_CTX_free(ctx) }
+        guard let ctx = pam_passkey_EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw CryptoError.openssl("P-256 keygen") }
+        defer { pam_passkey_EVP_PKEY_CTX_free(ctx) }
         var key: OpaquePointer? = nil
-        guard EVP_PKEY_keygen_init(ctx) == 1,
-              EVP_PKEY_CTX_set_group_name(ctx, "P-256") == 1,
-              EVP_PKEY_generate(ctx, &key) == 1, let key
+        guard pam_passkey_EVP_PKEY_keygen_init(ctx) == 1,
+              pam_passkey_EVP_PKEY_CTX_set_group_name(ctx, "P-256") == 1,
+              pam_passkey_EVP_PKEY_generate(ctx, &key) == 1, let key
         else { throw CryptoError.openssl("P-256 keygen") }
         self.pkey = key
         self.publicKey = try Self.publicHalf(of: key)
@@ -119,7 +134,7 @@ public final class P256PrivateKey: CustomStringConvertible, @unchecked Sendable 
     public init(derRepresentation der: SecretBytes) throws(CryptoError) {
         let key: OpaquePointer? = der.withUnsafeBytes { raw in
             var p: UnsafePointer<UInt8>? = raw.baseAddress?.assumingMemoryBound(to: UInt8.self)
-            return d2i_AutoPrivateKey(nil, &p, raw.count)
+            return pam_passkey_d2i_AutoPrivateKey(nil, &p, raw.count)
         }
         guard let key else { throw CryptoError.openssl("P-256 private key: decode") }
         self.pkey = key
@@ -128,35 +143,35 @@ public final class P256PrivateKey: CustomStringConvertible, @unchecked Sendable 
 
     private static func publicHalf(of key: OpaquePointer) throws(CryptoError) -> P256PublicKey {
         var out: UnsafeMutablePointer<UInt8>? = nil
-        let len = i2d_PUBKEY(key, &out)
-        defer { if let out { CRYPTO_free(out, #fileID, #line) } }
+        let len = pam_passkey_i2d_PUBKEY(key, &out)
+        defer { if let out { pam_passkey_CRYPTO_free(out, #fileID, #line) } }
         guard len > 0, let out else { throw CryptoError.openssl("P-256 private key: public half") }
         return try P256PublicKey(spki: Array(UnsafeBufferPointer(start: out, count: Int(len))))
     }
 
-    deinit { EVP_PKEY_free(pkey) }
+    deinit { pam_passkey_EVP_PKEY_free(pkey) }
 
     /// The key in DER (SEC 1 ECPrivateKey), for sealing. Wiped when released.
     public var derRepresentation: SecretBytes {
         get throws(CryptoError) {
             var out: UnsafeMutablePointer<UInt8>? = nil
-            let len = i2d_PrivateKey(pkey, &out)
+            let len = pam_passkey_i2d_PrivateKey(pkey, &out)
             guard len > 0, let out else { throw CryptoError.openssl("P-256 private key: encode") }
             let secret = SecretBytes(UnsafeBufferPointer(start: out, count: Int(len)))
-            CRYPTO_clear_free(out, Int(len), #fileID, #line)
+            pam_passkey_CRYPTO_clear_free(out, Int(len), #fileID, #line)
             return secret
         }
     }
 
     /// ECDSA-SHA-256 over `message`, DER-encoded.
     public func signature(for message: [UInt8]) throws(CryptoError) -> ECDSASignature {
-        guard let md = EVP_MD_CTX_new() else { throw CryptoError.openssl("ECDSA sign") }
-        defer { EVP_MD_CTX_free(md) }
-        guard EVP_DigestSignInit(md, nil, EVP_sha256(), nil, pkey) == 1 else { throw CryptoError.openssl("ECDSA sign") }
+        guard let md = pam_passkey_EVP_MD_CTX_new() else { throw CryptoError.openssl("ECDSA sign") }
+        defer { pam_passkey_EVP_MD_CTX_free(md) }
+        guard pam_passkey_EVP_DigestSignInit(md, nil, pam_passkey_EVP_sha256(), nil, pkey) == 1 else { throw CryptoError.openssl("ECDSA sign") }
         var sig = [UInt8](repeating: 0, count: 80)
         var len = sig.count
         let rc = message.withUnsafeBufferPointer { msg in
-            EVP_DigestSign(md, &sig, &len, msg.baseAddress, msg.count)
+            pam_passkey_EVP_DigestSign(md, &sig, &len, msg.baseAddress, msg.count)
         }
         guard rc == 1 else { throw CryptoError.openssl("ECDSA sign") }
         do {

@@ -1,4 +1,4 @@
-import COpenSSL
+import CLibcrypto
 
 /// scrypt (RFC 7914) through OpenSSL's EVP_KDF: a memory-hard key derivation for PINs.
 public enum Scrypt {
@@ -22,10 +22,10 @@ public enum Scrypt {
         guard (1...30).contains(cost.log2N), (1...32).contains(cost.r), (1...16).contains(cost.p) else {
             throw CryptoError("scrypt", reason: "cost out of range (log2N 1...30, r 1...32, p 1...16)")
         }
-        guard let kdf = EVP_KDF_fetch(nil, "SCRYPT", nil) else { throw CryptoError.openssl("scrypt: fetch") }
-        defer { EVP_KDF_free(kdf) }
-        guard let ctx = EVP_KDF_CTX_new(kdf) else { throw CryptoError.openssl("scrypt: context") }
-        defer { EVP_KDF_CTX_free(ctx) }
+        guard let kdf = pam_passkey_EVP_KDF_fetch(nil, "SCRYPT", nil) else { throw CryptoError.openssl("scrypt: fetch") }
+        defer { pam_passkey_EVP_KDF_free(kdf) }
+        guard let ctx = pam_passkey_EVP_KDF_CTX_new(kdf) else { throw CryptoError.openssl("scrypt: context") }
+        defer { pam_passkey_EVP_KDF_CTX_free(ctx) }
         var n = UInt64(1) << UInt64(cost.log2N)
         var r = UInt32(cost.r)
         var p = UInt32(cost.p)
@@ -36,15 +36,15 @@ public enum Scrypt {
             salt.withUnsafeMutableBytes { s in
                 out.withUnsafeMutableBytes { o in
                     var params: [OSSL_PARAM] = [
-                        OSSL_PARAM_construct_octet_string(cstr("pass"), UnsafeMutableRawPointer(mutating: pw.baseAddress ?? UnsafeRawPointer(s.baseAddress!)), pw.count),
-                        OSSL_PARAM_construct_octet_string(cstr("salt"), s.baseAddress, s.count),
-                        OSSL_PARAM_construct_uint64(cstr("n"), &n),
-                        OSSL_PARAM_construct_uint32(cstr("r"), &r),
-                        OSSL_PARAM_construct_uint32(cstr("p"), &p),
-                        OSSL_PARAM_construct_uint64(cstr("maxmem_bytes"), &maxmem),
-                        OSSL_PARAM_construct_end(),
+                        pam_passkey_OSSL_PARAM_construct_octet_string(cstr("pass"), UnsafeMutableRawPointer(mutating: pw.baseAddress ?? UnsafeRawPointer(s.baseAddress!)), pw.count),
+                        pam_passkey_OSSL_PARAM_construct_octet_string(cstr("salt"), s.baseAddress, s.count),
+                        pam_passkey_OSSL_PARAM_construct_uint64(cstr("n"), &n),
+                        pam_passkey_OSSL_PARAM_construct_uint32(cstr("r"), &r),
+                        pam_passkey_OSSL_PARAM_construct_uint32(cstr("p"), &p),
+                        pam_passkey_OSSL_PARAM_construct_uint64(cstr("maxmem_bytes"), &maxmem),
+                        pam_passkey_OSSL_PARAM_construct_end(),
                     ]
-                    return EVP_KDF_derive(ctx, o.baseAddress?.assumingMemoryBound(to: UInt8.self), o.count, &params)
+                    return pam_passkey_EVP_KDF_derive(ctx, o.baseAddress?.assumingMemoryBound(to: UInt8.self), o.count, &params)
                 }
             }
         }

@@ -1,7 +1,21 @@
-import COpenSSL
+/// glibc's explicit_bzero(3): a memset the compiler may not remove as a dead store.
+@_silgen_name("explicit_bzero")
+private func explicit_bzero(_ buffer: UnsafeMutableRawPointer?, _ length: Int)
+
+/// Whether `count` bytes at `a` and `b` are equal, looking at every byte whatever it finds
+/// (no early exit), so the time taken does not say where two values differ.
+@inline(never)
+func bytesEqualInConstantTime(_ a: UnsafeRawPointer?, _ b: UnsafeRawPointer?, _ count: Int) -> Bool {
+    guard count > 0, let a, let b else { return count == 0 }
+    var difference: UInt8 = 0
+    for i in 0..<count {
+        difference |= a.load(fromByteOffset: i, as: UInt8.self) ^ b.load(fromByteOffset: i, as: UInt8.self)
+    }
+    return difference == 0
+}
 
 /// Bytes that must not outlive their use: PINs, derived keys, private keys.
-/// Held in memory this class allocated and wiped with `OPENSSL_cleanse` on release, so no
+/// Held in memory this class allocated and wiped with explicit_bzero(3) on release, so no
 /// copy-on-write array keeps a stray copy. Never printed.
 public final class SecretBytes: CustomStringConvertible, @unchecked Sendable {
     private let buffer: UnsafeMutableRawBufferPointer
@@ -37,20 +51,20 @@ public final class SecretBytes: CustomStringConvertible, @unchecked Sendable {
     /// Constant-time comparison.
     public func isEqual(to other: SecretBytes) -> Bool {
         guard count == other.count else { return false }
-        return withUnsafeBytes { a in other.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, count) == 0 } }
+        return withUnsafeBytes { a in other.withUnsafeBytes { b in bytesEqualInConstantTime(a.baseAddress, b.baseAddress, count) } }
     }
 
     public var description: String { "SecretBytes(\(count) bytes, redacted)" }
 
     deinit {
-        OPENSSL_cleanse(buffer.baseAddress, buffer.count)
+        explicit_bzero(buffer.baseAddress, buffer.count)
         buffer.deallocate()
     }
 }
 
 /// Overwrites an array's storage in place.
 public func wipe(_ bytes: inout [UInt8]) {
-    bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
+    bytes.withUnsafeMutableBytes { explicit_bzero($0.baseAddress, $0.count) }
     bytes.removeAll()
 }
 
@@ -58,5 +72,5 @@ public func wipe(_ bytes: inout [UInt8]) {
 public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
     if a.isEmpty { return true }
-    return a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in CRYPTO_memcmp(pa.baseAddress, pb.baseAddress, a.count) == 0 } }
+    return a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in bytesEqualInConstantTime(pa.baseAddress, pb.baseAddress, a.count) } }
 }

@@ -25,6 +25,8 @@ extension RelyingParty {
     /// the key is plugged into.
     public func register(user: UserName, replacing: [CredentialRecord] = [], heldIDs: Set<CredentialID> = [],
                          label: String = "", target: CeremonyTarget = .host, ui: UserInterface) -> RegistrationOutcome {
+        // Nothing the helper makes could be verified without libcrypto: no PIN is chosen for it.
+        if let problem = Libcrypto.problem { return .failed(.cryptoUnavailable(problem)) }
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.createType, challenge: challenge, origin: origin)
         let heldOld = replacing.map(\.id).filter(heldIDs.contains)

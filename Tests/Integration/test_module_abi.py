@@ -54,3 +54,92 @@ def test_section_order_names_the_module_s_functions(build_dir):
     found = sum(1 for name in wanted if name in present)
     assert len(wanted) > 200 and found >= 0.8 * len(wanted), (
         f"{found} of {len(wanted)} functions in {order} are in the module: run scripts/update-section-order.sh")
+
+
+# libcrypto is opened on first use (Sources/CLibcrypto/shim.h) by one absolute path, the file
+# the system's loader would pick for libcrypto.so.3 (Debian's multiarch directory).
+LIBCRYPTO = "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"
+
+
+def test_module_opens_libcrypto_by_absolute_path_on_first_use(build_dir):
+    """Not in the module's DT_NEEDED, so login and su do not map it for a step-aside; named
+    by its absolute path, never a bare soname (the loader's search includes LD_LIBRARY_PATH
+    in a PAM application that is not setuid); that path is the library ldconfig knows."""
+    import os
+    dynamic = subprocess.run(["readelf", "-d", build_dir / "pam_passkey.so"], check=True, capture_output=True, text=True).stdout
+    assert "libcrypto" not in dynamic, dynamic
+    program = (build_dir / "pam_passkey.so").read_bytes()
+    assert LIBCRYPTO.encode() + b"\0" in program
+    assert b"\0libcrypto.so.3\0" not in program
+    cache = subprocess.run(["ldconfig", "-p"], check=True, capture_output=True, text=True).stdout
+    listed = [line.split("=>")[-1].strip() for line in cache.splitlines()
+              if line.strip().startswith("libcrypto.so.3 ") and "x86-64" in line]
+    assert listed, cache
+    assert all(os.path.samefile(path, LIBCRYPTO) for path in listed), listed
+    # The helper still links it (its allocator goes in before OpenSSL's first allocation),
+    # which is also what makes the package depend on libssl3.
+    helper = subprocess.run(["readelf", "-d", build_dir / "pam_passkey_helper"], check=True, capture_output=True, text=True).stdout
+    assert "libcrypto.so.3" in helper, helper
+
+
+def footprint_login(build_dir, host, user, answer, *, namespace_prefix=()):
+    """One login through host's login stack in a fresh passkey-footprint-probe (a C program
+    linked with libpam alone, login-like: no libcrypto of its own); returns (returncode,
+    output, the probe's /proc/self/smaps after the login)."""
+    import tempfile
+    (host.confdir / "permit").write_text("auth required pam_permit.so\n")
+    with tempfile.NamedTemporaryFile(prefix="smaps-", dir=host.dir) as smaps:
+        r = subprocess.run([*namespace_prefix, str(build_dir / "passkey-footprint-probe"), "login", str(host.confdir), user.name,
+                            answer, str(build_dir / "pam_passkey.so"), "login"],
+                           capture_output=True, text=True, timeout=60,
+                           env={"PASSKEY_BENCH_SMAPS": smaps.name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        return r.returncode, r.stdout + r.stderr, open(smaps.name).read()
+
+
+def test_step_aside_never_maps_libcrypto_and_a_passkey_login_does(fleet, make_account):
+    alice = make_account("alice")
+    a = fleet.host("host-a")
+    # No passkey yet: the module steps aside and pam_unix takes the password.
+    code, out, smaps = footprint_login(fleet.build_dir, a, alice, alice.password)
+    assert code == 0, out
+    assert "libcrypto" not in smaps
+    r = a.login(alice, [alice.password, "y", "482913", "482913"])
+    assert r.ok, r
+    code, out, smaps = footprint_login(fleet.build_dir, a, alice, "482913")
+    assert code == 0, out
+    assert LIBCRYPTO in smaps
+
+
+def test_without_libcrypto_a_passkey_login_fails_closed_and_a_step_aside_works(fleet, make_account, syslog):
+    """In a mount namespace where the library's file is empty: the passkey login stops before
+    any PIN is asked for, with a log line that says why (PAM_AUTHINFO_UNAVAIL: the password
+    decides), and a user without passkeys steps aside as always."""
+    import shutil
+    import pytest
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is missing")
+    alice, bob = make_account("alice"), make_account("bob")
+    a = fleet.host("host-a")
+    # The helper links libcrypto, so it runs outside the namespace (the module alone is
+    # without the library there): a launcher that enters this process's mount namespace.
+    import os
+    outside = a.dir / "helper-outside"
+    outside.write_text(f'#!/bin/sh\nexec nsenter --mount=/proc/{os.getpid()}/ns/mnt -- {a.policy["helper"]} "$@"\n')
+    os.chmod(outside, 0o755)
+    a.set_policy(helper=str(outside))
+    r = a.login(alice, [alice.password, "y", "482913", "482913"])
+    assert r.ok, r
+    empty = a.dir / "empty"
+    empty.write_bytes(b"")
+    hide = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            f'mount --bind "$0" {LIBCRYPTO} && exec "$@"', str(empty)]
+    # The PIN is offered to pam_unix as a password after the module declined: it fails there.
+    code, out, _ = footprint_login(fleet.build_dir, a, alice, "482913", namespace_prefix=hide)
+    assert code == 1 and "the login through login failed (7)" in out, out
+    lines = syslog.read()
+    assert any("decision=failed reason=libcrypto_unavailable: cannot verify a passkey: libcrypto is not available" in line
+               and LIBCRYPTO in line for line in lines), "\n".join(lines)
+    assert not any("decision=passkey" in line and "result=success" in line for line in lines), lines
+    code, out, smaps = footprint_login(fleet.build_dir, a, bob, bob.password, namespace_prefix=hide)
+    assert code == 0, out
+    assert "libcrypto" not in smaps

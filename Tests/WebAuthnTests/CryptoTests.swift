@@ -9,6 +9,37 @@ func hex(_ s: String) -> [UInt8] {
 }
 
 final class CryptoTests: XCTestCase {
+    /// libcrypto is dlopened by one absolute path (Sources/CLibcrypto/shim.h), and loads here.
+    func testLibcryptoIsOpenedByAbsolutePath() {
+        XCTAssertTrue(Libcrypto.path.hasPrefix("/"), Libcrypto.path)
+        XCTAssertTrue(Libcrypto.path.hasSuffix("/libcrypto.so.3"), Libcrypto.path)
+        XCTAssertNil(Libcrypto.problem)
+    }
+
+    /// The comparisons that replaced CRYPTO_memcmp: equal only when every byte is.
+    func testConstantTimeComparisons() {
+        XCTAssertTrue(constantTimeEquals([], []))
+        XCTAssertTrue(constantTimeEquals([1, 2, 3], [1, 2, 3]))
+        XCTAssertFalse(constantTimeEquals([1, 2, 3], [1, 2, 4]))
+        XCTAssertFalse(constantTimeEquals([0, 2, 3], [1, 2, 3]))
+        XCTAssertFalse(constantTimeEquals([1, 2, 3], [1, 2]))
+        let a = SecretBytes([9, 8, 7, 6])
+        XCTAssertTrue(a.isEqual(to: SecretBytes([9, 8, 7, 6])))
+        XCTAssertFalse(a.isEqual(to: SecretBytes([9, 8, 7, 5])))
+        XCTAssertFalse(a.isEqual(to: SecretBytes([9, 8, 7])))
+        XCTAssertTrue(SecretBytes(count: 0).isEqual(to: SecretBytes(count: 0)))
+        var bytes: [UInt8] = [1, 2, 3]
+        wipe(&bytes)
+        XCTAssertTrue(bytes.isEmpty)
+    }
+
+    func testSecureRandomFillsFromTheKernel() {
+        XCTAssertEqual(SecureRandom.bytes(0), [])
+        let a = SecureRandom.bytes(64), b = SecureRandom.bytes(64)
+        XCTAssertEqual(a.count, 64)
+        XCTAssertNotEqual(a, b)
+    }
+
     func testSHA256KnownAnswer() {
         XCTAssertEqual(SHA256.hash(Array("abc".utf8)), hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
     }
