@@ -24,7 +24,8 @@
 //   Intelligence/    the decision: passkey login, step aside, offer append — with a reason
 //   Authenticator/   host authenticator backends (software, TPM)
 //   HelperProtocol/  the framed protocol between the module/CLI and the helper, and its client
-//   CSpawn/          one inline C function: fork, become root, exec the helper (su, sudo)
+//   CSpawn/          inline C functions: fork, become root, exec the helper (su, sudo); the
+//                    pidfd calls; the helper's syslog line (variadic C that Swift cannot call)
 //   HelperLauncher/  the setuid launcher in C, built by the Makefile with cc
 //   RelyingParty/    the ceremonies (login, append/enroll) shared by the module and the CLI
 //   Wording/         every sentence a person signing in sees, in one place
@@ -127,7 +128,7 @@ let package = Package(
         // Executables.
         .executableTarget(name: "pam_passkey_helper",
                           dependencies: ["Identifiers", "Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn",
-                                         "COpenSSL"],
+                                         "COpenSSL", "CSpawn"],
                           path: "Sources/Helper",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
