@@ -7,6 +7,7 @@ import Crypto
 import HelperProtocol
 import Identifiers
 import Policy
+import Storage
 
 /// Serves requests on the channel, one after the other, until the caller closes it: the
 /// module probes and then signs in with one process. Anything malformed ends the exchange.
@@ -39,12 +40,18 @@ struct HelperServer {
                 HelperLog.write(LOG_ERR, "no request: \(error)")
                 return false
             }
-            if case .notBuilt = authenticator {
-                do { authenticator = .built(try AuthenticatorFactory.make(policyPath: policyPath, afterReply: afterReply)) } catch {
-                    authenticator = .failed(error)
+            // One walk per directory for the request: the policy file's directories, the state
+            // directory and the keyrings under it are opened (O_NOFOLLOW) and checked once, as
+            // the module does for a PAM call. Nothing is kept for the next request.
+            let answer = SecureDirectory.sharingWalks { () -> HelperReply in
+                if case .notBuilt = authenticator {
+                    do throws(HelperFailure) { authenticator = .built(try AuthenticatorFactory.make(policyPath: policyPath, afterReply: afterReply)) } catch {
+                        authenticator = .failed(error)
+                    }
                 }
+                return serve(request, authenticator)
             }
-            let sent = reply(serve(request, authenticator), op: request.operationName, user: request.user)
+            let sent = reply(answer, op: request.operationName, user: request.user)
             // The caller has its answer; now the bookkeeping that need not delay it (done even
             // when the reply could not be sent).
             for f in afterReply.run() {
