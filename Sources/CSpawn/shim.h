@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <syslog.h>
 #include <unistd.h>
 
 /// Forks; the child becomes root in its real, effective and saved uid and gid with no
@@ -64,6 +65,15 @@ static inline int pam_passkey_pidfd_kill(int pidfd, int sig) {
     errno = ENOSYS;
     return -1;
 #endif
+}
+
+/// The helper's log line: `text` passed as the argument of a "%s" format, never as the
+/// format. syslog is variadic, which Swift cannot call; `withVaList` would box the argument
+/// in a CVarArg existential, whose conformance lookup cost a fresh helper ~290 k instructions
+/// before its first reply (callgrind).
+static inline void pam_passkey_helper_syslog(int priority, const char *text) {
+    openlog("pam_passkey_helper", LOG_PID, LOG_AUTHPRIV);
+    syslog(priority, "%s", text);
 }
 
 #endif

@@ -2,10 +2,12 @@
 import Glibc
 #endif
 import Authenticator
+import CSpawn
 import Crypto
 import HelperProtocol
 import Identifiers
 import Policy
+import Storage
 
 /// Serves requests on the channel, one after the other, until the caller closes it: the
 /// module probes and then signs in with one process. Anything malformed ends the exchange.
@@ -23,7 +25,7 @@ struct HelperServer {
 
     /// Returns whether every request got its reply.
     func run() -> Bool {
-        var authenticator: Result<Authenticators, HelperFailure>? = nil
+        var authenticator = Backends.notBuilt
         let afterReply = AfterReply()
         for served in 0..<Self.maxRequests {
             let request: HelperRequest
@@ -38,12 +40,18 @@ struct HelperServer {
                 HelperLog.write(LOG_ERR, "no request: \(error)")
                 return false
             }
-            if authenticator == nil {
-                do { authenticator = .success(try AuthenticatorFactory.make(policyPath: policyPath, afterReply: afterReply)) } catch {
-                    authenticator = .failure(error)
+            // One walk per directory for the request: the policy file's directories, the state
+            // directory and the keyrings under it are opened (O_NOFOLLOW) and checked once, as
+            // the module does for a PAM call. Nothing is kept for the next request.
+            let answer = SecureDirectory.sharingWalks { () -> HelperReply in
+                if case .notBuilt = authenticator {
+                    do throws(HelperFailure) { authenticator = .built(try AuthenticatorFactory.make(policyPath: policyPath, afterReply: afterReply)) } catch {
+                        authenticator = .failed(error)
+                    }
                 }
+                return serve(request, authenticator)
             }
-            let sent = reply(serve(request, authenticator!), op: request.operationName, user: request.user)
+            let sent = reply(answer, op: request.operationName, user: request.user)
             // The caller has its answer; now the bookkeeping that need not delay it (done even
             // when the reply could not be sent).
             for f in afterReply.run() {
@@ -54,12 +62,22 @@ struct HelperServer {
         return true
     }
 
-    private func serve(_ request: HelperRequest, _ backend: Result<Authenticators, HelperFailure>) -> HelperReply {
+    /// The backends, built at the first request (from the policy read then). Not a
+    /// `Result<Authenticators, HelperFailure>?`: that generic type's metadata is made at run
+    /// time, ~120 k instructions before a fresh helper's first reply.
+    private enum Backends {
+        case notBuilt
+        case built(Authenticators)
+        case failed(HelperFailure)
+    }
+
+    private func serve(_ request: HelperRequest, _ backend: Backends) -> HelperReply {
         if let refusal = permissionProblem(request) { return .failure(refusal) }
         let authenticator: HostAuthenticator, keys: SecurityKeys
         switch backend {
-        case .success(let a): (authenticator, keys) = (a.host, a.securityKeys)
-        case .failure(let f): return .failure(f)
+        case .built(let a): (authenticator, keys) = (a.host, a.securityKeys)
+        case .failed(let f): return .failure(f)
+        case .notBuilt: return .failure(HelperFailure(.internalError, "no authenticator was built"))
         }
         let prompter = ChannelPrompter(channel: channel)
         do throws(HelperFailure) {
@@ -122,8 +140,17 @@ struct HelperServer {
         }
     }
 
+    /// Sends the reply, then logs it: the caller is waiting for the reply, and the log line
+    /// (glibc reads /etc/localtime and connects to /dev/log for it) need not delay it.
     private func reply(_ reply: HelperReply, op: String, user: UserName?) -> Bool {
         let who = user.map { "user=\($0) " } ?? ""
+        let undelivered: ChannelError?
+        do throws(ChannelError) {
+            try channel.send(HelperMessage.reply(reply).encoded())
+            undelivered = nil
+        } catch {
+            undelivered = error
+        }
         switch reply {
         case .failure(let f):
             HelperLog.write(f.code == .internalError || f.code == .unavailable ? LOG_ERR : LOG_NOTICE,
@@ -131,13 +158,11 @@ struct HelperServer {
         default:
             HelperLog.write(LOG_INFO, "\(op) \(who)ok")
         }
-        do {
-            try channel.send(HelperMessage.reply(reply).encoded())
-            return true
-        } catch {
-            HelperLog.write(LOG_NOTICE, "\(op) \(who)reply not delivered: \(error)")
+        if let undelivered {
+            HelperLog.write(LOG_NOTICE, "\(op) \(who)reply not delivered: \(undelivered)")
             return false
         }
+        return true
     }
 }
 
@@ -191,9 +216,6 @@ extension HelperRequest {
 
 enum HelperLog {
     static func write(_ priority: Int32, _ text: String) {
-        openlog("pam_passkey_helper", LOG_PID, LOG_AUTHPRIV)
-        text.withCString { t in
-            withVaList([t]) { vsyslog(priority, "%s", $0) }
-        }
+        text.withCString { pam_passkey_helper_syslog(priority, $0) }
     }
 }

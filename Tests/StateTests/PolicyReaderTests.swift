@@ -30,4 +30,18 @@ final class PolicyReaderTests: XCTestCase {
         XCTAssertEqual(PolicyKey.appendSkipServices.value(of: "sudo, su"), ["sudo", "su"])
         XCTAssertNil(PolicyKey.appendSkipServices.value(of: "sudo; su"))
     }
+    /// The table `PolicyKeys.named` searches names each key as its PolicyKey does, once, and
+    /// `all` keeps every key in the table's order.
+    func testEveryTableNameIsItsKeysName() {
+        var seen: Set<String> = []
+        for entry in PolicyKeys.entries {
+            XCTAssertEqual(entry.key().name, entry.name)
+            XCTAssertTrue(seen.insert(entry.name).inserted, "\(entry.name) is in the table twice")
+            XCTAssertEqual(PolicyKeys.named(entry.name)?.name, entry.name)
+        }
+        XCTAssertEqual(PolicyKeys.all.map(\.name), PolicyKeys.entries.map(\.name))
+        XCTAssertNil(PolicyKeys.named("no_such_key"))
+        XCTAssertEqual(PolicyKey.securityKeys.defaultText, "auto")
+        XCTAssertEqual(PolicyKey.noninteractiveServices.defaultText, "cron, atd, systemd-user")
+    }
 }
