@@ -39,6 +39,9 @@ def test_key_list_is_the_whole_table(keys):
         names[member] = m.group(1)
     assert [k[0] for k in keys] == [names[m] for m in members]
     assert len(keys) >= 20
+    # And every key defined is in the table: one missing from it would be read by no one.
+    defined = re.findall(r'public static let (\w+) = (?:text|path|choice|duration|integer|flag|list|percent|\w+)\(\s*"(\w+)"', source)
+    assert sorted(name for _, name in defined) == sorted(names.values()), "a key is defined but not in PolicyKeys.all"
 
 
 def test_sample_conf_sets_nothing_and_shows_every_default(build_dir, keys):
