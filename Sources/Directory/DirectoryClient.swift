@@ -89,8 +89,7 @@ final class DirectoryClient {
         } catch let e as LDAPFailure {
             // libldap says no more when the TLS handshake fails (a certificate that does not
             // chain to the CA file, or does not name the host) than when nothing answers.
-            let tls = uri.split(separator: " ").contains { $0.lowercased().hasPrefix("ldaps://") }
-            let hint = tls && e.code == -1
+            let hint = MemoryFile.usesTLS(uri) && e.code == -1
                 ? "; over ldaps:// this is also what a server certificate that does not chain to ldap_tls_cacert (\(policy[.ldapTLSCACert])) or does not name the host in ldap_uri looks like: check with openssl s_client -connect HOST:PORT -CAfile \(policy[.ldapTLSCACert]) -verify_hostname HOST"
                 : ""
             throw DirectoryRunError(description: "\(e)" + hint)

@@ -29,12 +29,17 @@ enum MemoryFile {
         return "/proc/self/fd/\(fd)"
     }
 
+    /// Whether one of ldap_uri's URIs is ldaps://.
+    static func usesTLS(_ uri: String) -> Bool {
+        uri.split(separator: " ").contains { $0.lowercased().hasPrefix("ldaps://") }
+    }
+
     /// ldap_tls_cacert for a directory reached over TLS: the certificates that decide which
     /// server this host trusts with its bind, read as root's files are (no symbolic link;
     /// owned by root; writable by nobody else, nor its directories), then handed to libldap
     /// as a copy. Without TLS (ldap:// on loopback, ldapi://) it is not read.
     static func caCertificates(_ path: String, uri: String) throws(DirectoryRunError) -> String {
-        guard uri.split(separator: " ").contains(where: { $0.lowercased().hasPrefix("ldaps://") }) else { return path }
+        guard usesTLS(uri) else { return path }
         let bytes: [UInt8]?
         do { bytes = try SecureFile.read(path, maxBytes: 16 << 20) } catch {
             throw DirectoryRunError(description: "ldap_tls_cacert: \(error)")

@@ -39,10 +39,15 @@ struct TransferReport {
 }
 
 extension DirectoryClient {
+    /// A files registry's records, stored as FileRegistry stores them.
+    private static func filesRegistry(_ directory: String) -> DocumentStore<UserRecord> {
+        DocumentStore(directory: directory, fileMode: 0o644, maxBytes: FileRegistry.maxFileBytes, lockTimeout: .seconds(5),
+                      missingDirectory: .isAnError)
+    }
+
     /// The files registry in `registryDirectory` into the directory.
     func export(from registryDirectory: String) throws(DirectoryRunError) -> TransferReport {
-        let store = DocumentStore<UserRecord>(directory: registryDirectory, fileMode: 0o644, maxBytes: FileRegistry.maxFileBytes,
-                                              lockTimeout: .seconds(5), missingDirectory: .isAnError)
+        let store = Self.filesRegistry(registryDirectory)
         let users: [UserName]
         do { users = try store.users() } catch { throw DirectoryRunError(description: "registry \(registryDirectory): \(error)") }
         var report = TransferReport()
@@ -112,8 +117,7 @@ extension DirectoryClient {
 
     /// Every user the directory has into the files registry in `registryDirectory`.
     func importAll(into registryDirectory: String) throws(DirectoryRunError) -> TransferReport {
-        let store = DocumentStore<UserRecord>(directory: registryDirectory, fileMode: 0o644, maxBytes: FileRegistry.maxFileBytes,
-                                              lockTimeout: .seconds(5), missingDirectory: .isAnError)
+        let store = Self.filesRegistry(registryDirectory)
         do { _ = try SecureDirectory.open(registryDirectory) } catch {
             throw DirectoryRunError(description: "registry \(registryDirectory): \(error) (create it first: install -d -m 0755 -o root -g root \(registryDirectory))")
         }

@@ -2,6 +2,7 @@
 schema and access rules: each host has its own policy, machine id, state directory, cache
 directory and host account (cn=HOST,ou=hosts, bound with a simple bind and a root-only
 password file), and reaches the directory only through pam_passkey_directory."""
+import contextlib
 import json
 import os
 import secrets
@@ -26,6 +27,28 @@ def start_directory(**slapd) -> Slapd:
         out += ldif(f"ou={ou},{SUFFIX}", {"objectClass": ["organizationalUnit"], "ou": [ou]})
     s.add(out)
     return s
+
+
+@contextlib.contextmanager
+def running_directory(**slapd):
+    """start_directory(**slapd) for the duration of a with block; removed after."""
+    s = start_directory(**slapd)
+    try:
+        yield s
+    finally:
+        s.remove()
+
+
+def second_host_enrolls(b, user, pin, directory):
+    """host-b has never seen `user`, whose passkey is on host-a: it asks the directory, says
+    where the passkey is, and the password and the offer create one here; then both are in
+    the directory."""
+    from fleet import CONFIRM_PIN, PASSWORD, choose_pin, offer_create
+    r = b.login(user, [user.password, "y", pin, pin])
+    assert r.ok, r
+    assert r.transcript == [("info", "Your passkey is on another computer (host-a)."), PASSWORD, offer_create(),
+                            choose_pin(), CONFIRM_PIN, ("info", "Passkey created. You now have passkeys on 2 computers.")], r
+    assert sorted(c["hostName"] for c in directory_record(directory, user)["credentials"]) == ["host-a", "host-b"]
 
 
 def host_id_of(host) -> str:

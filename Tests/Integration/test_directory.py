@@ -7,18 +7,15 @@ import time
 import pytest
 
 from fleet import CONFIRM_PIN, PASSWORD, choose_pin, offer_create, pin_prompt
-from ldapfleet import directory_program, directory_record, ldap_host, queue, start_directory
+from ldapfleet import directory_program, directory_record, ldap_host, queue, running_directory, second_host_enrolls, start_directory
 
 PIN_A, PIN_B = "482913", "605718"
 
 
 @pytest.fixture(scope="module")
 def directory():
-    s = start_directory()
-    try:
+    with running_directory() as s:
         yield s
-    finally:
-        s.remove()
 
 
 def test_second_device_story_through_the_directory(fleet, directory, make_account, syslog):
@@ -38,11 +35,7 @@ def test_second_device_story_through_the_directory(fleet, directory, make_accoun
     assert r.ok and r.transcript == [pin_prompt(alice, "host-a")], r
 
     # B has never seen alice: it asks the directory, and knows where her passkey is.
-    r = b.login(alice, [alice.password, "y", PIN_B, PIN_B])
-    assert r.ok, r
-    assert r.transcript == [("info", "Your passkey is on another computer (host-a)."), PASSWORD, offer_create(),
-                            choose_pin(), CONFIRM_PIN, ("info", "Passkey created. You now have passkeys on 2 computers.")], r
-    assert sorted(c["hostName"] for c in directory_record(directory, alice)["credentials"]) == ["host-a", "host-b"]
+    second_host_enrolls(b, alice, PIN_B, directory)
 
     r = b.login(alice, [PIN_B])
     assert r.ok and r.transcript == [pin_prompt(alice, "host-b")], r
@@ -70,11 +63,8 @@ def test_second_device_story_through_the_directory(fleet, directory, make_accoun
 @pytest.fixture
 def own_directory():
     """A slapd of this test's own, to stop and pause."""
-    s = start_directory()
-    try:
+    with running_directory() as s:
         yield s
-    finally:
-        s.remove()
 
 
 def timed_login(host, user, answers, **kwargs):

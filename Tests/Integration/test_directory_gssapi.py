@@ -17,7 +17,7 @@ import pytest
 
 from fleet import CONFIRM_PIN, PASSWORD, choose_pin, offer_create, pin_prompt
 from kdc import KDC
-from ldapfleet import HOSTS, SUFFIX, directory_program, directory_record, forget_failures, ldap_host, queue, start_directory
+from ldapfleet import HOSTS, SUFFIX, directory_program, directory_record, forget_failures, ldap_host, queue, second_host_enrolls, start_directory
 from test_directory import BOUND, PIN_A, PIN_B, TIMEOUT, ctl, timed_login
 
 DOMAIN = "pam-passkey.test"
@@ -97,11 +97,7 @@ def test_second_device_story_with_kerberos_binds(fleet, realm, make_account, sys
     assert queue(a) == []
 
     # B has never seen alice: it asks the directory (bound as host-b) and knows where her passkey is.
-    r = b.login(alice, [alice.password, "y", PIN_B, PIN_B])
-    assert r.ok, r
-    assert r.transcript == [("info", "Your passkey is on another computer (host-a)."), PASSWORD, offer_create(),
-                            choose_pin(), CONFIRM_PIN, ("info", "Passkey created. You now have passkeys on 2 computers.")], r
-    assert sorted(c["hostName"] for c in directory_record(directory, alice)["credentials"]) == ["host-a", "host-b"]
+    second_host_enrolls(b, alice, PIN_B, directory)
     r = a.login(alice, [PIN_A])
     assert r.ok and r.transcript == [pin_prompt(alice, "host-a")], r
     assert ctl(a, "sync").returncode == 0 and queue(a) == []

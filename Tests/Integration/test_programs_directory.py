@@ -13,18 +13,15 @@ import tempfile
 import pytest
 
 import ptyprograms as pp
-from ldapfleet import BASE, HOSTS, directory_record, start_directory
+from ldapfleet import BASE, HOSTS, directory_record, running_directory
 from ldaprecords import ldif
 from test_programs import PIN, VLOCK, LOGIN, first_console_login, sign_in
 
 
 @pytest.fixture(scope="module")
 def directory():
-    s = start_directory()
-    try:
+    with running_directory() as s:
         yield s
-    finally:
-        s.remove()
 
 
 @pytest.fixture(scope="module")
