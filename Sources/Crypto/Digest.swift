@@ -3,19 +3,13 @@ import Glibc
 #endif
 import CLibcrypto
 
+/// SHA-256 in Swift (PortableSHA256): hashing public data (client data, relying party ids)
+/// should not be what loads libcrypto into the PAM application.
 public enum SHA256 {
     public static let byteCount = 32
 
     public static func hash<C: Collection>(_ data: C) -> [UInt8] where C.Element == UInt8 {
-        var out = [UInt8](repeating: 0, count: byteCount)
-        var outLen: UInt32 = 0
-        let ok = Array(data).withUnsafeBytes { input in
-            pam_passkey_EVP_Digest(input.baseAddress, input.count, &out, &outLen, pam_passkey_EVP_sha256(), nil)
-        }
-        // libcrypto can fail only for want of memory; the same digest then comes from the
-        // Swift implementation instead of stopping the host process.
-        guard ok == 1 && outLen == 32 else { return PortableSHA256.hash(data) }
-        return out
+        PortableSHA256.hash(data)
     }
 }
 

@@ -1,13 +1,14 @@
 /// SHA-256 and HMAC-SHA-256 (FIPS 180-4, RFC 2104) in Swift, without OpenSSL.
 ///
-/// For one job: the host id (HostIdentity), derived on every login, also when the module
-/// only steps aside. The first EVP call in a process makes OpenSSL load its providers and
-/// fill its method tables (about 5 million instructions, measured with callgrind in a fresh
-/// login-like process: 44 % of the whole step-aside); hashing 33 bytes here costs a few
-/// thousand. The inputs are not secret from this process and nothing here is compared with
-/// an attacker's guess, so constant time is not a concern. Everything that signs, verifies,
-/// seals or derives keys uses OpenSSL (`SHA256`, `HMACSHA256`); the tests check this
-/// implementation against them and against the RFC 4231 vectors.
+/// For the hashing a login does in the PAM application: the host id (HostIdentity), derived
+/// on every login, also when the module only steps aside; the client data and the signed
+/// bytes of an assertion (`SHA256`, P256PublicKey). The first EVP call in a process makes
+/// OpenSSL load its providers and fill its method tables (about 5 million instructions,
+/// measured with callgrind in a fresh login-like process: 44 % of the whole step-aside);
+/// hashing 33 bytes here costs a few thousand. SHA-256 has no data-dependent branches or
+/// table lookups, so this runs in constant time too; the helper's keyed uses (`HMACSHA256`)
+/// stay with OpenSSL. The tests check this implementation against libcrypto
+/// (LibcryptoReference) and against the FIPS 180 and RFC 4231 vectors.
 public enum PortableSHA256 {
     public static let byteCount = 32
     static let blockSize = 64

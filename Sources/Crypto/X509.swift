@@ -24,8 +24,7 @@ public final class X509Certificate: @unchecked Sendable {
     /// The subject public key, if it is a P-256 key.
     public func p256PublicKey() throws(CryptoError) -> P256PublicKey {
         guard let key = pam_passkey_X509_get0_pubkey(cert) else { throw CryptoError.openssl("X.509 certificate: public key") }
-        guard pam_passkey_EVP_PKEY_up_ref(key) == 1 else { throw CryptoError.openssl("X.509 certificate: public key") }
-        return try P256PublicKey(taking: key)
+        return try P256PublicKey(publicHalfOf: key)
     }
 
     /// X.509 version as written in the certificate (3 for v3).

@@ -109,10 +109,8 @@ struct LoginStep {
             return PAM_AUTH_ERR
         case .unavailable(let why):
             handle.error(Wording.passkeyFailed)
-            // Not the authenticator's fault when the module cannot load libcrypto to verify.
-            let code = if case .cryptoUnavailable = why { "libcrypto_unavailable" } else { "authenticator_failed" }
-            note(code: code)
-            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: code,
+            note(code: "authenticator_failed")
+            call.logDecision(user: user.rawValue, step: "login", name: "failed", code: "authenticator_failed",
                              summary: why.description, priority: LOG_ERR)
             return PAM_AUTHINFO_UNAVAIL
         }

@@ -37,8 +37,9 @@ public enum CeremonyFailure: Error, Equatable, Sendable, CustomStringConvertible
     case registry(what: String, detail: String)
     /// What the authenticator made does not verify (registration).
     case notVerified(String)
-    /// libcrypto cannot be loaded (Crypto's `Libcrypto.problem`): nothing could be verified,
-    /// so the helper is not started and no PIN is asked for.
+    /// libcrypto cannot be loaded (Crypto's `Libcrypto.problem`) for an enrollment that may
+    /// need it (a security key's attestation certificate): the helper is not started and no
+    /// PIN is asked for.
     case cryptoUnavailable(String)
 
     public var description: String {
@@ -50,7 +51,7 @@ public enum CeremonyFailure: Error, Equatable, Sendable, CustomStringConvertible
         case .unreadablePublicKey(let id): "registry record of credential \(id.short) has an unreadable public key"
         case .registry(let what, let detail): "\(what): \(detail)"
         case .notVerified(let why): why
-        case .cryptoUnavailable(let why): "cannot verify a passkey: \(why)"
+        case .cryptoUnavailable(let why): "cannot verify a security key's attestation: \(why)"
         }
     }
 }
@@ -103,9 +104,8 @@ extension RelyingParty {
         allowed = allowed.filter { $0.relyingPartyID(default: rpID) == rp }
         let ids = allowed.map(\.id)
         guard !ids.isEmpty else { return .unavailable(.noUsableCredential) }
-        // Loaded here, before a PIN is asked for and counted, and not at the module's load:
-        // a step-aside never maps libcrypto (Sources/CLibcrypto/shim.h).
-        if let problem = Libcrypto.problem { return .unavailable(.cryptoUnavailable(problem)) }
+        // The assertion is verified in Swift (Crypto's P256Arithmetic): a passkey login does
+        // not load libcrypto into the PAM application.
 
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.getType, challenge: challenge, origin: origin)

@@ -25,8 +25,10 @@ extension RelyingParty {
     /// the key is plugged into.
     public func register(user: UserName, replacing: [CredentialRecord] = [], heldIDs: Set<CredentialID> = [],
                          label: String = "", target: CeremonyTarget = .host, ui: UserInterface) -> RegistrationOutcome {
-        // Nothing the helper makes could be verified without libcrypto: no PIN is chosen for it.
-        if let problem = Libcrypto.problem { return .failed(.cryptoUnavailable(problem)) }
+        // A security key's attestation may carry a certificate, which only libcrypto parses
+        // (Crypto's X509Certificate): without it no PIN is asked for. The host authenticator's
+        // attestation ("none", or signed by the credential's own key) is verified in Swift.
+        if target == .securityKey, let problem = Libcrypto.problem { return .failed(.cryptoUnavailable(problem)) }
         let challenge = SecureRandom.bytes(32)
         let clientDataJSON = CollectedClientData.make(type: CollectedClientData.createType, challenge: challenge, origin: origin)
         let heldOld = replacing.map(\.id).filter(heldIDs.contains)

@@ -135,3 +135,11 @@ struct FixtureError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
 }
+
+extension P256PublicKey {
+    /// The key as PEM, for fido2-assert (WebAuthnTests' TestSupport has the same four lines).
+    var pemRepresentation: String {
+        let b64 = Data(spkiDER).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        return "-----BEGIN PUBLIC KEY-----\n" + b64 + "\n-----END PUBLIC KEY-----\n"
+    }
+}

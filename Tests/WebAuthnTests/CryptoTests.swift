@@ -71,7 +71,105 @@ final class CryptoTests: XCTestCase {
         XCTAssertTrue(key.publicKey.isValidSignature(try restored.signature(for: msg), for: msg))
         // And the public key its point round trip.
         XCTAssertEqual(try P256PublicKey(x: key.publicKey.x, y: key.publicKey.y), key.publicKey)
-        XCTAssertTrue(key.publicKey.pemRepresentation.hasPrefix("-----BEGIN PUBLIC KEY-----\n"))
+    }
+
+    /// The Swift verifier (P256Arithmetic) against libcrypto's: for keys and signatures made
+    /// by libcrypto, the valid signature and every kind of alteration get the same answer from
+    /// both, and the valid one is accepted.
+    func testSwiftVerifierAgreesWithLibcrypto() throws {
+        var accepted = 0, refused = 0
+        for round in 0..<150 {
+            let key = try P256PrivateKey()
+            let message = SecureRandom.bytes(round % 70)
+            let signature = try key.signature(for: message)
+            let point = key.publicKey.uncompressedPoint
+            func agree(_ sig: ECDSASignature, _ msg: [UInt8], _ why: String) {
+                let swift = key.publicKey.isValidSignature(sig, for: msg)
+                let openssl = LibcryptoReference.verifyECDSA(uncompressedPoint: point, signatureDER: sig.derRepresentation, message: msg)
+                XCTAssertEqual(swift, openssl, "\(why): key \(point), signature \(sig.derRepresentation), message \(msg)")
+                if swift { accepted += 1 } else { refused += 1 }
+            }
+            XCTAssertTrue(key.publicKey.isValidSignature(signature, for: message))
+            agree(signature, message, "valid")
+            // One bit of the message, of r, of s.
+            var altered = message + [0]
+            altered[Int.random(in: 0..<altered.count)] ^= UInt8(1) << UInt8.random(in: 0..<8)
+            agree(signature, altered, "message altered")
+            for part in 0..<2 {
+                var raw = signature.rawRepresentation
+                raw[part * 32 + Int.random(in: 0..<32)] ^= UInt8(1) << UInt8.random(in: 0..<8)
+                if let sig = try? ECDSASignature(rawRepresentation: raw) { agree(sig, message, "r or s altered") }
+            }
+            // s replaced by n − s: also a valid signature (ECDSA's malleability), accepted by both.
+            let negated = try ECDSASignature(rawRepresentation: signature.r + subtract(ECDSASignature.order, signature.s))
+            agree(negated, message, "s negated")
+            // Another key's signature on the same message.
+            agree(try P256PrivateKey().signature(for: message), message, "another key")
+            // r and s swapped, r and s equal.
+            if let sig = try? ECDSASignature(rawRepresentation: signature.s + signature.r) { agree(sig, message, "swapped") }
+            if let sig = try? ECDSASignature(rawRepresentation: signature.r + signature.r) { agree(sig, message, "s = r") }
+        }
+        XCTAssertEqual(accepted, 300, "the valid and the negated signatures, and no other")
+        XCTAssertGreaterThan(refused, 700)
+    }
+
+    /// Edge values of r and s that are in range: 1 and n − 1 (the extremes ECDSASignature lets
+    /// through), refused by both verifiers for a real key.
+    func testSwiftVerifierRefusesExtremeScalars() throws {
+        let key = try P256PrivateKey()
+        let one = [UInt8](repeating: 0, count: 31) + [1]
+        let nMinusOne = subtract(ECDSASignature.order, one)
+        for (r, s) in [(one, one), (one, nMinusOne), (nMinusOne, one), (nMinusOne, nMinusOne)] {
+            let sig = try ECDSASignature(rawRepresentation: r + s)
+            XCTAssertFalse(key.publicKey.isValidSignature(sig, for: [1, 2, 3]))
+            XCTAssertFalse(LibcryptoReference.verifyECDSA(uncompressedPoint: key.publicKey.uncompressedPoint,
+                                                 signatureDER: sig.derRepresentation, message: [1, 2, 3]))
+        }
+    }
+
+    /// The curve's own constants: the generator is on the curve, n·G is the point at infinity
+    /// ((n − 1)·G + G), and the Montgomery constants derived for p and n invert the modulus.
+    func testP256ConstantsAndFieldArithmetic() {
+        typealias A = P256Arithmetic
+        XCTAssertTrue(A.isOnCurve(x: A.gx, y: A.gy))
+        XCTAssertFalse(A.isOnCurve(x: A.gx, y: A.gx))
+        XCTAssertFalse(A.isOnCurve(x: A.p, y: A.gy), "a coordinate equal to p")
+        for field in [A.fieldP, A.fieldN] {
+            XCTAssertEqual(field.m.w[0] &* (0 &- field.mPrime), 1)
+            let x = A.Limbs(0x1234_5678_9ABC_DEF0, 42, 7, 0x0FED_CBA9_8765_4321)
+            XCTAssertEqual(field.leave(field.enter(x)), x)
+            XCTAssertEqual(field.leave(field.multiply(field.enter(x), field.inverse(field.enter(x)))), A.Limbs(1, 0, 0, 0))
+            let mMinusOne = field.m.subtracting(A.Limbs(1, 0, 0, 0)).0
+            // (m − 1)² = 1 (mod m), and (m − 1) + 1 = 0.
+            XCTAssertEqual(field.leave(field.multiply(field.enter(mMinusOne), field.enter(mMinusOne))), A.Limbs(1, 0, 0, 0))
+            XCTAssertTrue(field.add(field.enter(mMinusOne), field.one).isZero)
+            XCTAssertEqual(field.subtract(A.Limbs(0, 0, 0, 0), field.one), field.enter(mMinusOne))
+        }
+        let nMinusOne = A.n.subtracting(A.Limbs(1, 0, 0, 0)).0
+        let minusG = A.combination(nMinusOne, A.Limbs(0, 0, 0, 0), A.generator)
+        XCTAssertEqual(minusG.affine?.x, A.gx)
+        XCTAssertEqual(minusG.affine?.y, A.p.subtracting(A.gy).0)
+        XCTAssertNil(minusG.adding(A.generator).affine, "n·G is the point at infinity")
+        XCTAssertNil(A.combination(A.Limbs(0, 0, 0, 0), A.Limbs(0, 0, 0, 0), A.generator).affine)
+        // 2·G by doubling and G + G through the table agree.
+        XCTAssertEqual(A.generator.adding(A.generator).affine?.x, A.combination(A.Limbs(2, 0, 0, 0), A.Limbs(0, 0, 0, 0), A.generator).affine?.x)
+        XCTAssertEqual(A.combination(A.Limbs(1, 0, 0, 0), A.Limbs(1, 0, 0, 0), A.generator).affine?.x,
+                       A.combination(A.Limbs(2, 0, 0, 0), A.Limbs(0, 0, 0, 0), A.generator).affine?.x)
+    }
+
+    /// A public key libcrypto made, taken apart and put together again in Swift: the same
+    /// point, and one whose coordinates are not below p is refused.
+    func testPublicKeyFromLibcryptoIsOnTheSwiftCurve() throws {
+        for _ in 0..<50 {
+            let key = try P256PrivateKey()
+            XCTAssertEqual(try P256PublicKey(spki: key.publicKey.spkiDER), key.publicKey)
+        }
+        let pBytes = P256Arithmetic.p.bigEndianBytes
+        XCTAssertEqual(pBytes.prefix(4), [0xFF, 0xFF, 0xFF, 0xFF])
+        XCTAssertThrowsError(try P256PublicKey(x: pBytes, y: P256Arithmetic.gy.bigEndianBytes))
+        // x + p, y: the same residue as a valid point, refused because it is not below p.
+        XCTAssertThrowsError(try P256PublicKey(x: [UInt8](repeating: 0xFF, count: 32), y: P256Arithmetic.gy.bigEndianBytes))
+        XCTAssertNoThrow(try P256PublicKey(x: P256Arithmetic.gx.bigEndianBytes, y: P256Arithmetic.gy.bigEndianBytes))
     }
 
     func testPointNotOnCurveIsRefused() throws {
@@ -119,4 +217,17 @@ final class CryptoTests: XCTestCase {
 
 func problem(_ der: [UInt8]) -> ECDSASignature.Problem? {
     do { _ = try ECDSASignature(derRepresentation: der); return nil } catch { return error }
+}
+
+/// a − b for 32-byte big-endian integers, a ≥ b.
+func subtract(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: 32)
+    var borrow = 0
+    for i in (0..<32).reversed() {
+        var d = Int(a[i]) - Int(b[i]) - borrow
+        borrow = d < 0 ? 1 : 0
+        if d < 0 { d += 256 }
+        out[i] = UInt8(d)
+    }
+    return out
 }

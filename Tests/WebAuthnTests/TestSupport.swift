@@ -137,3 +137,11 @@ func XCTAssertThrows<E: Error & Equatable, T>(_ expected: E, _ message: @autoclo
         XCTAssertEqual(error, expected, message(), file: file, line: line)
     }
 }
+
+extension P256PublicKey {
+    /// The key as PEM, for the tools the interoperability tests hand it to (fido2-assert).
+    var pemRepresentation: String {
+        let b64 = Data(spkiDER).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        return "-----BEGIN PUBLIC KEY-----\n" + b64 + "\n-----END PUBLIC KEY-----\n"
+    }
+}
