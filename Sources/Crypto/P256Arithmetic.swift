@@ -18,66 +18,81 @@
 /// altered (`testSwiftVerifierAgreesWithLibcrypto`), and the fuzz target `p256_verify` does the
 /// same with inputs it chooses.
 enum P256Arithmetic {
-    /// A 256-bit unsigned integer, little-endian limbs.
+    /// A 256-bit unsigned integer: four 64-bit limbs, w0 the least significant.
     struct Limbs: Equatable {
-        var w: SIMD4<UInt64>
+        var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
 
-        init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) { w = SIMD4(w0, w1, w2, w3) }
+        init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64) { self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3 }
 
         /// From 32 big-endian bytes.
         init<C: RandomAccessCollection>(bigEndian bytes: C) where C.Element == UInt8, C.Index == Int {
-            w = SIMD4(repeating: 0)
-            let start = bytes.startIndex
-            for limb in 0..<4 {
+            func limb(_ index: Int) -> UInt64 {
                 var v: UInt64 = 0
-                for k in 0..<8 { v = v << 8 | UInt64(bytes[start + (3 - limb) * 8 + k]) }
-                w[limb] = v
+                for k in 0..<8 { v = v << 8 | UInt64(bytes[bytes.startIndex + (3 - index) * 8 + k]) }
+                return v
             }
+            self.init(limb(0), limb(1), limb(2), limb(3))
+        }
+
+        subscript(limb: Int) -> UInt64 {
+            switch limb { case 0: w0; case 1: w1; case 2: w2; default: w3 }
         }
 
         var bigEndianBytes: [UInt8] {
             var out = [UInt8](repeating: 0, count: 32)
             for limb in 0..<4 {
-                for k in 0..<8 { out[(3 - limb) * 8 + k] = UInt8(truncatingIfNeeded: w[limb] >> (56 - 8 * UInt64(k))) }
+                for k in 0..<8 { out[(3 - limb) * 8 + k] = UInt8(truncatingIfNeeded: self[limb] >> (56 - 8 * UInt64(k))) }
             }
             return out
         }
 
-        var isZero: Bool { w == SIMD4(repeating: 0) }
+        var isZero: Bool { w0 | w1 | w2 | w3 == 0 }
 
         /// self < other, as integers.
         func isLess(than other: Limbs) -> Bool {
-            for limb in (0..<4).reversed() where w[limb] != other.w[limb] { return w[limb] < other.w[limb] }
-            return false
+            if w3 != other.w3 { return w3 < other.w3 }
+            if w2 != other.w2 { return w2 < other.w2 }
+            if w1 != other.w1 { return w1 < other.w1 }
+            return w0 < other.w0
         }
 
         /// self + other; the carry out of the top limb.
+        @inline(__always)
         func adding(_ other: Limbs) -> (Limbs, carry: Bool) {
-            var out = self
-            var carry: UInt64 = 0
-            for limb in 0..<4 {
-                let (s1, o1) = w[limb].addingReportingOverflow(other.w[limb])
-                let (s2, o2) = s1.addingReportingOverflow(carry)
-                out.w[limb] = s2
-                carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-            }
-            return (out, carry != 0)
+            let (s0, c0) = Self.add(w0, other.w0, 0)
+            let (s1, c1) = Self.add(w1, other.w1, c0)
+            let (s2, c2) = Self.add(w2, other.w2, c1)
+            let (s3, c3) = Self.add(w3, other.w3, c2)
+            return (Limbs(s0, s1, s2, s3), c3 != 0)
         }
 
         /// self − other; whether it borrowed (other > self).
+        @inline(__always)
         func subtracting(_ other: Limbs) -> (Limbs, borrow: Bool) {
-            var out = self
-            var borrow: UInt64 = 0
-            for limb in 0..<4 {
-                let (d1, o1) = w[limb].subtractingReportingOverflow(other.w[limb])
-                let (d2, o2) = d1.subtractingReportingOverflow(borrow)
-                out.w[limb] = d2
-                borrow = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-            }
-            return (out, borrow != 0)
+            let (d0, b0) = Self.subtract(w0, other.w0, 0)
+            let (d1, b1) = Self.subtract(w1, other.w1, b0)
+            let (d2, b2) = Self.subtract(w2, other.w2, b1)
+            let (d3, b3) = Self.subtract(w3, other.w3, b2)
+            return (Limbs(d0, d1, d2, d3), b3 != 0)
         }
 
-        func bit(_ i: Int) -> Bool { (w[i >> 6] >> UInt64(i & 63)) & 1 == 1 }
+        /// a + b + carry (0 or 1): the sum and the carry out.
+        @inline(__always)
+        static func add(_ a: UInt64, _ b: UInt64, _ carry: UInt64) -> (UInt64, UInt64) {
+            let (s1, o1) = a.addingReportingOverflow(b)
+            let (s2, o2) = s1.addingReportingOverflow(carry)
+            return (s2, (o1 ? 1 : 0) | (o2 ? 1 : 0))
+        }
+
+        /// a − b − borrow (0 or 1): the difference and the borrow out.
+        @inline(__always)
+        static func subtract(_ a: UInt64, _ b: UInt64, _ borrow: UInt64) -> (UInt64, UInt64) {
+            let (d1, o1) = a.subtractingReportingOverflow(b)
+            let (d2, o2) = d1.subtractingReportingOverflow(borrow)
+            return (d2, (o1 ? 1 : 0) | (o2 ? 1 : 0))
+        }
+
+        func bit(_ i: Int) -> Bool { (self[i >> 6] >> UInt64(i & 63)) & 1 == 1 }
     }
 
     /// Arithmetic modulo an odd 256-bit modulus m > 2^255, on residues in Montgomery form
@@ -95,8 +110,8 @@ enum P256Arithmetic {
             self.m = m
             // Newton's iteration doubles the correct low bits of an inverse each step; m is odd,
             // so m is its own inverse modulo 8 (3 bits): five steps give 96 ≥ 64.
-            var inverse = m.w[0]
-            for _ in 0..<5 { inverse = inverse &* (2 &- m.w[0] &* inverse) }
+            var inverse = m.w0
+            for _ in 0..<5 { inverse = inverse &* (2 &- m.w0 &* inverse) }
             mPrime = 0 &- inverse
             // R mod m = R − m, since m < R < 2m; then doubled 256 times: R·2^256 = R² mod m.
             let r = Limbs(0, 0, 0, 0).subtracting(m).0
@@ -110,43 +125,50 @@ enum P256Arithmetic {
             rSquared = x
         }
 
+        @inline(__always)
         func add(_ a: Limbs, _ b: Limbs) -> Limbs {
             let (sum, carry) = a.adding(b)
             let (reduced, borrow) = sum.subtracting(m)
             return carry || !borrow ? reduced : sum
         }
 
+        @inline(__always)
         func subtract(_ a: Limbs, _ b: Limbs) -> Limbs {
             let (difference, borrow) = a.subtracting(b)
             return borrow ? difference.adding(m).0 : difference
         }
 
         /// a·b·R⁻¹ mod m (coarsely integrated operand scanning).
+        @inline(__always)
         func multiply(_ a: Limbs, _ b: Limbs) -> Limbs {
-            var t0: UInt64 = 0, t1: UInt64 = 0, t2: UInt64 = 0, t3: UInt64 = 0, t4: UInt64 = 0
-            for i in 0..<4 {
-                let bi = b.w[i]
-                // t += a·b[i]
-                var (c, s) = Self.multiplyAdd(a.w[0], bi, t0, 0); t0 = s
-                (c, s) = Self.multiplyAdd(a.w[1], bi, t1, c); t1 = s
-                (c, s) = Self.multiplyAdd(a.w[2], bi, t2, c); t2 = s
-                (c, s) = Self.multiplyAdd(a.w[3], bi, t3, c); t3 = s
-                let (s4, o4) = t4.addingReportingOverflow(c)
-                let t5: UInt64 = o4 ? 1 : 0
-                // t += q·m, which makes the low limb zero; then t /= 2^64.
-                let q = t0 &* mPrime
-                (c, _) = Self.multiplyAdd(q, m.w[0], t0, 0)
-                (c, s) = Self.multiplyAdd(q, m.w[1], t1, c); t0 = s
-                (c, s) = Self.multiplyAdd(q, m.w[2], t2, c); t1 = s
-                (c, s) = Self.multiplyAdd(q, m.w[3], t3, c); t2 = s
-                let (s3, o3) = s4.addingReportingOverflow(c)
-                t3 = s3
-                t4 = t5 &+ (o3 ? 1 : 0)
-            }
+            var t = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            round(a, b.w0, &t)
+            round(a, b.w1, &t)
+            round(a, b.w2, &t)
+            round(a, b.w3, &t)
             // t < 2m: one subtraction at most.
-            let t = Limbs(t0, t1, t2, t3)
-            let (reduced, borrow) = t.subtracting(m)
-            return t4 != 0 || !borrow ? reduced : t
+            let result = Limbs(t.0, t.1, t.2, t.3)
+            let (reduced, borrow) = result.subtracting(m)
+            return t.4 != 0 || !borrow ? reduced : result
+        }
+
+        /// One limb of b: t = (t + a·bi + q·m) / 2^64, q chosen to make the division exact.
+        @inline(__always)
+        private func round(_ a: Limbs, _ bi: UInt64, _ t: inout (UInt64, UInt64, UInt64, UInt64, UInt64)) {
+            var (c, s0) = Self.multiplyAdd(a.w0, bi, t.0, 0)
+            var s1: UInt64, s2: UInt64, s3: UInt64
+            (c, s1) = Self.multiplyAdd(a.w1, bi, t.1, c)
+            (c, s2) = Self.multiplyAdd(a.w2, bi, t.2, c)
+            (c, s3) = Self.multiplyAdd(a.w3, bi, t.3, c)
+            let (s4, c4) = Limbs.add(t.4, c, 0)
+            let q = s0 &* mPrime
+            (c, s0) = Self.multiplyAdd(q, m.w0, s0, 0)
+            (c, t.0) = Self.multiplyAdd(q, m.w1, s1, c)
+            (c, t.1) = Self.multiplyAdd(q, m.w2, s2, c)
+            (c, t.2) = Self.multiplyAdd(q, m.w3, s3, c)
+            let (s5, c5) = Limbs.add(s4, c, 0)
+            t.3 = s5
+            t.4 = c4 + c5
         }
 
         /// (hi, lo) of a·b + c + d, which cannot overflow 128 bits.

@@ -135,7 +135,7 @@ final class CryptoTests: XCTestCase {
         XCTAssertFalse(A.isOnCurve(x: A.gx, y: A.gx))
         XCTAssertFalse(A.isOnCurve(x: A.p, y: A.gy), "a coordinate equal to p")
         for field in [A.fieldP, A.fieldN] {
-            XCTAssertEqual(field.m.w[0] &* (0 &- field.mPrime), 1)
+            XCTAssertEqual(field.m.w0 &* (0 &- field.mPrime), 1)
             let x = A.Limbs(0x1234_5678_9ABC_DEF0, 42, 7, 0x0FED_CBA9_8765_4321)
             XCTAssertEqual(field.leave(field.enter(x)), x)
             XCTAssertEqual(field.leave(field.multiply(field.enter(x), field.inverse(field.enter(x)))), A.Limbs(1, 0, 0, 0))
