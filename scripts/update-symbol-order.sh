@@ -1,7 +1,7 @@
 #!/bin/sh
-# Regenerates Sources/Module/section-order.txt: the functions pam_passkey.so runs in the
-# usual logins, which the linker places together at the start of the module's code (gold's
-# --section-ordering-file; Package.swift). A PAM application then maps fewer of the module's
+# Regenerates Sources/Module/symbol-order.txt: the functions pam_passkey.so runs in the
+# usual logins, which the linker places together at the start of the module's code (lld's
+# --symbol-ordering-file; Package.swift). A PAM application then maps fewer of the module's
 # pages: `passkey-bench pam` shows the footprint with and without it. The file only orders
 # code: a stale or missing entry costs memory, never correctness.
 #
@@ -9,18 +9,18 @@
 # pamtester under valgrind's callgrind — step aside and the offer (password, "y", a PIN twice),
 # a passkey login, a wrong PIN then the password, a remote session — and every function of
 # the module that ran, in the order callgrind lists them.
-#   usage (root, after `make build`): scripts/update-section-order.sh
+#   usage (root, after `make build`): scripts/update-symbol-order.sh
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
 build=$root/.build/release
 module=$build/pam_passkey.so
 helper=$build/pam_passkey_helper
-for tool in valgrind callgrind_annotate pamtester useradd chpasswd python3; do
-    command -v "$tool" >/dev/null || { echo "update-section-order: $tool is missing" >&2; exit 1; }
+for tool in valgrind callgrind_annotate pamtester useradd chpasswd python3 readelf swiftc; do
+    command -v "$tool" >/dev/null || { echo "update-symbol-order: $tool is missing" >&2; exit 1; }
 done
-[ "$(id -u)" -eq 0 ] || { echo "update-section-order: run as root (it adds an account and a PAM service)" >&2; exit 1; }
-[ -f "$module" ] && [ -x "$helper" ] || { echo "update-section-order: run make build first" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "update-symbol-order: run as root (it adds an account and a PAM service)" >&2; exit 1; }
+[ -f "$module" ] && [ -x "$helper" ] || { echo "update-symbol-order: run make build first" >&2; exit 1; }
 
 work=$(mktemp -d /var/tmp/pam_passkey-order.XXXXXX)
 user=pkorder$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
@@ -50,7 +50,7 @@ auth [success=done default=ignore] $module conf=$work/pam_passkey.conf
 auth requisite pam_unix.so nodelay
 auth optional $module conf=$work/pam_passkey.conf append
 EOF
-useradd --no-create-home --shell /usr/sbin/nologin --comment "pam_passkey section order (throwaway)" "$user"
+useradd --no-create-home --shell /usr/sbin/nologin --comment "pam_passkey symbol order (throwaway)" "$user"
 echo "$user:$password" | chpasswd
 
 run=0
@@ -64,9 +64,36 @@ login 482913                            # passkey login
 login 000000 "" "$password" n           # wrong PIN, give up, password, decline
 RHOST=203.0.113.5 login "$password"     # remote: step aside at once
 
-python3 - "$work" "$root/Sources/Module/section-order.txt" <<'EOF'
-import glob, re, sys
-work, out = sys.argv[1], sys.argv[2]
+# The archives the module's code comes from besides the project's objects: a function that
+# shares a large section with others (Swift.o's plain .text holds 1.6 MB of the standard
+# library) is left out, since naming it would move the whole section to the front.
+swift_static=$(dirname "$(command -v swiftc)")/../lib/swift_static/linux
+archives="$swift_static/libswiftCore.a $swift_static/libswiftGlibc.a $(${CC:-cc} -print-file-name=libstdc++.a)"
+
+python3 - "$work" "$root/Sources/Module/symbol-order.txt" $archives <<'EOF'
+import glob, re, subprocess, sys
+work, out, archives = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+def in_large_sections(archive, limit=64 * 1024):
+    """Functions of the archive's members whose section is larger than limit."""
+    listing = subprocess.run(["readelf", "-SsW", archive], check=True, capture_output=True, text=True).stdout
+    names, sizes = set(), {}
+    for line in listing.splitlines():
+        if line.startswith("File: "):
+            sizes = {}
+            continue
+        header = re.match(r"^\s*\[\s*(\d+)\]\s+\S+\s+\S+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", line)
+        if header:
+            sizes[header.group(1)] = int(header.group(2), 16)
+            continue
+        field = line.split()
+        if len(field) >= 8 and field[0].endswith(":") and field[3] == "FUNC" and sizes.get(field[6], 0) > limit:
+            names.add(field[7])
+    return names
+
+large = set()
+for archive in archives:
+    large |= in_large_sections(archive)
 seen, order = set(), []
 for path in sorted(glob.glob(work + "/callgrind.*"), key=lambda p: int(p.rsplit(".", 1)[1])):
     objects, functions, current = {}, {}, None
@@ -84,12 +111,16 @@ for path in sorted(glob.glob(work + "/callgrind.*"), key=lambda p: int(p.rsplit(
             current = objects.get(number)
         elif current and current.endswith("libpam_passkey.so"):
             function = functions.get(number)
-            if function and not function.startswith("0x") and function not in seen:
+            # callgrind tells apart two functions of one name (local symbols of two objects,
+            # or one function entered recursively) with a suffix 'N: the symbol is the name.
+            if function:
+                function = re.sub(r"'[0-9]+$", "", function)
+            if function and not function.startswith("0x") and function not in seen and function not in large:
                 seen.add(function)
                 order.append(function)
 if len(order) < 200:
-    sys.exit(f"update-section-order: only {len(order)} functions seen; did the logins run?")
+    sys.exit(f"update-symbol-order: only {len(order)} functions seen; did the logins run?")
 with open(out, "w") as f:
-    f.write("".join(".text." + name + "\n" for name in order))
-print(f"update-section-order: {len(order)} functions -> {out}")
+    f.write("".join(name + "\n" for name in order))
+print(f"update-symbol-order: {len(order)} functions -> {out}")
 EOF
