@@ -15,8 +15,9 @@
 //   CBOREncoding/    the CBOR subset WebAuthn and the helper protocol use (RFC 8949)
 //   WebAuthn/        COSE, authenticatorData, clientDataJSON, attestation, verification
 //   JSON/            strict JSON reader, writer, and Codable for the stored documents
-//   Crypto/          OpenSSL libcrypto wrappers (P-256, ECDSA, SHA-256, AES-GCM, scrypt); libcrypto
-//                    is dlopened on first use (CLibcrypto/shim.h), not linked
+//   Crypto/          SHA-256 and ECDSA P-256 verification in Swift; OpenSSL libcrypto wrappers
+//                    for the rest (keys, signing, AES-GCM, scrypt, X.509), dlopened on first use
+//                    (CLibcrypto/shim.h), not linked
 //   Identifiers/     UserName and CredentialID: checked once where they enter, typed to the disk
 //   Storage/         files opened as root: O_NOFOLLOW, owner/mode checks, atomic writes, locks
 //   Policy/          /etc/security/pam_passkey.conf: every key, its default, its documentation
