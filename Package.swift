@@ -94,7 +94,9 @@ let package = Package(
         // Libraries (no Foundation: they run inside sshd, login, gdm).
         // The one C translation unit that opens libcrypto (the handle shim.h's wrappers share,
         // and the helper's "on first open" hook for its allocator).
-        .target(name: "CLibcryptoLoader"),
+        // DWARF 4, as swiftc writes: clang's default, 5, in one object made valgrind 3.19 give
+        // up on the whole helper ("Possibly corrupted debuginfo file").
+        .target(name: "CLibcryptoLoader", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         .target(name: "Crypto", dependencies: ["CLibcrypto", "CLibcryptoLoader"]),
         .target(name: "JSON"),
         .target(name: "CBOREncoding"),
