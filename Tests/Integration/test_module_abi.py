@@ -223,3 +223,16 @@ def test_without_libcrypto_in_the_host_process_a_passkey_login_and_a_step_aside_
     code, out, smaps = footprint_login(fleet.build_dir, a, bob, bob.password, namespace_prefix=hide)
     assert code == 0, out
     assert "libcrypto" not in smaps
+
+
+def test_only_the_helper_hooks_libcrypto_s_first_open(build_dir):
+    """The allocator belongs to the process: the module, in someone else's, registers no hook
+    with the loader (Sources/CLibcryptoLoader), and the loader adds no weak undefined symbol
+    to it (those it has are the C runtime's start files')."""
+    from conftest import ROOT
+    users = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "Sources").rglob("*.swift")
+                   if "pam_passkey_crypto_on_first_open" in p.read_text())
+    assert users == ["Sources/Helper/LargeBlockAllocator.swift"], users
+    symbols = subprocess.run(["nm", "-D", build_dir / "pam_passkey.so"], check=True, capture_output=True, text=True).stdout
+    weak = {l.split()[-1] for l in symbols.splitlines() if l.split()[0] in ("w", "v")}
+    assert weak <= {"_ITM_deregisterTMCloneTable", "_ITM_registerTMCloneTable", "__cxa_finalize@GLIBC_2.2.5", "__gmon_start__"}, weak
