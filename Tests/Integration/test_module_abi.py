@@ -101,12 +101,12 @@ def hiding_libcrypto(directory):
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", HIDE_LIBCRYPTO, str(empty)]
 
 
-def helper_status(build_dir, host, prefix=()):
-    """A fresh helper (the build's, run as root) answering one status request for host's
-    policy: (returncode, the reply frames, stderr)."""
+def helper_status(build_dir, host, prefix=(), request=None):
+    """A fresh helper (the build's, run as root) answering one request (status unless told)
+    for host's policy: (returncode, the frames it wrote, stderr)."""
     from fido2 import cbor
     from ptyprograms import HELPER_PROTOCOL
-    payload = cbor.encode({"v": HELPER_PROTOCOL, "op": "status"})
+    payload = cbor.encode({"v": HELPER_PROTOCOL, **(request or {"op": "status"})})
     p = subprocess.run([*prefix, str(build_dir / "pam_passkey_helper"), "--conf", str(host.conf)],
                        input=len(payload).to_bytes(4, "big") + payload, capture_output=True, timeout=60,
                        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
@@ -136,6 +136,20 @@ def test_a_helper_answers_status_without_libcrypto(fleet):
     opened = trace.read_text()
     assert "pam_passkey.conf" in opened, opened
     assert "libcrypto" not in opened, opened
+
+
+def test_without_libcrypto_the_helper_refuses_a_ceremony_before_any_pin(fleet, make_account):
+    """Status answers without the library; a passkey on this computer can be neither made nor
+    used, and the helper says why at once, before a PIN question (no PIN is counted)."""
+    alice = make_account("alice")
+    a = fleet.host("host-a")
+    make = {"op": "make", "user": alice.name, "rp": "pam_passkey.test", "cdh": bytes(32), "uh": b"alice"}
+    get = {"op": "get", "user": alice.name, "rp": "pam_passkey.test", "cdh": bytes(32), "allow": [bytes(16)]}
+    for request in (make, get):
+        code, frames, err = helper_status(fleet.build_dir, a, prefix=hiding_libcrypto(a.dir), request=request)
+        assert [f.get("reply") for f in frames] == ["failure"], (request["op"], frames, err)
+        assert frames[0]["code"] == "unavailable", frames
+        assert "libcrypto is not available" in frames[0]["message"] and LIBCRYPTO in frames[0]["message"], frames
 
 
 def test_the_helper_installs_its_huge_page_allocator_when_it_opens_libcrypto(fleet, make_account):
