@@ -22,14 +22,16 @@ export PAM_PASSKEY_BUILD := $(CURDIR)/$(BUILD_DIR)
 # object's .swift_modhash section is zeros instead of a hash of its IR taken before the
 # prefix map applies, which differed from one checkout directory to another; and without
 # "breadcrumbs" to the Clang module cache (for LLDB's C types), whose directory names hash
-# the checkout's paths.
+# the checkout's paths. The C target (Sources/CLibcryptoLoader) gets the same prefix map
+# through -Xcc.
 SHIP_SCRATCH  := .build/ship
 SHIP_DIR      := $(SHIP_SCRATCH)/release
 SHIP_PRODUCTS := pam_passkey pam_passkey_helper passkeyctl pam_passkey_directory passkey-docgen
 SOURCE_PREFIX := /usr/src/pam-passkey
 SHIPFLAGS     := -c release --scratch-path $(SHIP_SCRATCH) -Xswiftc -debug-prefix-map -Xswiftc $(CURDIR)=$(SOURCE_PREFIX) \
                  -Xswiftc -Xfrontend -Xswiftc -disable-incremental-llvm-codegen \
-                 -Xswiftc -Xfrontend -Xswiftc -no-clang-module-breadcrumbs
+                 -Xswiftc -Xfrontend -Xswiftc -no-clang-module-breadcrumbs \
+                 -Xcc -ffile-prefix-map=$(CURDIR)=$(SOURCE_PREFIX)
 export PAM_PASSKEY_SHIP_BUILD := $(CURDIR)/$(SHIP_DIR)
 
 .PHONY: all deps build ship check unit integration fuzz demo bench install deb docs clean

@@ -17,7 +17,8 @@
 //   JSON/            strict JSON reader, writer, and Codable for the stored documents
 //   Crypto/          SHA-256 and ECDSA P-256 verification in Swift; OpenSSL libcrypto wrappers
 //                    for the rest (keys, signing, AES-GCM, scrypt, X.509), dlopened on first use
-//                    (CLibcrypto/shim.h), not linked
+//                    (CLibcrypto/shim.h), not linked, through the one handle of
+//                    CLibcryptoLoader/ (C)
 //   Identifiers/     UserName and CredentialID: checked once where they enter, typed to the disk
 //   Storage/         files opened as root: O_NOFOLLOW, owner/mode checks, atomic writes, locks
 //   Policy/          /etc/security/pam_passkey.conf: every key, its default, its documentation
@@ -75,11 +76,9 @@ let package = Package(
     targets: [
         // C libraries from Debian's packages.
         .systemLibrary(name: "CPAM", pkgConfig: "pam", providers: [.apt(["libpam0g-dev"])]),
-        // libcrypto linked: for the helper alone (its allocator must be installed before
-        // OpenSSL's first allocation), which also makes dpkg-shlibdeps name libssl3.
-        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        // libcrypto for Sources/Crypto, opened on first use (CLibcrypto/shim.h), not linked: a
-        // step-aside in login or su never maps it.
+        // libcrypto for Sources/Crypto, opened on first use (CLibcrypto/shim.h), not linked by
+        // anything that ships: a step-aside in login or su never maps it, nor a helper
+        // answering status. Packaging/build-deb.sh names libssl3 in Depends itself.
         .systemLibrary(name: "CLibcrypto", providers: [.apt(["libssl-dev"])]),
         // The TPM libraries are opened on first use (CTSS2/shim.h), not linked: a helper on the
         // software backend never loads them.
@@ -94,7 +93,12 @@ let package = Package(
         .systemLibrary(name: "CSpawn"),
 
         // Libraries (no Foundation: they run inside sshd, login, gdm).
-        .target(name: "Crypto", dependencies: ["CLibcrypto"]),
+        // The one C translation unit that opens libcrypto (the handle shim.h's wrappers share,
+        // and the helper's "on first open" hook for its allocator).
+        // DWARF 4, as swiftc writes: clang's default, 5, in one object made valgrind 3.19 give
+        // up on the whole helper ("Possibly corrupted debuginfo file").
+        .target(name: "CLibcryptoLoader", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
+        .target(name: "Crypto", dependencies: ["CLibcrypto", "CLibcryptoLoader"]),
         .target(name: "JSON"),
         .target(name: "CBOREncoding"),
         .target(name: "WebAuthn", dependencies: ["Identifiers", "CBOREncoding", "Crypto", "JSON"]),
@@ -145,7 +149,7 @@ let package = Package(
         // Executables.
         .executableTarget(name: "pam_passkey_helper",
                           dependencies: ["Identifiers", "Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn",
-                                         "COpenSSL", "CSpawn"],
+                                         "Crypto", "CLibcryptoLoader", "CSpawn"],
                           path: "Sources/Helper",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
@@ -198,7 +202,8 @@ let metadataAccessors: SwiftSetting = .unsafeFlags([
 ])
 
 let shipped: Set<String> = ["PAMModule", "pam_passkey_helper", "passkeyctl", "pam_passkey_directory"]
-for target in package.targets where target.type == .regular || shipped.contains(target.name) {
+let cTargets: Set<String> = ["CLibcryptoLoader"]
+for target in package.targets where (target.type == .regular && !cTargets.contains(target.name)) || shipped.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [noImplicitImports, metadataAccessors]
 }
 

@@ -33,7 +33,7 @@ fi
 harness=Fuzz/targets/$target.swift
 [ -f "$harness" ] || { echo "fuzz: no harness $harness or Fuzz/targets/$target.c" >&2; exit 2; }
 # -O: the fuzzer should try many inputs a second; Swift's bounds and overflow traps stay on.
-flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/COpenSSL -I Sources/CLibcrypto -I Sources/CTSS2 -I Sources/CSpawn -I $out"
+flags="-sanitize=fuzzer,address -O -g -swift-version 6 -I Sources/CLibcrypto -I Sources/CTSS2 -I Sources/CSpawn -I $out"
 
 # module NAME [DEPENDENCY...]: Sources/NAME/*.swift -> $out/libNAME.a + NAME.swiftmodule
 module() {
@@ -48,6 +48,17 @@ module() {
         for dep in "$@"; do [ "$out/lib$dep.a" -nt "$lib" ] && stale=yes; done
     fi
     [ -z "$stale" ] && return 0
+    # A C target (CLibcryptoLoader): its .c files into the archive, with the toolchain's clang.
+    if [ -z "$(find "Sources/$name" -name '*.swift' -print -quit)" ]; then
+        echo "fuzz: compiling C target $name"
+        cc=${FUZZ_CC:-$(dirname "$(command -v "$SWIFTC")")/clang}
+        rm -f "$lib"
+        for c in Sources/"$name"/*.c; do
+            "$cc" -fsanitize=fuzzer-no-link,address -O1 -g -I "Sources/$name/include" -c "$c" -o "$out/$name-$(basename "$c" .c).o"
+        done
+        ar rcs "$lib" "$out/$name"-*.o
+        return 0
+    fi
     echo "fuzz: compiling module $name"
     # shellcheck disable=SC2086
     "$SWIFTC" $flags -parse-as-library -module-name "$name" -emit-module -emit-module-path "$out/$name.swiftmodule" \

@@ -103,13 +103,31 @@ case "$DEPENDS" in
     *libpam0g*) ;;
     *) die "dpkg-shlibdeps found no libpam0g dependency in \"$DEPENDS\"; is the module linked against libpam?" ;;
 esac
-# The module opens libcrypto on first use (Sources/CLibcrypto/shim.h), so dpkg-shlibdeps sees it
-# only through the helper, which links it. Without libssl3 in Depends a passkey login would
-# fail (closed) for want of the library: refuse to build such a package.
+# libcrypto is opened on first use by its absolute path (Sources/CLibcryptoLoader), by the
+# module and by the helper alike, so no binary links it and dpkg-shlibdeps cannot see it, as
+# with the TPM libraries and libfido2 below. Unlike them it is needed for every passkey login
+# (without it one fails closed), so it is a dependency, named here: the package that holds
+# that file, at the version its symbols file gives the newest of the symbols the wrappers in
+# Sources/CLibcrypto/shim.h and the helper's allocator hook look up (what dpkg-shlibdeps
+# would have said had something linked them).
 case "$DEPENDS" in
-    *libssl3*) ;;
-    *) die "dpkg-shlibdeps found no libssl3 dependency in \"$DEPENDS\"; the helper should link libcrypto (Package.swift, COpenSSL)" ;;
+    *libssl3*) die "dpkg-shlibdeps found libssl3 in \"$DEPENDS\": something links libcrypto again (Package.swift)" ;;
 esac
+libcrypto=$(sed -n 's/^#define PAM_PASSKEY_LIBCRYPTO_PATH "\(.*\)"$/\1/p' "$SRC/Sources/CLibcryptoLoader/include/pam_passkey_crypto_loader.h" \
+    | grep "/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/")
+[ -n "$libcrypto" ] || die "no libcrypto path for $(dpkg-architecture -qDEB_HOST_MULTIARCH) in Sources/CLibcryptoLoader"
+libssl=$(dpkg -S "$libcrypto" | head -n1 | cut -d: -f1)
+[ -n "$libssl" ] || die "no package holds $libcrypto"
+symbols=$( { sed -n 's/^PAM_PASSKEY_CRYPTO([^,]*, *\([A-Za-z0-9_]*\),.*/\1/p; s/^PAM_PASSKEY_CRYPTO_VOID(\([A-Za-z0-9_]*\),.*/\1/p' \
+    "$SRC/Sources/CLibcrypto/shim.h"; echo CRYPTO_set_mem_functions; } | sort -u)
+[ "$(echo "$symbols" | wc -l)" -gt 40 ] || die "found only $(echo "$symbols" | wc -l) libcrypto symbols in Sources/CLibcrypto/shim.h"
+minver=0
+for symbol in $symbols; do
+    v=$(awk -v s="$symbol" 'index($1, s "@") == 1 { print $2; exit }' "$(dpkg-query --control-path "$libssl" symbols)")
+    [ -n "$v" ] || die "$symbol is not in $libssl's symbols file"
+    if dpkg --compare-versions "$v" gt "$minver"; then minver=$v; fi
+done
+DEPENDS="$DEPENDS, $libssl (>= $minver)"
 
 # The TPM backend opens its libraries when it first uses a TPM (Sources/CTSS2/shim.h names
 # them), so dpkg-shlibdeps cannot see them: they are recommended, found by the packages that

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <fido.h>
+#include "../CLibcryptoLoader/include/pam_passkey_crypto_loader.h"
 
 static inline char *pam_passkey_fido_problem_buffer(void) {
     static char problem[256];
@@ -31,6 +32,9 @@ static inline void *pam_passkey_fido_symbol(const char *name) {
     static void *handle;
     static int initialised;
     if (handle == NULL) {
+        // libfido2 links libcrypto: open it through the loader first, so the helper's
+        // allocator hook runs before fido_init can make OpenSSL allocate.
+        (void)pam_passkey_crypto_handle();
         handle = dlopen("libfido2.so.1", RTLD_NOW | RTLD_LOCAL);
         if (handle == NULL) {
             const char *why = dlerror();

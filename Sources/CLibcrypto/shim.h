@@ -34,57 +34,15 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#if defined(__x86_64__) && defined(__LP64__)
-#define PAM_PASSKEY_LIBCRYPTO_PATH "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"
-#elif defined(__aarch64__) && defined(__LP64__)
-#define PAM_PASSKEY_LIBCRYPTO_PATH "/usr/lib/aarch64-linux-gnu/libcrypto.so.3"
-#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
-#define PAM_PASSKEY_LIBCRYPTO_PATH "/usr/lib/powerpc64le-linux-gnu/libcrypto.so.3"
-#elif defined(__s390x__)
-#define PAM_PASSKEY_LIBCRYPTO_PATH "/usr/lib/s390x-linux-gnu/libcrypto.so.3"
-#elif defined(__riscv) && __riscv_xlen == 64
-#define PAM_PASSKEY_LIBCRYPTO_PATH "/usr/lib/riscv64-linux-gnu/libcrypto.so.3"
-#else
-#error "Sources/CLibcrypto/shim.h: add this architecture's Debian multiarch path of libcrypto.so.3"
-#endif
+// The handle, the note of why the library could not be loaded, and the path are the
+// loader's (Sources/CLibcryptoLoader, one C translation unit): these wrappers are `static
+// inline`, so each object file has its own copies of their `static` locals, but every one of
+// them opens the library through that one pam_passkey_crypto_handle. A program of our own
+// (the helper) can have a hook run right after the dlopen, before any other libcrypto call.
+#include "../CLibcryptoLoader/include/pam_passkey_crypto_loader.h"
 
 /// Where libcrypto is loaded from (for tests and messages).
 static inline const char *pam_passkey_crypto_path(void) { return PAM_PASSKEY_LIBCRYPTO_PATH; }
-
-static inline char *pam_passkey_crypto_problem_buffer(void) {
-    static char problem[320];
-    return problem;
-}
-
-/// Why libcrypto (or one of its symbols) could not be loaded, in dlerror's words; NULL when
-/// nothing failed.
-static inline const char *pam_passkey_crypto_problem(void) {
-    const char *p = pam_passkey_crypto_problem_buffer();
-    return p[0] != '\0' ? p : NULL;
-}
-
-static inline void pam_passkey_crypto_note_problem(const char *why, const char *fallback) {
-    const char *text = why != NULL ? why : fallback;
-    char *out = pam_passkey_crypto_problem_buffer();
-    size_t i = 0;
-    for (; text[i] != '\0' && i < 319; i++) out[i] = text[i];
-    out[i] = '\0';
-}
-
-/// The library's handle, dlopened (RTLD_NOW, RTLD_LOCAL) the first time; NULL when it cannot
-/// be loaded (tried again on the next call: a library installed meanwhile is found).
-static inline void *pam_passkey_crypto_handle(void) {
-    static void *handle;
-    if (handle == NULL) {
-        handle = dlopen(PAM_PASSKEY_LIBCRYPTO_PATH, RTLD_NOW | RTLD_LOCAL);
-        if (handle == NULL) {
-            pam_passkey_crypto_note_problem(dlerror(), PAM_PASSKEY_LIBCRYPTO_PATH ": cannot be loaded");
-        } else {
-            pam_passkey_crypto_problem_buffer()[0] = '\0';
-        }
-    }
-    return handle;
-}
 
 /// Whether libcrypto is loaded (loading it now if it is not).
 static inline int pam_passkey_crypto_available(void) { return pam_passkey_crypto_handle() != NULL; }

@@ -18,6 +18,7 @@
 #include <tss2/tss2_tctildr.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
+#include "../CLibcryptoLoader/include/pam_passkey_crypto_loader.h"
 
 /// What the wrappers return when the library is not there: "not implemented", TCTI layer.
 #define PAM_PASSKEY_TSS2_RC_NO_LIBRARY ((TSS2_RC)(TSS2_TCTI_RC_LAYER | TSS2_BASE_RC_NOT_IMPLEMENTED))
@@ -53,6 +54,10 @@ static inline void *pam_passkey_tss2_symbol(enum pam_passkey_tss2_library librar
         "libtss2-esys.so.0", "libtss2-tctildr.so.0", "libtss2-mu.so.0", "libtss2-rc.so.0",
     };
     if (handles[library] == NULL) {
+        // libtss2-esys links libcrypto: open it through the loader first, so the helper's
+        // allocator hook runs before the TPM library can make OpenSSL allocate (a failure is
+        // the TPM library's own to report, below).
+        (void)pam_passkey_crypto_handle();
         handles[library] = dlopen(sonames[library], RTLD_NOW | RTLD_LOCAL);
         if (handles[library] == NULL) {
             pam_passkey_tss2_note_problem(dlerror(), sonames[library]);

@@ -91,7 +91,9 @@ struct HelperServer {
                               + keys.reports(looking: [SecurityKeyLookup(rpID: rp, credentials: roaming)] + others, presence: presence))
             case .makeCredential(let r):
                 switch r.target {
-                case .host: return .created(try authenticator.makeCredential(r, pins: prompter))
+                case .host:
+                    if let missing = cryptographyProblem() { return .failure(missing) }
+                    return .created(try authenticator.makeCredential(r, pins: prompter))
                 case .securityKey: return .created(try keys.makeCredential(r, pins: prompter))
                 }
             case .getAssertion(let r):
@@ -100,6 +102,7 @@ struct HelperServer {
                 // signature carries before it is handed over (an assertion whose use is not
                 // on disk is not a login).
                 let recorder = invocation.callerIsRoot ? nil : UseRecorder(policyPath: policyPath)
+                if case .host = r.target, let missing = cryptographyProblem() { return .failure(missing) }
                 do throws(HelperFailure) {
                     let assertion = switch r.target {
                     case .host: try authenticator.getAssertion(r, pins: prompter)
@@ -121,6 +124,14 @@ struct HelperServer {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// libcrypto is opened on first use (Sources/CLibcryptoLoader), so it may be missing here
+    /// while status still answers: a passkey on this computer is neither made nor used without
+    /// it, and that is said before any PIN is asked for (a PIN that could not be checked must
+    /// not count as a wrong one). A security key's library, libfido2, reports its own failure.
+    private func cryptographyProblem() -> HelperFailure? {
+        Libcrypto.problem.map { HelperFailure(.unavailable, "cannot use a passkey on this computer: \($0)") }
     }
 
     /// The unix_chkpwd rule: a caller that is not root acts only for its own account, and

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import COpenSSL
+import CLibcryptoLoader
 
 /// OpenSSL's allocator for a process of our own (the helper): blocks of 1 MiB and more —
 /// scrypt's working memory, 8 MiB at the default PIN cost — come from their own mapping,
@@ -12,13 +12,26 @@ import COpenSSL
 ///
 /// Never call this from the PAM module: the allocator belongs to the process, and the module
 /// runs inside someone else's.
+///
+/// The helper does not link libcrypto (a status request needs none of it, and its load was
+/// most of a fresh helper's start): Sources/Crypto opens it on first use through the one
+/// handle of Sources/CLibcryptoLoader, and the allocator goes in from that loader's "on
+/// first open" hook, right after the dlopen and before any other libcrypto call.
 public enum LargeBlockAllocator {
-    /// Installs the allocator. Must run before OpenSSL allocates anything (first thing in
-    /// main); returns false, changing nothing, when it is too late.
+    /// Registers the allocator to be installed when libcrypto is opened. Must run before
+    /// anything opens it (first thing in main); returns false, changing nothing, when it is
+    /// too late.
     @discardableResult
     public static func install() -> Bool {
-        CRYPTO_set_mem_functions(allocate, reallocate, release) == 1
+        pam_passkey_crypto_on_first_open(installOnOpen) == 1
     }
+}
+
+/// The hook: CRYPTO_set_mem_functions of the library just opened. It returns 0 only when
+/// OpenSSL has allocated already, which nothing has had the handle to make it do; then
+/// OpenSSL keeps malloc, and scrypt works as well, only with small pages.
+private let installOnOpen: @convention(c) (UnsafeMutableRawPointer?) -> Void = { handle in
+    _ = pam_passkey_crypto_set_mem_functions(handle, allocate, reallocate, release)
 }
 
 /// Every block starts with this header; the caller's bytes follow it, 16-byte aligned.

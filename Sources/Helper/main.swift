@@ -9,12 +9,13 @@
 import Glibc
 #endif
 import Authenticator
-import COpenSSL
 import Crypto
 import HelperProtocol
 import Policy
 
-// Before OpenSSL allocates anything: scrypt's working memory on huge pages.
+// Before anything opens libcrypto: the allocator goes in right after that dlopen, before
+// OpenSSL's first allocation (scrypt's working memory on huge pages). A status request never
+// opens the library.
 LargeBlockAllocator.install()
 let invocation = Invocation.current()
 invocation.harden()

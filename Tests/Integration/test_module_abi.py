@@ -110,10 +110,108 @@ def test_module_opens_libcrypto_by_absolute_path_on_first_use(build_dir):
               if line.strip().startswith("libcrypto.so.3 ") and "x86-64" in line]
     assert listed, cache
     assert all(os.path.samefile(path, LIBCRYPTO) for path in listed), listed
-    # The helper still links it (its allocator goes in before OpenSSL's first allocation),
-    # which is also what makes the package depend on libssl3.
+    # The helper does not link it either: it opens it through the same loader
+    # (Sources/CLibcryptoLoader), whose hook installs its allocator right after the dlopen.
+    # So Packaging/build-deb.sh names libssl3 in Depends itself.
     helper = subprocess.run(["readelf", "-d", build_dir / "pam_passkey_helper"], check=True, capture_output=True, text=True).stdout
-    assert "libcrypto.so.3" in helper, helper
+    assert "libcrypto" not in helper, helper
+    # And no binary's dynamic symbol table wants anything of libcrypto's.
+    for binary in ("pam_passkey.so", "pam_passkey_helper"):
+        symbols = subprocess.run(["nm", "-D", "--undefined-only", build_dir / binary], check=True, capture_output=True, text=True).stdout
+        assert not [l for l in symbols.splitlines() if " CRYPTO_" in l or " EVP_" in l or " OPENSSL_" in l], (binary, symbols)
+
+
+HIDE_LIBCRYPTO = 'mount --bind "$0" ' + LIBCRYPTO + ' && exec "$@"'
+
+
+def hiding_libcrypto(directory):
+    """A command prefix: the rest runs in a mount namespace where LIBCRYPTO is an empty file."""
+    import shutil
+    import pytest
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is missing")
+    empty = directory / "empty"
+    empty.write_bytes(b"")
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", HIDE_LIBCRYPTO, str(empty)]
+
+
+def helper_status(build_dir, host, prefix=(), request=None):
+    """A fresh helper (the build's, run as root) answering one request (status unless told)
+    for host's policy: (returncode, the frames it wrote, stderr)."""
+    from fido2 import cbor
+    from ptyprograms import HELPER_PROTOCOL
+    payload = cbor.encode({"v": HELPER_PROTOCOL, **(request or {"op": "status"})})
+    p = subprocess.run([*prefix, str(build_dir / "pam_passkey_helper"), "--conf", str(host.conf)],
+                       input=len(payload).to_bytes(4, "big") + payload, capture_output=True, timeout=60,
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    frames, data = [], p.stdout
+    while len(data) >= 4:
+        n = int.from_bytes(data[:4], "big")
+        frames.append(cbor.decode(data[4:4 + n]))
+        data = data[4 + n:]
+    assert data == b"", p.stdout
+    return p.returncode, frames, p.stderr.decode(errors="replace")
+
+
+def test_a_helper_answers_status_without_libcrypto(fleet):
+    """Status needs no cryptography: the helper neither opens libcrypto for it (strace) nor
+    needs it there (a mount namespace where the file is empty)."""
+    import shutil
+    a = fleet.host("host-a")
+    code, [reply], err = helper_status(fleet.build_dir, a)
+    assert code == 0 and reply["reply"] == "status" and [r["kind"] for r in reply["reports"]] == ["software"], (reply, err)
+    code, [hidden], err = helper_status(fleet.build_dir, a, prefix=hiding_libcrypto(a.dir))
+    assert code == 0 and hidden == reply, (hidden, reply, err)
+    if shutil.which("strace") is None:
+        return
+    trace = a.dir / "status.strace"
+    code, [traced], err = helper_status(fleet.build_dir, a, prefix=["strace", "-f", "-qq", "-e", "trace=openat,open", "-o", str(trace)])
+    assert code == 0 and traced == reply, (traced, err)
+    opened = trace.read_text()
+    assert "pam_passkey.conf" in opened, opened
+    assert "libcrypto" not in opened, opened
+
+
+def test_without_libcrypto_the_helper_refuses_a_ceremony_before_any_pin(fleet, make_account):
+    """Status answers without the library; a passkey on this computer can be neither made nor
+    used, and the helper says why at once, before a PIN question (no PIN is counted)."""
+    alice = make_account("alice")
+    a = fleet.host("host-a")
+    make = {"op": "make", "user": alice.name, "rp": "pam_passkey.test", "cdh": bytes(32), "uh": b"alice"}
+    get = {"op": "get", "user": alice.name, "rp": "pam_passkey.test", "cdh": bytes(32), "allow": [bytes(16)]}
+    for request in (make, get):
+        code, frames, err = helper_status(fleet.build_dir, a, prefix=hiding_libcrypto(a.dir), request=request)
+        assert [f.get("reply") for f in frames] == ["failure"], (request["op"], frames, err)
+        assert frames[0]["code"] == "unavailable", frames
+        assert "libcrypto is not available" in frames[0]["message"] and LIBCRYPTO in frames[0]["message"], frames
+
+
+def test_the_helper_installs_its_huge_page_allocator_when_it_opens_libcrypto(fleet, make_account):
+    """A passkey's PIN check runs scrypt (1 MiB of working memory at pin_kdf_cost = 10) in a
+    helper that opened libcrypto on first use: the block still comes from the large-block
+    allocator (Sources/Helper/LargeBlockAllocator.swift), mapped and marked MADV_HUGEPAGE,
+    so CRYPTO_set_mem_functions went in before OpenSSL's first allocation."""
+    import os
+    import shutil
+    import pytest
+    if shutil.which("strace") is None:
+        pytest.skip("strace is missing")
+    alice = make_account("alice")
+    a = fleet.host("host-a")
+    trace = a.dir / "helper.strace"
+    traced = a.dir / "helper-traced"
+    traced.write_text(f'#!/bin/sh\nexec strace -f -qq -e trace=openat,madvise -o {trace} {a.policy["helper"]} "$@"\n')
+    os.chmod(traced, 0o755)
+    a.set_policy(helper=str(traced))
+    r = a.login(alice, [alice.password, "y", "482913", "482913"])
+    assert r.ok, r
+    trace.unlink()
+    r = a.login(alice, ["482913"])
+    assert r.ok, r
+    lines = trace.read_text().splitlines()
+    opened = [i for i, l in enumerate(lines) if LIBCRYPTO in l and "openat" in l and "= -1" not in l]
+    huge = [i for i, l in enumerate(lines) if "MADV_HUGEPAGE" in l and l.rstrip().endswith("= 0")]
+    assert opened and huge and opened[0] < huge[0], "\n".join(lines)
 
 
 def footprint_login(build_dir, host, user, answer, *, namespace_prefix=()):
@@ -150,14 +248,11 @@ def test_neither_a_step_aside_nor_a_passkey_login_maps_libcrypto(fleet, make_acc
 def test_without_libcrypto_in_the_host_process_a_passkey_login_and_a_step_aside_work(fleet, make_account, syslog):
     """In a mount namespace where the library's file is empty: the module never needed it,
     so the passkey login (PIN, verified in Swift) and the step-aside both work there."""
-    import shutil
-    import pytest
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is missing")
     alice, bob = make_account("alice"), make_account("bob")
     a = fleet.host("host-a")
-    # The helper needs libcrypto, so it runs outside the namespace (the module alone is
-    # without the library there): a launcher that enters this process's mount namespace.
+    # The helper needs libcrypto for the PIN check (it opens it on first use,
+    # Sources/CLibcryptoLoader), so it runs outside the namespace (the module alone is without
+    # the library there): a launcher that enters this process's mount namespace.
     import os
     outside = a.dir / "helper-outside"
     outside.write_text(f'#!/bin/sh\nexec nsenter --mount=/proc/{os.getpid()}/ns/mnt -- {a.policy["helper"]} "$@"\n')
@@ -165,10 +260,7 @@ def test_without_libcrypto_in_the_host_process_a_passkey_login_and_a_step_aside_
     a.set_policy(helper=str(outside))
     r = a.login(alice, [alice.password, "y", "482913", "482913"])
     assert r.ok, r
-    empty = a.dir / "empty"
-    empty.write_bytes(b"")
-    hide = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-            f'mount --bind "$0" {LIBCRYPTO} && exec "$@"', str(empty)]
+    hide = hiding_libcrypto(a.dir)
     code, out, smaps = footprint_login(fleet.build_dir, a, alice, "482913", namespace_prefix=hide)
     assert code == 0, out
     assert "libcrypto" not in smaps
@@ -179,3 +271,16 @@ def test_without_libcrypto_in_the_host_process_a_passkey_login_and_a_step_aside_
     code, out, smaps = footprint_login(fleet.build_dir, a, bob, bob.password, namespace_prefix=hide)
     assert code == 0, out
     assert "libcrypto" not in smaps
+
+
+def test_only_the_helper_hooks_libcrypto_s_first_open(build_dir):
+    """The allocator belongs to the process: the module, in someone else's, registers no hook
+    with the loader (Sources/CLibcryptoLoader), and the loader adds no weak undefined symbol
+    to it (those it has are the C runtime's start files')."""
+    from conftest import ROOT
+    users = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "Sources").rglob("*.swift")
+                   if "pam_passkey_crypto_on_first_open" in p.read_text())
+    assert users == ["Sources/Helper/LargeBlockAllocator.swift"], users
+    symbols = subprocess.run(["nm", "-D", build_dir / "pam_passkey.so"], check=True, capture_output=True, text=True).stdout
+    weak = {l.split()[-1] for l in symbols.splitlines() if l.split()[0] in ("w", "v")}
+    assert weak <= {"_ITM_deregisterTMCloneTable", "_ITM_registerTMCloneTable", "__cxa_finalize@GLIBC_2.2.5", "__gmon_start__"}, weak
