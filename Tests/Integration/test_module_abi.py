@@ -125,11 +125,8 @@ HIDE_LIBCRYPTO = 'mount --bind "$0" ' + LIBCRYPTO + ' && exec "$@"'
 
 
 def hiding_libcrypto(directory):
-    """A command prefix: the rest runs in a mount namespace where LIBCRYPTO is an empty file."""
-    import shutil
-    import pytest
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is missing")
+    """A command prefix: the rest runs in a mount namespace where LIBCRYPTO is an empty file
+    (unshare: util-linux, which scripts/install-deps.sh installs)."""
     empty = directory / "empty"
     empty.write_bytes(b"")
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", HIDE_LIBCRYPTO, str(empty)]
@@ -156,14 +153,11 @@ def helper_status(build_dir, host, prefix=(), request=None):
 def test_a_helper_answers_status_without_libcrypto(fleet):
     """Status needs no cryptography: the helper neither opens libcrypto for it (strace) nor
     needs it there (a mount namespace where the file is empty)."""
-    import shutil
     a = fleet.host("host-a")
     code, [reply], err = helper_status(fleet.build_dir, a)
     assert code == 0 and reply["reply"] == "status" and [r["kind"] for r in reply["reports"]] == ["software"], (reply, err)
     code, [hidden], err = helper_status(fleet.build_dir, a, prefix=hiding_libcrypto(a.dir))
     assert code == 0 and hidden == reply, (hidden, reply, err)
-    if shutil.which("strace") is None:
-        return
     trace = a.dir / "status.strace"
     code, [traced], err = helper_status(fleet.build_dir, a, prefix=["strace", "-f", "-qq", "-e", "trace=openat,open", "-o", str(trace)])
     assert code == 0 and traced == reply, (traced, err)
@@ -191,18 +185,10 @@ def test_the_helper_installs_its_huge_page_allocator_when_it_opens_libcrypto(fle
     helper that opened libcrypto on first use: the block still comes from the large-block
     allocator (Sources/Helper/LargeBlockAllocator.swift), mapped and marked MADV_HUGEPAGE,
     so CRYPTO_set_mem_functions went in before OpenSSL's first allocation."""
-    import os
-    import shutil
-    import pytest
-    if shutil.which("strace") is None:
-        pytest.skip("strace is missing")
     alice = make_account("alice")
     a = fleet.host("host-a")
     trace = a.dir / "helper.strace"
-    traced = a.dir / "helper-traced"
-    traced.write_text(f'#!/bin/sh\nexec strace -f -qq -e trace=openat,madvise -o {trace} {a.policy["helper"]} "$@"\n')
-    os.chmod(traced, 0o755)
-    a.set_policy(helper=str(traced))
+    run_helper_under(a, f"strace -f -qq -e trace=openat,madvise -o {trace}")
     r = a.login(alice, [alice.password, "y", "482913", "482913"])
     assert r.ok, r
     trace.unlink()
@@ -212,6 +198,16 @@ def test_the_helper_installs_its_huge_page_allocator_when_it_opens_libcrypto(fle
     opened = [i for i, l in enumerate(lines) if LIBCRYPTO in l and "openat" in l and "= -1" not in l]
     huge = [i for i, l in enumerate(lines) if "MADV_HUGEPAGE" in l and l.rstrip().endswith("= 0")]
     assert opened and huge and opened[0] < huge[0], "\n".join(lines)
+
+
+def run_helper_under(host, command):
+    """host's policy then starts its helper through a script: `command` (a shell command
+    prefix: strace, nsenter) running the helper with the module's arguments."""
+    import os
+    script = host.dir / "helper-wrapped"
+    script.write_text(f'#!/bin/sh\nexec {command} {host.policy["helper"]} "$@"\n')
+    os.chmod(script, 0o755)
+    host.set_policy(helper=str(script))
 
 
 def footprint_login(build_dir, host, user, answer, *, namespace_prefix=()):
@@ -254,10 +250,7 @@ def test_without_libcrypto_in_the_host_process_a_passkey_login_and_a_step_aside_
     # Sources/CLibcryptoLoader), so it runs outside the namespace (the module alone is without
     # the library there): a launcher that enters this process's mount namespace.
     import os
-    outside = a.dir / "helper-outside"
-    outside.write_text(f'#!/bin/sh\nexec nsenter --mount=/proc/{os.getpid()}/ns/mnt -- {a.policy["helper"]} "$@"\n')
-    os.chmod(outside, 0o755)
-    a.set_policy(helper=str(outside))
+    run_helper_under(a, f"nsenter --mount=/proc/{os.getpid()}/ns/mnt --")
     r = a.login(alice, [alice.password, "y", "482913", "482913"])
     assert r.ok, r
     hide = hiding_libcrypto(a.dir)
