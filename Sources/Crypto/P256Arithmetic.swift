@@ -2,7 +2,7 @@
 ///
 /// Why: verifying an assertion is the only cryptography a passkey login does in the PAM
 /// application (login, su, sudo, a screen locker), and libcrypto mapped into that process for
-/// it was 3.98 MB of its memory and most of the instructions of a first login (issue 17).
+/// it was 3.98 MB of its memory and about a millisecond of a first login (issue 17).
 /// Signing, sealing, key derivation and X.509 stay with OpenSSL, in the helper or in an
 /// enrollment with a security key; what is here only checks a signature against a public key.
 ///
@@ -14,9 +14,9 @@
 ///   and Batina (2016, algorithm 4, a = −3): one formula for every pair of points, the
 ///   doubling and the point at infinity included, so there is no special case to get wrong;
 /// - u1·G + u2·Q by one pass over the bits of both scalars (Shamir's trick).
-/// The unit tests compare it with libcrypto over thousands of keys and signatures, valid and
-/// altered (`testSwiftVerifierAgreesWithLibcrypto`), and the fuzz target `p256_verify` does the
-/// same with inputs it chooses.
+/// The unit tests compare it with libcrypto over 150 keys and about 1,200 signatures, valid
+/// and altered (`testSwiftVerifierAgreesWithLibcrypto`), and the fuzz target `p256_verify` does
+/// the same with inputs it chooses.
 enum P256Arithmetic {
     /// A 256-bit unsigned integer: four 64-bit limbs, w0 the least significant.
     struct Limbs: Equatable {
