@@ -78,14 +78,13 @@ PAM_PASSKEY_CRYPTO_VOID(ERR_error_string_n, (unsigned long e, char *buf, size_t 
 PAM_PASSKEY_CRYPTO_VOID(CRYPTO_free, (void *p, const char *file, int line), (p, file, line))
 PAM_PASSKEY_CRYPTO_VOID(CRYPTO_clear_free, (void *p, size_t n, const char *file, int line), (p, n, file, line))
 
-// Digests, HMAC, base64.
+// Digests, HMAC.
 PAM_PASSKEY_CRYPTO(const EVP_MD *, EVP_sha256, (void), (), NULL)
 PAM_PASSKEY_CRYPTO(int, EVP_Digest, (const void *d, size_t n, unsigned char *md, unsigned int *size, const EVP_MD *t, ENGINE *e),
                    (d, n, md, size, t, e), 0)
 PAM_PASSKEY_CRYPTO(unsigned char *, HMAC,
                    (const EVP_MD *m, const void *k, int kl, const unsigned char *d, size_t n, unsigned char *md, unsigned int *ml),
                    (m, k, kl, d, n, md, ml), NULL)
-PAM_PASSKEY_CRYPTO(int, EVP_EncodeBlock, (unsigned char *t, const unsigned char *f, int n), (t, f, n), 0)
 
 // AES-GCM.
 PAM_PASSKEY_CRYPTO(EVP_CIPHER_CTX *, EVP_CIPHER_CTX_new, (void), (), NULL)
@@ -114,7 +113,6 @@ PAM_PASSKEY_CRYPTO(int, i2d_PUBKEY, (const EVP_PKEY *a, unsigned char **pp), (a,
 PAM_PASSKEY_CRYPTO(EVP_PKEY *, d2i_AutoPrivateKey, (EVP_PKEY **a, const unsigned char **pp, long length), (a, pp, length), NULL)
 PAM_PASSKEY_CRYPTO(int, i2d_PrivateKey, (const EVP_PKEY *a, unsigned char **pp), (a, pp), 0)
 PAM_PASSKEY_CRYPTO_VOID(EVP_PKEY_free, (EVP_PKEY *k), (k))
-PAM_PASSKEY_CRYPTO(int, EVP_PKEY_up_ref, (EVP_PKEY *k), (k), 0)
 PAM_PASSKEY_CRYPTO(EVP_PKEY_CTX *, EVP_PKEY_CTX_new_from_name, (OSSL_LIB_CTX *l, const char *name, const char *q), (l, name, q), NULL)
 PAM_PASSKEY_CRYPTO_VOID(EVP_PKEY_CTX_free, (EVP_PKEY_CTX *c), (c))
 PAM_PASSKEY_CRYPTO(int, EVP_PKEY_keygen_init, (EVP_PKEY_CTX *c), (c), 0)
