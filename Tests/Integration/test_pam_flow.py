@@ -213,8 +213,9 @@ def test_faults_leave_the_password_working_and_grant_nothing_without_it(fleet, m
     assert not r.ok, r
     assert any("no answer within 2 s" in l for l in syslog.read()), syslog.read()
 
-    # The helper answers garbage.
-    hanging.write_text("#!/bin/sh\nprintf '\\000\\000\\000\\005hello'\n")
+    # The helper answers garbage, and stays until the module hangs up: had it exited at once,
+    # the module's request could meet a closed socket first (another failure, another line).
+    hanging.write_text("#!/bin/sh\nprintf '\\000\\000\\000\\005hello'\nexec cat >/dev/null\n")
     r = a.login(alice, [alice.password])
     assert r.ok and PASSWORD in r.transcript, r
     assert any("malformed helper message" in l for l in syslog.read()), syslog.read()
