@@ -19,6 +19,8 @@
 //                    for the rest (keys, signing, AES-GCM, scrypt, X.509), dlopened on first use
 //                    (CLibcrypto/shim.h), not linked, through the one handle of
 //                    CLibcryptoLoader/ (C)
+//   CRuntimeOverrides/ C that the static Swift runtime binds to in the module and the helper:
+//                    libm opened on first call, the arguments without /proc/self/maps
 //   Identifiers/     UserName and CredentialID: checked once where they enter, typed to the disk
 //   Storage/         files opened as root: O_NOFOLLOW, owner/mode checks, atomic writes, locks
 //   Policy/          /etc/security/pam_passkey.conf: every key, its default, its documentation
@@ -52,6 +54,8 @@ let root = Context.packageDirectory
 // makes -lstdc++ take the static archive (libstdc++-12-dev), so libstdc++.so.6 is not loaded
 // into every login either (about 0.9 MB and 3.7 M instructions per fresh process measured).
 // Only pam_sm_* is exported, so the module's private copy cannot interpose on the host's.
+// scripts/link/libm.so makes -lm as-needed: the module and the helper define the runtime's
+// math functions themselves (Sources/CRuntimeOverrides) and do not load libm.
 let staticSwift: [String] = ["-static-stdlib", "-L\(root)/scripts/link"]
 
 // What ships is compiled without the implicit imports of _StringProcessing (regex) and
@@ -75,7 +79,10 @@ let package = Package(
     ],
     targets: [
         // C libraries from Debian's packages.
-        .systemLibrary(name: "CPAM", pkgConfig: "pam", providers: [.apt(["libpam0g-dev"])]),
+        // No pkgConfig: SwiftPM's reader of pam.pc would put -L/usr/lib/x86_64-linux-gnu (where
+        // the linker looks anyway) before scripts/link, and -lm would find libc6-dev's libm.so
+        // there instead of the as-needed one (test_module_abi.py).
+        .systemLibrary(name: "CPAM", providers: [.apt(["libpam0g-dev"])]),
         // libcrypto for Sources/Crypto, opened on first use (CLibcrypto/shim.h), not linked by
         // anything that ships: a step-aside in login or su never maps it, nor a helper
         // answering status. Packaging/build-deb.sh names libssl3 in Depends itself.
@@ -98,6 +105,11 @@ let package = Package(
         // DWARF 4, as swiftc writes: clang's default, 5, in one object made valgrind 3.19 give
         // up on the whole helper ("Possibly corrupted debuginfo file").
         .target(name: "CLibcryptoLoader", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
+        // C definitions the static Swift runtime's references bind to in the module and the
+        // helper instead of libm and CommandLine.cpp's /proc/self/maps search (linked before
+        // the runtime's archive, so those members stay out). -fno-builtin: libm.c defines ceil
+        // and the math functions themselves.
+        .target(name: "CRuntimeOverrides", cSettings: [.unsafeFlags(["-gdwarf-4", "-fno-builtin"])]),
         .target(name: "Crypto", dependencies: ["CLibcrypto", "CLibcryptoLoader"]),
         .target(name: "JSON"),
         .target(name: "CBOREncoding"),
@@ -121,7 +133,7 @@ let package = Package(
         // pam_passkey.so: only pam_sm_* exported, Swift runtime linked in.
         .target(name: "PAMModule",
                 dependencies: ["Identifiers", "CPAM", "Policy", "Registry", "HostState", "Intelligence",
-                               "HelperProtocol", "RelyingParty", "Wiring", "Wording", "PAMStack"],
+                               "HelperProtocol", "RelyingParty", "Wiring", "Wording", "PAMStack", "CRuntimeOverrides"],
                 path: "Sources/Module",
                 exclude: ["exports.map", "symbol-order.txt"],
                 linkerSettings: [.unsafeFlags(staticSwift + [
@@ -149,7 +161,7 @@ let package = Package(
         // Executables.
         .executableTarget(name: "pam_passkey_helper",
                           dependencies: ["Identifiers", "Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn",
-                                         "Crypto", "CLibcryptoLoader", "CSpawn"],
+                                         "Crypto", "CLibcryptoLoader", "CSpawn", "CRuntimeOverrides"],
                           path: "Sources/Helper",
                           linkerSettings: [.unsafeFlags(staticSwift)]),
         .executableTarget(name: "passkeyctl",
@@ -186,6 +198,7 @@ let package = Package(
                           path: "Tests/StateWorker"),
         .testTarget(name: "IntelligenceTests", dependencies: ["Identifiers", "IdentifierLiterals", "Intelligence", "FleetSimulation", "Policy", "Registry", "HostState", "Storage"]),
         .testTarget(name: "PAMStackTests", dependencies: ["PAMStack"]),
+        .testTarget(name: "RuntimeOverridesTests", dependencies: ["CRuntimeOverrides"]),
         .testTarget(name: "AuthenticatorTests",
                     dependencies: ["Identifiers", "IdentifierLiterals", "Authenticator", "CBOREncoding", "HelperProtocol", "WebAuthn", "Crypto", "Policy", "Storage"]),
     ],
@@ -202,7 +215,7 @@ let metadataAccessors: SwiftSetting = .unsafeFlags([
 ])
 
 let shipped: Set<String> = ["PAMModule", "pam_passkey_helper", "passkeyctl", "pam_passkey_directory"]
-let cTargets: Set<String> = ["CLibcryptoLoader"]
+let cTargets: Set<String> = ["CLibcryptoLoader", "CRuntimeOverrides"]
 for target in package.targets where (target.type == .regular && !cTargets.contains(target.name)) || shipped.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [noImplicitImports, metadataAccessors]
 }

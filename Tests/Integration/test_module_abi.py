@@ -10,7 +10,10 @@ ALLOWED = {"libpam.so.0", "libcrypto.so.3", "libc.so.6", "libm.so.6", "libstdc++
 # Package.swift drops CTSS2's pkg-config link, libtss2-esys is still linked. Only the helper:
 # the module never touches the TPM.
 TSS2 = {"libtss2-esys.so.0", "libtss2-tctildr.so.0", "libtss2-mu.so.0", "libtss2-rc.so.0", "libtss2-sys.so.1"}
-ALLOWED_FOR = {"pam_passkey.so": ALLOWED, "pam_passkey_helper": ALLOWED | TSS2, "passkeyctl": ALLOWED}
+# The module and the helper define the static runtime's math functions themselves
+# (Sources/CRuntimeOverrides/libm.c) and open libm only if one is called: not in DT_NEEDED.
+ALLOWED_FOR = {"pam_passkey.so": ALLOWED - {"libm.so.6"}, "pam_passkey_helper": (ALLOWED | TSS2) - {"libm.so.6"},
+               "passkeyctl": ALLOWED}
 
 
 def test_exports_only_pam_sm(build_dir):
@@ -164,6 +167,9 @@ def test_a_helper_answers_status_without_libcrypto(fleet):
     opened = trace.read_text()
     assert "pam_passkey.conf" in opened, opened
     assert "libcrypto" not in opened, opened
+    # Nor libm, nor the runtime's search of /proc/self/maps for its arguments
+    # (Sources/CRuntimeOverrides): it found them all the same, or it would not have read --conf.
+    assert "libm.so" not in opened and "/proc/self/maps" not in opened, opened
 
 
 def test_without_libcrypto_the_helper_refuses_a_ceremony_before_any_pin(fleet, make_account):
@@ -224,21 +230,38 @@ def footprint_login(build_dir, host, user, answer, *, namespace_prefix=()):
         return r.returncode, r.stdout + r.stderr, open(smaps.name).read()
 
 
-def test_neither_a_step_aside_nor_a_passkey_login_maps_libcrypto(fleet, make_account):
+def test_neither_a_step_aside_nor_a_passkey_login_maps_libcrypto_or_libm(fleet, make_account):
     """The assertion is verified in Swift (Sources/Crypto/P256Arithmetic.swift): the host
-    process of a passkey login never maps libcrypto, only the helper does."""
+    process of a passkey login never maps libcrypto, only the helper does. Nor libm: the
+    runtime's math functions are the module's own forwarders, and the one a login calls
+    (ceil) is computed there (Sources/CRuntimeOverrides/libm.c)."""
     alice = make_account("alice")
     a = fleet.host("host-a")
     # No passkey yet: the module steps aside and pam_unix takes the password.
     code, out, smaps = footprint_login(fleet.build_dir, a, alice, alice.password)
     assert code == 0, out
-    assert "libcrypto" not in smaps
+    assert "libcrypto" not in smaps and "libm.so" not in smaps, smaps
     r = a.login(alice, [alice.password, "y", "482913", "482913"])
     assert r.ok, r
     # The PIN is not alice's password: pam_unix would refuse it, so 0 is the passkey's.
     code, out, smaps = footprint_login(fleet.build_dir, a, alice, "482913")
     assert code == 0, out
-    assert "libcrypto" not in smaps
+    assert "libcrypto" not in smaps and "libm.so" not in smaps, smaps
+
+
+def test_loading_the_module_does_not_search_proc_self_maps(fleet, make_account):
+    """The static runtime's own way to find a process's arguments reads /proc/self/maps (longer
+    in sshd or gdm than anywhere) at every dlopen; the module takes them from .init_array
+    instead (Sources/CRuntimeOverrides/arguments.c), and opens neither it nor libm."""
+    alice = make_account("alice")
+    a = fleet.host("host-a")
+    trace = a.dir / "load.strace"
+    code, out, _ = footprint_login(fleet.build_dir, a, alice, alice.password,
+                                   namespace_prefix=["strace", "-f", "-qq", "-e", "trace=openat,open", "-o", str(trace)])
+    assert code == 0, out
+    opened = trace.read_text()
+    assert "pam_passkey.so" in opened and "pam_passkey.conf" in opened, opened
+    assert "/proc/self/maps" not in opened and "libm.so" not in opened, opened
 
 
 def test_without_libcrypto_in_the_host_process_a_passkey_login_and_a_step_aside_work(fleet, make_account, syslog):
