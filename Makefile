@@ -10,7 +10,10 @@
 CONFIG     ?= release
 SWIFT      ?= swift
 BUILD_DIR  := .build/$(CONFIG)
-SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
+# --disable-local-rpath: no RUNPATH=$$ORIGIN in any product. An installed module or program
+# must not look for libraries beside itself (sshd and login load the module), and the tests
+# and passkey-bench then run the binaries as they are installed.
+SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing --disable-local-rpath
 PY         := .venv-test/bin/python
 export PAM_PASSKEY_BUILD := $(CURDIR)/$(BUILD_DIR)
 
@@ -28,7 +31,7 @@ SHIP_SCRATCH  := .build/ship
 SHIP_DIR      := $(SHIP_SCRATCH)/release
 SHIP_PRODUCTS := pam_passkey pam_passkey_helper passkeyctl pam_passkey_directory passkey-docgen
 SOURCE_PREFIX := /usr/src/pam-passkey
-SHIPFLAGS     := -c release --scratch-path $(SHIP_SCRATCH) -Xswiftc -debug-prefix-map -Xswiftc $(CURDIR)=$(SOURCE_PREFIX) \
+SHIPFLAGS     := -c release --disable-local-rpath --scratch-path $(SHIP_SCRATCH) -Xswiftc -debug-prefix-map -Xswiftc $(CURDIR)=$(SOURCE_PREFIX) \
                  -Xswiftc -Xfrontend -Xswiftc -disable-incremental-llvm-codegen \
                  -Xswiftc -Xfrontend -Xswiftc -no-clang-module-breadcrumbs \
                  -Xcc -ffile-prefix-map=$(CURDIR)=$(SOURCE_PREFIX)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="libpam0g-dev libssl-dev pkg-config pamtester libpam-wrapper libpamtest0-dev \
 openssh-server openssh-client python3-paramiko python3-pexpect python3-venv python3-pip \
 swtpm swtpm-tools tpm2-tools libtss2-dev libfido2-dev fido2-tools tmux man-db groff-base dpkg-dev \
-libclang-rt-14-dev procps chrpath mount gcc libc6-dev strace \
+libclang-rt-14-dev procps mount gcc libc6-dev strace \
 sudo vlock login util-linux passwd libpam-runtime slapd ldap-utils libldap-dev libpam-u2f \
 python3-cryptography libstdc++-12-dev lintian gdb binutils systemd \
 libsasl2-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user"

@@ -59,20 +59,6 @@ put() {
     new="$dir/.$(basename "$2").new.$$"
     # shellcheck disable=SC2086
     install -m "$3" $OWNER "$1" "$new"
-    # An installed binary must not search for libraries next to itself: SwiftPM links
-    # RUNPATH=$ORIGIN, and the module is loaded into sshd and login.
-    # static: the launcher, statically linked, has no RUNPATH to remove.
-    case "$4" in
-        binary)
-            if command -v chrpath >/dev/null 2>&1; then
-                chrpath -d "$new" >/dev/null
-            else
-                echo "install.sh: warning: chrpath is missing; $2 keeps RUNPATH=\$ORIGIN (apt-get install chrpath)" >&2
-            fi
-            # chrpath rewrites the file: set the mode (and setuid bit) again.
-            chmod "$3" "$new"
-            ;;
-    esac
     mv -f "$new" "$DEST$2"
     echo "  $2"
 }
@@ -100,28 +86,28 @@ mkstate() {
 }
 
 echo "Installing pam_passkey into ${DEST:-/}"
-put "$MODULE" "$MODDIR/pam_passkey.so" 0644 binary
+put "$MODULE" "$MODDIR/pam_passkey.so" 0644
 # The host authenticator (the Swift helper), not setuid: the launcher starts it. Installed
 # first, so that an upgrade never has a launcher without the program it starts.
-put "$BUILD/pam_passkey_helper" "$AUTHENTICATOR" 0755 binary
+put "$BUILD/pam_passkey_helper" "$AUTHENTICATOR" 0755
 # The launcher, setuid root: screen lockers and other callers that are not root use it. It
 # drops their environment and descriptors before any other code runs, then starts the
 # authenticator, which serves only the caller's own account (see pam_passkey(8), "The helper").
-put "$BUILD/pam_passkey_launcher" "$LIBEXEC/pam_passkey_helper" 4755 static
-put "$BUILD/passkeyctl" /usr/sbin/passkeyctl 0755 binary
+put "$BUILD/pam_passkey_launcher" "$LIBEXEC/pam_passkey_helper" 4755
+put "$BUILD/passkeyctl" /usr/sbin/passkeyctl 0755
 # registry = ldap: the one program that loads libldap, started by the module and passkeyctl
 # as root with a deadline (never setuid: only root starts it).
-put "$BUILD/pam_passkey_directory" "$LIBEXEC/pam_passkey_directory" 0755 binary
+put "$BUILD/pam_passkey_directory" "$LIBEXEC/pam_passkey_directory" 0755
 
 "$BUILD/passkey-docgen" fill < "$SRC/man/pam_passkey.conf.5.in" > "$tmpdir/pam_passkey.conf.5"
-put "$SRC/man/pam_passkey.8" /usr/share/man/man8/pam_passkey.8 0644 text
-put "$SRC/man/passkeyctl.8" /usr/share/man/man8/passkeyctl.8 0644 text
-put "$tmpdir/pam_passkey.conf.5" /usr/share/man/man5/pam_passkey.conf.5 0644 text
+put "$SRC/man/pam_passkey.8" /usr/share/man/man8/pam_passkey.8 0644
+put "$SRC/man/passkeyctl.8" /usr/share/man/man8/passkeyctl.8 0644
+put "$tmpdir/pam_passkey.conf.5" /usr/share/man/man5/pam_passkey.conf.5 0644
 
-put "$SRC/Packaging/bash-completion/passkeyctl" /usr/share/bash-completion/completions/passkeyctl 0644 text
+put "$SRC/Packaging/bash-completion/passkeyctl" /usr/share/bash-completion/completions/passkeyctl 0644
 
-put "$SRC/Packaging/pam-configs/passkey" /usr/share/pam-configs/passkey 0644 text
-put "$SRC/Packaging/pam-configs/passkey-append" /usr/share/pam-configs/passkey-append 0644 text
+put "$SRC/Packaging/pam-configs/passkey" /usr/share/pam-configs/passkey 0644
+put "$SRC/Packaging/pam-configs/passkey-append" /usr/share/pam-configs/passkey-append 0644
 
 # registry = ldap: `passkeyctl sync` every 15 minutes, once an administrator enables the
 # timer (systemctl enable --now pam_passkey-sync.timer); the package does not enable it.

@@ -8,7 +8,12 @@
 # How: a throwaway account and a throwaway PAM service with the shipped stack, driven through
 # pamtester under valgrind's callgrind — step aside and the offer (password, "y", a PIN twice),
 # a passkey login, a wrong PIN then the password, a remote session — and every function of
-# the module that ran, in the order callgrind lists them.
+# the module that ran. They are listed by how common their login is, not by when it ran:
+# first the step-aside alone (every login, su and sudo of someone without a passkey here;
+# a second service has the module's first line and pam_permit), then the remote step-aside,
+# the passkey login, the offer, the wrong PIN; within one login in the order callgrind lists
+# them. What a step-aside runs then sits in the first pages, and what a passkey login adds
+# right after it.
 #   usage (root, after `make build`): scripts/update-symbol-order.sh
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,7 +32,7 @@ user=pkorder$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 password="Order-$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')"
 service=pam_passkey-order-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 cleanup() {
-    rm -f "/etc/pam.d/$service"
+    rm -f "/etc/pam.d/$service" "/etc/pam.d/$service-aside"
     userdel "$user" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -50,19 +55,24 @@ auth [success=done default=ignore] $module conf=$work/pam_passkey.conf
 auth requisite pam_unix.so nodelay
 auth optional $module conf=$work/pam_passkey.conf append
 EOF
+cat > "/etc/pam.d/$service-aside" <<EOF
+auth [success=done default=ignore] $module conf=$work/pam_passkey.conf
+auth required pam_permit.so
+EOF
 useradd --no-create-home --shell /usr/sbin/nologin --comment "pam_passkey symbol order (throwaway)" "$user"
 echo "$user:$password" | chpasswd
 
-run=0
-login() {  # login ANSWER... : one pamtester transaction under callgrind
-    run=$((run + 1))
-    printf '%s\n' "$@" | valgrind -q --tool=callgrind --demangle=no --callgrind-out-file="$work/callgrind.$run" \
-        pamtester ${RHOST:+-I rhost=$RHOST} "$service" "$user" authenticate setcred >/dev/null 2>&1 || true
+login() {  # login RANK SERVICE ANSWER... : one pamtester transaction under callgrind, listed RANKth
+    rank=$1 name=$2
+    shift 2
+    printf '%s\n' "$@" | valgrind -q --tool=callgrind --demangle=no --callgrind-out-file="$work/callgrind.$rank" \
+        pamtester ${RHOST:+-I rhost=$RHOST} "$name" "$user" authenticate setcred >/dev/null 2>&1 || true
 }
-login "$password" y 482913 482913      # no passkey: step aside, password, offer, PIN chosen
-login 482913                            # passkey login
-login 000000 "" "$password" n           # wrong PIN, give up, password, decline
-RHOST=203.0.113.5 login "$password"     # remote: step aside at once
+login 1 "$service-aside"                          # no passkey: the module steps aside
+RHOST=203.0.113.5 login 2 "$service" "$password"  # remote: step aside at once
+login 4 "$service" "$password" y 482913 482913    # step aside, password, offer, PIN chosen
+login 3 "$service" 482913                         # passkey login
+login 5 "$service" 000000 "" "$password" n        # wrong PIN, give up, password, decline
 
 # The archives the module's code comes from besides the project's objects: a function that
 # shares a large section with others (Swift.o's plain .text holds 1.6 MB of the standard
