@@ -53,6 +53,12 @@ trap 'rm -rf "$tmpdir"' EXIT
 # put SOURCE TARGET MODE: copies next to the target, then renames over it. Installing over
 # a module that sshd has mapped must not rewrite the mapped file in place.
 put() {
+    # An installed binary must not look for libraries beside itself (sshd and login load the
+    # module): the Makefile builds with --disable-local-rpath; a build that has RUNPATH came
+    # from elsewhere.
+    if command -v readelf >/dev/null 2>&1 && readelf -d "$1" 2>/dev/null | grep -q -E '\((RPATH|RUNPATH)\)'; then
+        die "$1 has a RUNPATH; build it with make build or make ship (--disable-local-rpath)"
+    fi
     dir=$(dirname "$DEST$2")
     # shellcheck disable=SC2086
     install -d -m 0755 $OWNER "$dir"

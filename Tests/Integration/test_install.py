@@ -155,6 +155,23 @@ def test_replaces_the_module_by_rename_not_in_place(staged, build_dir):
     assert not list(module.parent.glob(".pam_passkey.so.new.*"))
 
 
+def test_refuses_a_binary_with_a_runpath(tmp_path, build_dir):
+    """The Makefile builds without RUNPATH; a module built some other way would make sshd and
+    login look for libraries beside it. Refused before anything is installed, naming the fix."""
+    build = tmp_path / "build"
+    build.mkdir()
+    for name in ("pam_passkey_helper", "pam_passkey_launcher", "passkeyctl", "pam_passkey_directory", "passkey-docgen"):
+        (build / name).symlink_to(build_dir / name)
+    (tmp_path / "m.c").write_text("int pam_sm_authenticate(void) { return 25; }\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", build / "libpam_passkey.so", tmp_path / "m.c",
+                    "-Wl,--enable-new-dtags,-rpath,$ORIGIN"], check=True)
+    (build / "pam_passkey.so").symlink_to("libpam_passkey.so")
+    p = subprocess.run([ROOT / "scripts/install.sh", str(tmp_path / "root"), str(build)], capture_output=True, text=True)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "has a RUNPATH; build it with make build or make ship" in p.stderr, p.stderr
+    assert not (tmp_path / "root" / "lib").exists() and not (tmp_path / "root" / "usr").exists()
+
+
 def test_missing_build_says_what_to_do(tmp_path):
     p = subprocess.run([ROOT / "scripts/install.sh", str(tmp_path / "root"), str(tmp_path / "nobuild")],
                        capture_output=True, text=True)
