@@ -294,6 +294,9 @@ func measureFresh(_ bench: PAMBenchHost, rounds: Int) throws -> FreshFigures {
     ]
     let hosts: [FootprintHost] = [.sshd, .login]
     var samples: [String: [Double]] = [:]
+    // The parts of each transaction: pam_start (loading the modules), pam_authenticate, pam_end.
+    let parts = ["start_us", "auth_us", "end_us"]
+    var partSamples: [String: [Double]] = [:]
     var cases = hosts.flatMap { host in stacks.map { (host, $0) } }
     for round in 0..<(rounds + 1) {
         cases.shuffle()
@@ -308,7 +311,13 @@ func measureFresh(_ bench: PAMBenchHost, rounds: Int) throws -> FreshFigures {
                 throw BenchError("fresh \(host.rawValue) \(stack.service): probe printed \"\(output)\"")
             }
             // Round 0 warms the page cache with every library; it is not counted.
-            if round > 0 { samples[host.rawValue + "/" + stack.service, default: []].append(micros) }
+            guard parts.allSatisfy({ values[$0] != nil }) else {
+                throw BenchError("fresh \(host.rawValue) \(stack.service): probe printed \"\(output)\"")
+            }
+            if round > 0 {
+                samples[host.rawValue + "/" + stack.service, default: []].append(micros)
+                for part in parts { partSamples[host.rawValue + "/" + stack.service + "/" + part, default: []].append(values[part]!) }
+            }
         }
     }
     var result = FreshFigures(rows: [], stepAside: [:], u2f: [:], summaries: [])
@@ -325,6 +334,12 @@ func measureFresh(_ bench: PAMBenchHost, rounds: Int) throws -> FreshFigures {
         result.summaries.append("fresh \(host.rawValue)-like process, one login (median of \(rounds), ratio to pam_permit): "
             + stacks.map { "\($0.service) \(format(byService[$0.service]!.median)) µs (\(hundredths(byService[$0.service]!.median / permit))×)" }
                 .joined(separator: ", "))
+        result.summaries.append("fresh \(host.rawValue)-like process, where the time goes (medians, µs: pam_start, which loads the modules / "
+            + "the first pam_authenticate / pam_end): "
+            + stacks.map { stack in
+                "\(stack.service) " + parts.map { format(figures("", partSamples[host.rawValue + "/" + stack.service + "/" + $0]!).median) }
+                    .joined(separator: " / ")
+            }.joined(separator: ", "))
     }
     return result
 }

@@ -15,7 +15,9 @@
 //
 // The fresh- form is what login, su and each sshd session pay: one transaction through
 // SERVICE in a process that has made none before (libpam's first use, loading every module
-// of the stack and its libraries, the login itself). Prints `fresh_us=… status=…`.
+// of the stack and its libraries, the login itself). Prints `fresh_us=… start_us=… auth_us=…
+// end_us=… status=…`: the whole, then pam_start (the modules' load), pam_authenticate and
+// pam_end.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -97,12 +99,22 @@ static void copy_smaps(const char *to) {
     if (out >= 0) close(out);
 }
 
-/// One transaction in a process that has made none: its time from pam_start to pam_end.
+/// One transaction in a process that has made none: its time from pam_start to pam_end, and
+/// the three parts (pam_start loads the stack's modules; the first pam_authenticate in a
+/// process pays each module's first use).
 static int fresh(const char *service, const char *user, const char *confdir) {
+    struct pam_conv conv = {answer, NULL};
+    pam_handle_t *handle = NULL;
     double t0 = now_us();
-    int status = transaction(service, user, confdir);
-    double elapsed = now_us() - t0;
-    printf("fresh_us=%.1f status=%d\n", elapsed, status);
+    int status = pam_start_confdir(service, user, &conv, confdir, &handle);
+    double t1 = now_us(), t2 = t1;
+    if (status == PAM_SUCCESS) {
+        status = pam_authenticate(handle, 0);
+        t2 = now_us();
+        pam_end(handle, status);
+    }
+    double t3 = now_us();
+    printf("fresh_us=%.1f start_us=%.1f auth_us=%.1f end_us=%.1f status=%d\n", t3 - t0, t1 - t0, t2 - t1, t3 - t2, status);
     return 0;
 }
 
