@@ -26,7 +26,8 @@ if [ "${1:-}" = "--one" ]; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         echo "fuzz: $t: no crash in ${seconds}s, ${runs:-?} inputs, corpus $(ls "$work" | wc -l) entries"
     else
-        { tail -n 40 "$log"; echo "fuzz: $t: FAILED (log: Fuzz/$log, input: Fuzz/$crashes/)"; } | cat
+        # One line here (targets run side by side); the log's tail is printed at the end.
+        echo "fuzz: $t: FAILED"
         touch "build/$t.failed"
     fi
     exit 0
@@ -41,6 +42,11 @@ jobs=${FUZZ_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 printf '%s\n' $targets | xargs -n 1 -P "$jobs" sh ./run.sh --one
 
 failed=""
-for t in $targets; do [ -e "build/$t.failed" ] && failed="$failed $t"; done
+for t in $targets; do
+    [ -e "build/$t.failed" ] || continue
+    tail -n 40 "build/$t.log"
+    echo "fuzz: $t: FAILED (log: Fuzz/build/$t.log, input: Fuzz/build/crashes/$t/)"
+    failed="$failed $t"
+done
 if [ -n "$failed" ]; then echo "fuzz: failed:$failed"; exit 1; fi
 exit 0

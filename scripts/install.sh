@@ -38,6 +38,16 @@ for f in "$MODULE" "$BUILD/pam_passkey_helper" "$BUILD/pam_passkey_launcher" "$B
          "$BUILD/passkey-docgen"; do
     [ -f "$f" ] || die "$f is missing; run \`make build\` first"
 done
+# An installed binary must not look for libraries beside itself (sshd and login load the
+# module): the Makefile builds with --disable-local-rpath; one with RUNPATH came from elsewhere.
+# (passkey-docgen only runs here, from the build.)
+if command -v readelf >/dev/null 2>&1; then
+    for f in "$MODULE" "$BUILD/pam_passkey_helper" "$BUILD/pam_passkey_launcher" "$BUILD/passkeyctl" "$BUILD/pam_passkey_directory"; do
+        if readelf -d "$f" 2>/dev/null | grep -q -E '\((RPATH|RUNPATH)\)'; then
+            die "$f has a RUNPATH; build it with make build or make ship (--disable-local-rpath)"
+        fi
+    done
+fi
 
 # The launcher executes the path compiled into it: it must be where the authenticator goes.
 LIBEXEC=/usr/libexec/pam_passkey
@@ -53,12 +63,6 @@ trap 'rm -rf "$tmpdir"' EXIT
 # put SOURCE TARGET MODE: copies next to the target, then renames over it. Installing over
 # a module that sshd has mapped must not rewrite the mapped file in place.
 put() {
-    # An installed binary must not look for libraries beside itself (sshd and login load the
-    # module): the Makefile builds with --disable-local-rpath; a build that has RUNPATH came
-    # from elsewhere.
-    if command -v readelf >/dev/null 2>&1 && readelf -d "$1" 2>/dev/null | grep -q -E '\((RPATH|RUNPATH)\)'; then
-        die "$1 has a RUNPATH; build it with make build or make ship (--disable-local-rpath)"
-    fi
     dir=$(dirname "$DEST$2")
     # shellcheck disable=SC2086
     install -d -m 0755 $OWNER "$dir"

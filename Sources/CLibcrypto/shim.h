@@ -6,7 +6,9 @@
 // 1 ms and 3.5 MB per process). So nothing links it: every function Sources/Crypto calls goes
 // through a `pam_passkey_` wrapper below, which dlopens the library the first time and then
 // calls through the pointer dlsym gave, typed by __typeof__ of the header's own declaration
-// (a wrong signature does not compile). The pattern is CTSS2's and CFIDO2's.
+// (a wrong signature does not compile). CTSS2's and CFIDO2's wrappers follow the same pattern
+// with handles of their own; this one's is the program's one handle of libcrypto, in
+// Sources/CLibcryptoLoader.
 //
 // Which file: one absolute path, fixed when this is compiled (Debian's multiarch directory
 // for the target), never a bare soname. A bare soname would go through the loader's search,

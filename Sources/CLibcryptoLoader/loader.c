@@ -28,8 +28,11 @@ void *pam_passkey_crypto_handle(void) {
             return NULL;
         }
         problem[0] = '\0';
-        // Before anyone else has the handle: the hook's call is the library's first.
-        if (hook != NULL) hook(opened);
+        // Before anyone else has the handle: the hook's call is the library's first. It is
+        // cleared first, so a hook that asks for the handle cannot run itself again.
+        pam_passkey_crypto_open_hook first = hook;
+        hook = NULL;
+        if (first != NULL) first(opened);
         handle = opened;
     }
     return handle;

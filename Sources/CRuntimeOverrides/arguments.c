@@ -5,18 +5,17 @@
 // the stack, then walks back from environ: about 170,000 instructions and nine system calls
 // at the start of every helper, and at every dlopen of the module into sshd or login, whose
 // maps are longer. glibc calls each function of .init_array with (argc, argv, envp), in an
-// executable and in a shared object loaded later alike, so they are known for nothing. The
-// two functions defined here are the only ones CommandLine.cpp.o defines: the standard
-// library's references bind to these, and the linker then leaves that object, and its
-// constructor, out of the archive.
+// executable and in a shared object loaded later alike, so they are known for nothing.
+// CommandLine.cpp.o defines the getter below and a setter for overrides; the standard library
+// (Swift.o) refers only to the getter, so with it defined here the linker leaves that object,
+// and its constructor, out of the archive. Should a later runtime refer to the setter too, the
+// object would come back and the link fail on two getters, which says what to add.
 #include <stddef.h>
 #include "pam_passkey_runtime_overrides.h"
 
 static char **arguments;
 static int count;
 static char *no_arguments[] = {NULL};
-static char **overridden;
-static int overridden_count;
 
 static void keep(int argc, char **argv, char **envp) {
     (void)envp;
@@ -28,10 +27,6 @@ static void keep(int argc, char **argv, char **envp) {
 __attribute__((section(".init_array"), used)) static void (*const keep_at_start)(int, char **, char **) = keep;
 
 char **pam_passkey_arguments(int *argc) {
-    if (overridden != NULL) {
-        *argc = overridden_count;
-        return overridden;
-    }
     if (arguments == NULL) {
         *argc = 0;
         return no_arguments;
@@ -40,13 +35,8 @@ char **pam_passkey_arguments(int *argc) {
     return arguments;
 }
 
-// The standard library calls these with Swift's calling convention (SWIFT_CC(swift) in the
+// The standard library calls it with Swift's calling convention (SWIFT_CC(swift) in the
 // runtime's CommandLine.cpp).
 __attribute__((visibility("hidden"), swiftcall)) char **_swift_stdlib_getUnsafeArgvArgc(int *outArgLen) {
     return pam_passkey_arguments(outArgLen);
-}
-
-__attribute__((visibility("hidden"), swiftcall)) void _swift_stdlib_overrideUnsafeArgvArgc(char **argv, int argc) {
-    overridden = argv;
-    overridden_count = argc;
 }

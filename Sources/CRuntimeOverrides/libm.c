@@ -67,9 +67,10 @@ static void *resolve(const char *name, void **slot) {
 // Each name in double, float and long double.
 #define ALL3(KIND, name) KIND(double, name) KIND(float, name##f) KIND(long double, name##l)
 
-// What the runtime of Swift 6.3 refers to (`nm -u` of the module before this file), by
-// family. A name a later toolchain adds is not lost: -lm then stays in DT_NEEDED, which
-// test_module_abi.py reports.
+// The families of the 107 functions the runtime of Swift 6.3 refers to (`nm -u` of the module
+// before this file), each in all three widths: a superset, so that a name a later toolchain
+// adds within a family is covered. One outside these is not lost either: -lm then stays in
+// DT_NEEDED, which test_module_abi.py reports.
 ALL3(UNARY, acos) ALL3(UNARY, asin) ALL3(UNARY, atan) ALL3(UNARY, acosh) ALL3(UNARY, asinh)
 ALL3(UNARY, atanh) ALL3(UNARY, cbrt) ALL3(UNARY, cos) ALL3(UNARY, cosh) ALL3(UNARY, erf)
 ALL3(UNARY, erfc) ALL3(UNARY, exp) ALL3(UNARY, exp2) ALL3(UNARY, expm1) ALL3(UNARY, floor)

@@ -43,13 +43,22 @@ static int answer(int n, const struct pam_message **messages, struct pam_respons
     return PAM_SUCCESS;
 }
 
-/// One transaction: pam_start_confdir, pam_authenticate, pam_end.
-static int transaction(const char *service, const char *user, const char *confdir) {
+static double now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+/// One transaction: pam_start_confdir, pam_authenticate, pam_end. With marks, also the times
+/// (now_us) at which pam_start and pam_authenticate returned.
+static int transaction(const char *service, const char *user, const char *confdir, double marks[2]) {
     struct pam_conv conv = {answer, NULL};
     pam_handle_t *handle = NULL;
     int status = pam_start_confdir(service, user, &conv, confdir, &handle);
+    if (marks != NULL) marks[0] = marks[1] = now_us();
     if (status != PAM_SUCCESS) return status;
     status = pam_authenticate(handle, 0);
+    if (marks != NULL) marks[1] = now_us();
     pam_end(handle, status);
     return status;
 }
@@ -66,12 +75,6 @@ static long status_kb(const char *field) {
     }
     fclose(f);
     return value;
-}
-
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
 /// What sshd has done before any PAM call: libcrypto loaded, its default provider in use.
@@ -103,18 +106,12 @@ static void copy_smaps(const char *to) {
 /// the three parts (pam_start loads the stack's modules; the first pam_authenticate in a
 /// process pays each module's first use).
 static int fresh(const char *service, const char *user, const char *confdir) {
-    struct pam_conv conv = {answer, NULL};
-    pam_handle_t *handle = NULL;
+    double marks[2];
     double t0 = now_us();
-    int status = pam_start_confdir(service, user, &conv, confdir, &handle);
-    double t1 = now_us(), t2 = t1;
-    if (status == PAM_SUCCESS) {
-        status = pam_authenticate(handle, 0);
-        t2 = now_us();
-        pam_end(handle, status);
-    }
+    int status = transaction(service, user, confdir, marks);
     double t3 = now_us();
-    printf("fresh_us=%.1f start_us=%.1f auth_us=%.1f end_us=%.1f status=%d\n", t3 - t0, t1 - t0, t2 - t1, t3 - t2, status);
+    printf("fresh_us=%.1f start_us=%.1f auth_us=%.1f end_us=%.1f status=%d\n", t3 - t0, marks[0] - t0, marks[1] - marks[0],
+           t3 - marks[1], status);
     return 0;
 }
 
@@ -136,7 +133,7 @@ int main(int argc, char **argv) {
     }
     if (isFresh) return fresh(argv[5], user, confdir);
     // libpam's own first use is not the module's.
-    int status = transaction("permit", user, confdir);
+    int status = transaction("permit", user, confdir, NULL);
     if (status != PAM_SUCCESS) {
         fprintf(stderr, "footprint: pam_permit failed (%d)\n", status);
         return 1;
@@ -149,7 +146,7 @@ int main(int argc, char **argv) {
     }
     double load = now_us() - t0;
     long loaded = status_kb("VmRSS:");
-    status = transaction(service, user, confdir);
+    status = transaction(service, user, confdir, NULL);
     if (status != PAM_SUCCESS) {
         fprintf(stderr, "footprint: the login through %s failed (%d)\n", service, status);
         return 1;

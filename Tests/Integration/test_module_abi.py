@@ -2,17 +2,14 @@
 points and depend only on system libraries, never on a Swift toolchain's location."""
 import subprocess
 
-ALLOWED = {"libpam.so.0", "libcrypto.so.3", "libc.so.6", "libm.so.6", "libstdc++.so.6",
+# libcrypto, libtss2 and libfido2 are opened on first use (Sources/CLibcryptoLoader, CTSS2,
+# CFIDO2), so no binary names them.
+ALLOWED = {"libpam.so.0", "libc.so.6", "libm.so.6", "libstdc++.so.6",
            "libgcc_s.so.1", "ld-linux-x86-64.so.2", "linux-vdso.so.1", "libaudit.so.1",
            "libcap-ng.so.0", "libdl.so.2", "libpthread.so.0", "libz.so.1"}
-# The helper talks to the TPM through libtss2, which it loads when it uses a TPM (ESAPI pulls
-# in SAPI and the marshalling library; the TCTI itself is dlopen()ed by the loader); until
-# Package.swift drops CTSS2's pkg-config link, libtss2-esys is still linked. Only the helper:
-# the module never touches the TPM.
-TSS2 = {"libtss2-esys.so.0", "libtss2-tctildr.so.0", "libtss2-mu.so.0", "libtss2-rc.so.0", "libtss2-sys.so.1"}
 # The module and the helper define the static runtime's math functions themselves
 # (Sources/CRuntimeOverrides/libm.c) and open libm only if one is called: not in DT_NEEDED.
-ALLOWED_FOR = {"pam_passkey.so": ALLOWED - {"libm.so.6"}, "pam_passkey_helper": (ALLOWED | TSS2) - {"libm.so.6"},
+ALLOWED_FOR = {"pam_passkey.so": ALLOWED - {"libm.so.6"}, "pam_passkey_helper": ALLOWED - {"libm.so.6"},
                "passkeyctl": ALLOWED}
 
 
@@ -93,7 +90,7 @@ def test_relative_relocations_are_packed(build_dir):
     assert size < 16 * 1024, size
 
 
-# libcrypto is opened on first use (Sources/CLibcrypto/shim.h) by one absolute path, the file
+# libcrypto is opened on first use (Sources/CLibcryptoLoader's header has the path) by one absolute path, the file
 # the system's loader would pick for libcrypto.so.3 (Debian's multiarch directory).
 LIBCRYPTO = "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"
 

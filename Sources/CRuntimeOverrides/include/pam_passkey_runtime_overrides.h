@@ -13,7 +13,7 @@ int pam_passkey_libm_opened(void);
 double pam_passkey_ceil(double x);
 
 // The process's arguments as glibc passed them to .init_array (what CommandLine.arguments
-// is made from), or what the standard library set in their place; never NULL.
+// is made from); never NULL.
 char **pam_passkey_arguments(int *argc);
 
 #endif
