@@ -22,18 +22,29 @@ struct ModuleArguments: Equatable {
     init(_ args: [String]) {
         all = args
         for arg in args {
-            if arg.hasPrefix("stack="), arg.count > 6 {
-                stackPath = String(arg.dropFirst(6))
+            // Compared as bytes: libpam hands over bytes, and Character-wise String
+            // operations (hasPrefix, count, dropFirst) run the grapheme-breaking machinery on
+            // every path, a tenth of a fresh step-aside's instructions.
+            if let path = Self.value(of: arg, after: "stack=") {
+                stackPath = path
             } else if arg == "append" {
                 isAppendStep = true
             } else if arg == "debug" {
                 debug = true
-            } else if arg.hasPrefix("conf="), arg.count > 5 {
-                policyPath = String(arg.dropFirst(5))
+            } else if let path = Self.value(of: arg, after: "conf=") {
+                policyPath = path
             } else {
                 unknown.append(arg)
             }
         }
+    }
+
+    /// What follows `name` (e.g. "conf=") in `arg`, when that is not empty.
+    private static func value(of arg: String, after name: StaticString) -> String? {
+        let prefix = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        let bytes = arg.utf8
+        guard bytes.count > prefix.count, bytes.starts(with: prefix) else { return nil }
+        return String(Substring(bytes.dropFirst(prefix.count)))
     }
 
     init(argc: Int32, argv: PAMArgv) {

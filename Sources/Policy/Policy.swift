@@ -8,14 +8,18 @@ public struct Policy: Sendable {
     /// searched in order rather than a Dictionary: a file sets a handful of keys, every login
     /// reads a dozen, and a Dictionary's hashing (and, in a fresh process, its metadata and
     /// the String: Hashable conformance lookup) cost more than the search.
-    private var names: [String] = []
-    private var values: [any Sendable] = []
+    @usableFromInline var names: [String] = []
+    @usableFromInline var values: [any Sendable] = []
     /// Where it came from, for messages ("built-in defaults" when no file was read).
     public var source: String
 
     /// All defaults.
     public init(source: String = "built-in defaults") { self.source = source }
 
+    /// Inlinable, so that it is specialised where it is read: unspecialised, every read made
+    /// the runtime build the metadata of the key's type (and of an Optional of the value's)
+    /// on a process's first login.
+    @inlinable
     public subscript<V>(key: PolicyKey<V>) -> V {
         get {
             guard let i = names.firstIndex(of: key.name) else { return key.defaultValue }
@@ -31,12 +35,13 @@ public struct Policy: Sendable {
     /// not acceptable for the key (the previous value stays).
     @discardableResult
     public mutating func set(_ name: String, text: String) -> Bool {
-        guard let key = PolicyKeys.named(name), let v = key.check(text) else { return false }
-        store(v, for: name)
-        return true
+        guard let index = PolicyKeys.index(named: name) else { return false }
+        let key = PolicyKeys.entries[index].key()
+        return key.name == name && key.apply(text, &self)
     }
 
-    private mutating func store(_ value: any Sendable, for name: String) {
+    @usableFromInline
+    mutating func store(_ value: any Sendable, for name: String) {
         if let i = names.firstIndex(of: name) {
             values[i] = value
         } else {
@@ -86,11 +91,12 @@ extension Policy {
             }
             let name = String(decoding: trimmed(line[..<eq]), as: UTF8.self)
             let value = String(decoding: trimmed(line[(eq + 1)...]), as: UTF8.self)
-            guard let key = PolicyKeys.named(name) else {
+            guard let index = PolicyKeys.index(named: name) else {
                 warnings.append(.init(file: source, line: lineNumber, message: "unknown key \(escapedForLog(name)), ignored"))
                 continue
             }
-            if policy.set(key.name, text: value) {
+            let key = PolicyKeys.entries[index].key()
+            if key.name == name, key.apply(value, &policy) {
                 if let i = seen.firstIndex(where: { $0.name == key.name }) {
                     warnings.append(.init(file: source, line: lineNumber,
                                           message: "\(key.name) is also set on line \(seen[i].line); this later value is used"))

@@ -38,13 +38,14 @@ extension Policy {
     /// or read is an error. Unknown keys and bad values are warnings (with file and line);
     /// the default applies to them.
     public static func load(path: String) throws(PolicyLoadError) -> (Policy, [PolicyWarning]) {
-        let parsed: (Policy, [PolicyWarning])?
+        let parsed: Parsed?
         do throws(FileMemoError<PolicyLoadError>) {
             parsed = try lastParsed.read(path, maxBytes: maxFileBytes) { (bytes: [UInt8]) throws(PolicyLoadError) in
                 guard let text = String(validating: bytes, as: UTF8.self) else {
                     throw .notText(path: path, byteOffset: firstInvalidUTF8Offset(bytes))
                 }
-                return parse(text, source: path)
+                let (policy, warnings) = parse(text, source: path)
+                return Parsed(policy: policy, warnings: warnings)
             }
         } catch {
             switch error {
@@ -53,13 +54,21 @@ extension Policy {
             }
         }
         // A missing file (or /etc/security): all defaults.
-        return parsed ?? (Policy(source: "built-in defaults (\(path) does not exist)"), [])
+        guard let parsed else { return (Policy(source: "built-in defaults (\(path) does not exist)"), []) }
+        return (parsed.policy, parsed.warnings)
+    }
+
+    /// What the memo keeps: a struct, not the tuple `load` returns, whose metadata the runtime
+    /// would build (with an Array's) on a process's first login.
+    struct Parsed {
+        let policy: Policy
+        let warnings: [PolicyWarning]
     }
 
     /// The last policy file parsed in this process: the login step and the append step of one
     /// transaction (and every later one in a long-lived process such as gdm) read the same
     /// file, and parse it again only when it changed.
-    static let lastParsed = FileMemo<(Policy, [PolicyWarning])>()
+    static let lastParsed = FileMemo<Parsed>()
 }
 
 private func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {

@@ -38,7 +38,11 @@ public struct AnyPolicyKey: Sendable {
     public let defaultNote: String?
     public let summary: String
     public let accepted: String
-    let check: @Sendable (String) -> (any Sendable)?
+    /// Sets this key in a policy from its text form; false (the policy unchanged) when the
+    /// value is not acceptable. Not a function returning the value: an Optional of an
+    /// existential is destroyed through Optional's metadata, which the runtime would build
+    /// on a process's first login (issue 17).
+    let apply: @Sendable (String, inout Policy) -> Bool
 
     init<V>(_ key: PolicyKey<V>) {
         name = key.name
@@ -46,7 +50,11 @@ public struct AnyPolicyKey: Sendable {
         defaultNote = key.defaultNote
         summary = key.summary
         accepted = key.accepted
-        check = { key.read($0) }
+        apply = { text, policy in
+            guard let value = key.read(text) else { return false }
+            policy.store(value, for: key.name)
+            return true
+        }
     }
 }
 

@@ -56,7 +56,19 @@ public enum CheckedRead: Equatable, Sendable {
     /// its content was not read again.
     case unchanged
     /// The file's content, and its identity as it was read.
-    case content([UInt8], FileIdentity)
+    case content(ReadContent)
+}
+
+/// A file's content and its identity as it was read: a struct, not a tuple payload, whose
+/// copies would go through tuple metadata the runtime builds on a process's first read.
+public struct ReadContent: Equatable, Sendable {
+    public let bytes: [UInt8]
+    public let identity: FileIdentity
+
+    public init(_ bytes: [UInt8], _ identity: FileIdentity) {
+        self.bytes = bytes
+        self.identity = identity
+    }
 }
 
 func realtimeSeconds() -> Int64 {

@@ -87,7 +87,7 @@ public final class SecureDirectory {
         guard let bytes = try read(name, maxBytes: maxBytes, secret: false, identity: &identity), let identity else {
             return .missing
         }
-        return .content(bytes, identity)
+        return .content(ReadContent(bytes, identity))
     }
 
     private func read(_ name: String, maxBytes: Int, secret: Bool, identity: inout FileIdentity?) throws(StorageError) -> [UInt8]? {

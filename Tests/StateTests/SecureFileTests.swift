@@ -106,13 +106,13 @@ final class SecureFileTests: TempDirTestCase {
         mkdirRaw(path("d"))
         let file = path("d/conf")
         writeRaw(file, "same")
-        guard case .content(let bytes, let fresh)? = try? SecureFile.read(file, maxBytes: 10, unlessUnchanged: nil) else {
+        guard case .content(let read)? = try? SecureFile.read(file, maxBytes: 10, unlessUnchanged: nil) else {
             return XCTFail("first read")
         }
-        XCTAssertEqual(bytes, Array("same".utf8))
-        XCTAssertFalse(fresh.isSettled, "a file written a moment ago is not settled")
+        XCTAssertEqual(read.bytes, Array("same".utf8))
+        XCTAssertFalse(read.identity.isSettled, "a file written a moment ago is not settled")
         // Not settled: read again, though nothing changed.
-        XCTAssertEqual(try SecureFile.read(file, maxBytes: 10, unlessUnchanged: fresh), .content(bytes, fresh))
+        XCTAssertEqual(try SecureFile.read(file, maxBytes: 10, unlessUnchanged: read.identity), .content(read))
         let settled = settledIdentity(of: file)
         XCTAssertEqual(try SecureFile.read(file, maxBytes: 10, unlessUnchanged: settled), .unchanged)
         // The refusals hold without an open.
@@ -135,7 +135,7 @@ final class SecureFileTests: TempDirTestCase {
         let before = settledIdentity(of: file)
         writeRaw(file, "diff")
         XCTAssertEqual(try SecureFile.read(file, maxBytes: 10, unlessUnchanged: before),
-                       .content(Array("diff".utf8), FileIdentity(statOf(file))))
+                       .content(ReadContent(Array("diff".utf8), FileIdentity(statOf(file)))))
         // Another file renamed over it.
         let now = settledIdentity(of: file)
         writeRaw(path("d/other"), "diff")
