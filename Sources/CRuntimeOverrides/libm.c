@@ -8,8 +8,8 @@
 // the runtime's references bind to it when the module (or a shipped executable) is linked,
 // and -lm is taken only as needed (scripts/link/libm.so): a forwarder that opens libm on its
 // first call and then calls libm's function. The one a login does call, ceil (the standard
-// library sizes a Dictionary's storage with it), is computed here, exactly
-// (pam_passkey_ceil).
+// library sizes a Dictionary's storage with it), is computed here, exactly, with the rest of
+// its family (floor, trunc, round, rint, nearbyint, in double and float).
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <gnu/lib-names.h>
@@ -23,19 +23,67 @@ static void *libm;
 
 int pam_passkey_libm_opened(void) { return __atomic_load_n(&libm, __ATOMIC_ACQUIRE) != NULL; }
 
-double pam_passkey_ceil(double x) {
-    if (x != x) return x + x;                  // NaN: quieted, as libm does
-    if (!(__builtin_fabs(x) < 0x1p52)) return x;  // infinities, and every integer from 2^52 on
-    double t = (double)(long long)x;           // toward zero; exact, since |x| < 2^52
-    if (t < x) t += 1.0;                       // a positive fraction: one up
-    return __builtin_copysign(t, x);           // ceil(-0.5) and ceil(-0.0) are -0.0
-}
+// The rounding family, computed here, bit for bit as glibc's (RuntimeOverridesTests
+// compares every one with libm's over random bit patterns): the standard library calls them
+// for its own arithmetic (Dictionary sizing calls ceil in every login; rounded() and the
+// integer conversions call the others), so a process that cannot open libm (out of file
+// descriptors) still gets an answer from them, rather than stopping in resolve() below.
+// Only |x| < 2^52 (2^23 for float) can have a fraction; the integer conversion truncates
+// toward zero exactly in that range, and copysign keeps the sign of a zero result (ceil(-0.5)
+// is -0.0).
+#define ROUNDING(T, SUFFIX, LIMIT, TWO_TO_MANTISSA) \
+    T pam_passkey_trunc##SUFFIX(T x) { \
+        if (x != x) return x + x;               /* NaN: quieted, as libm does */ \
+        if (!(__builtin_fabs(x) < LIMIT)) return x;  /* infinities, and every integer */ \
+        return __builtin_copysign((T)(long long)x, x); \
+    } \
+    T pam_passkey_ceil##SUFFIX(T x) { \
+        T t = pam_passkey_trunc##SUFFIX(x); \
+        if (t != x && x == x && t < x) t += 1; \
+        return __builtin_copysign(t, x); \
+    } \
+    T pam_passkey_floor##SUFFIX(T x) { \
+        T t = pam_passkey_trunc##SUFFIX(x); \
+        if (t != x && x == x && t > x) t -= 1; \
+        return __builtin_copysign(t, x); \
+    } \
+    /* Halfway cases away from zero; x - t is exact, both being within one binade. */ \
+    T pam_passkey_round##SUFFIX(T x) { \
+        T t = pam_passkey_trunc##SUFFIX(x); \
+        if (t != x && x == x && __builtin_fabs(x - t) >= (T)0.5) t += __builtin_copysign((T)1, x); \
+        return __builtin_copysign(t, x); \
+    } \
+    /* In the current rounding mode, as libm's: adding and removing 2^52 (2^23) leaves no \
+       fraction, rounded as the mode says. volatile keeps the compiler from folding it. */ \
+    T pam_passkey_rint##SUFFIX(T x) { \
+        if (x != x) return x + x; \
+        if (!(__builtin_fabs(x) < LIMIT)) return x; \
+        volatile T big = TWO_TO_MANTISSA; \
+        T r = x >= 0 ? (x + big) - big : (x - big) + big; \
+        return __builtin_copysign(r, x); \
+    }
+ROUNDING(double, , 0x1p52, 0x1p52)
+ROUNDING(float, f, 0x1p23f, 0x1p23f)
 
 HIDDEN double ceil(double x) { return pam_passkey_ceil(x); }
+HIDDEN double floor(double x) { return pam_passkey_floor(x); }
+HIDDEN double trunc(double x) { return pam_passkey_trunc(x); }
+HIDDEN double round(double x) { return pam_passkey_round(x); }
+HIDDEN double rint(double x) { return pam_passkey_rint(x); }
+// nearbyint is rint without the inexact exception; nothing here reads exception flags.
+HIDDEN double nearbyint(double x) { return pam_passkey_rint(x); }
+HIDDEN float ceilf(float x) { return pam_passkey_ceilf(x); }
+HIDDEN float floorf(float x) { return pam_passkey_floorf(x); }
+HIDDEN float truncf(float x) { return pam_passkey_truncf(x); }
+HIDDEN float roundf(float x) { return pam_passkey_roundf(x); }
+HIDDEN float rintf(float x) { return pam_passkey_rintf(x); }
+HIDDEN float nearbyintf(float x) { return pam_passkey_rintf(x); }
 
 // libm is part of glibc's own package (libc6), beside libc.so.6: a system that runs this
-// code can open it. If it cannot, no answer the caller could use exists; stop, as the
-// dynamic loader would have stopped at load time with libm in DT_NEEDED.
+// code can open it, unless the process is out of file descriptors or memory. Then no answer
+// the caller could use exists; stop, as the dynamic loader would have stopped at load time
+// with libm in DT_NEEDED. Only the functions below come here, and neither the module's nor
+// the helper's code calls one (the whole integration suite called none: issue 17).
 static void *resolve(const char *name, void **slot) {
     void *handle = __atomic_load_n(&libm, __ATOMIC_ACQUIRE);
     if (handle == NULL) {
@@ -73,11 +121,13 @@ static void *resolve(const char *name, void **slot) {
 // DT_NEEDED, which test_module_abi.py reports.
 ALL3(UNARY, acos) ALL3(UNARY, asin) ALL3(UNARY, atan) ALL3(UNARY, acosh) ALL3(UNARY, asinh)
 ALL3(UNARY, atanh) ALL3(UNARY, cbrt) ALL3(UNARY, cos) ALL3(UNARY, cosh) ALL3(UNARY, erf)
-ALL3(UNARY, erfc) ALL3(UNARY, exp) ALL3(UNARY, exp2) ALL3(UNARY, expm1) ALL3(UNARY, floor)
+ALL3(UNARY, erfc) ALL3(UNARY, exp) ALL3(UNARY, exp2) ALL3(UNARY, expm1)
 ALL3(UNARY, log) ALL3(UNARY, log10) ALL3(UNARY, log1p) ALL3(UNARY, log2) ALL3(UNARY, logb)
-ALL3(UNARY, nearbyint) ALL3(UNARY, rint) ALL3(UNARY, round) ALL3(UNARY, sin) ALL3(UNARY, sinh)
-ALL3(UNARY, sqrt) ALL3(UNARY, tan) ALL3(UNARY, tanh) ALL3(UNARY, tgamma) ALL3(UNARY, trunc)
-UNARY(float, ceilf) UNARY(long double, ceill)
+ALL3(UNARY, sin) ALL3(UNARY, sinh)
+ALL3(UNARY, sqrt) ALL3(UNARY, tan) ALL3(UNARY, tanh) ALL3(UNARY, tgamma)
+// The rounding family in long double (x87) still forwards; double and float are above.
+UNARY(long double, ceill) UNARY(long double, floorl) UNARY(long double, truncl)
+UNARY(long double, roundl) UNARY(long double, rintl) UNARY(long double, nearbyintl)
 ALL3(BINARY, atan2) ALL3(BINARY, fdim) ALL3(BINARY, fmax) ALL3(BINARY, fmin) ALL3(BINARY, fmod)
 ALL3(BINARY, hypot) ALL3(BINARY, nextafter) ALL3(BINARY, pow) ALL3(BINARY, remainder)
 ALL3(TERNARY, fma) ALL3(REMQUO, remquo) ALL3(NAN_, nan)

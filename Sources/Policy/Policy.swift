@@ -73,7 +73,9 @@ extension Policy {
         var policy = Policy(source: source)
         var warnings: [PolicyWarning] = []
         // Where each key was set, in the order first set (a handful: searched, not hashed).
-        var seen: [(name: String, line: Int)] = []
+        // A struct, not a tuple: an array of tuples needs tuple metadata, built at run time.
+        struct Seen { let name: String; var line: Int }
+        var seen: [Seen] = []
         let bytes = Array(text.utf8)
         var lineStart = 0, lineNumber = 0
         while lineStart <= bytes.count {
@@ -102,7 +104,7 @@ extension Policy {
                                           message: "\(key.name) is also set on line \(seen[i].line); this later value is used"))
                     seen[i].line = lineNumber
                 } else {
-                    seen.append((key.name, lineNumber))
+                    seen.append(Seen(name: key.name, line: lineNumber))
                 }
             } else {
                 let fallback = policy.isSet(key.name) ? "the earlier value" : "the default (\(key.defaultNote ?? key.defaultText))"

@@ -41,7 +41,14 @@ extension Policy {
         let parsed: Parsed?
         do throws(FileMemoError<PolicyLoadError>) {
             parsed = try lastParsed.read(path, maxBytes: maxFileBytes) { (bytes: [UInt8]) throws(PolicyLoadError) in
-                guard let text = String(validating: bytes, as: UTF8.self) else {
+                // ASCII, as policy files are, needs no validation: String(validating:) is
+                // generic, and its first call builds metadata and witness tables at run time.
+                let text: String
+                if bytes.allSatisfy({ $0 < 0x80 }) {
+                    text = String(decoding: bytes, as: UTF8.self)
+                } else if let valid = String(validating: bytes, as: UTF8.self) {
+                    text = valid
+                } else {
                     throw .notText(path: path, byteOffset: firstInvalidUTF8Offset(bytes))
                 }
                 let (policy, warnings) = parse(text, source: path)

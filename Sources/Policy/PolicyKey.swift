@@ -3,58 +3,87 @@
 /// exactly once, in `PolicyKeys.swift`; the sample file, the man page and the README table
 /// are generated from that list.
 public struct PolicyKey<Value: Sendable>: Sendable {
-    public let name: String
-    /// The default as text, exactly as it would appear in the file.
-    public let defaultText: String
-    /// What to show as the default when it is computed at run time (e.g. "the host name").
-    public let defaultNote: String?
-    public let summary: String
-    /// Accepted values, for error messages and documentation (e.g. "yes or no", "1 to 100").
-    public let accepted: String
-    let read: @Sendable (String) -> Value?
+    /// The name, the documentation and the reader, behind one reference: a key is that and its
+    /// default, so copying one (every `policy[.key]` does) is two retains. As seven fields a
+    /// key was copied through the runtime's value witnesses, and so through its generic
+    /// metadata, which the runtime built at run time on a process's first login (issue 17).
+    @usableFromInline let spec: PolicyKeySpec
     /// Parsed once: decisions read keys on every login.
     public let defaultValue: Value
 
+    @inlinable public var name: String { spec.name }
+    /// The default as text, exactly as it would appear in the file.
+    public var defaultText: String { spec.defaultText }
+    /// What to show as the default when it is computed at run time (e.g. "the host name").
+    public var defaultNote: String? { spec.defaultNote }
+    public var summary: String { spec.summary }
+    /// Accepted values, for error messages and documentation (e.g. "yes or no", "1 to 100").
+    public var accepted: String { spec.accepted }
+
     init(_ name: String, default defaultText: String, defaultNote: String? = nil, accepted: String,
          _ summary: String, read: @escaping @Sendable (String) -> Value?) {
+        guard let v = read(defaultText) else { fatalError("policy key \(name): default \"\(defaultText)\" does not parse") }
+        spec = PolicyKeySpec(name: name, defaultText: defaultText, defaultNote: defaultNote, summary: summary, accepted: accepted) { text in
+            guard let value = read(text) else { return .rejected }
+            return .value(value)
+        }
+        defaultValue = v
+    }
+
+    /// The value of `text`, or nil when it is not acceptable for this key.
+    public func value(of text: String) -> Value? {
+        guard case .value(let value) = spec.read(text) else { return nil }
+        return value as? Value
+    }
+}
+
+/// What every key has whatever its type: name, documentation, and its reader with the value's
+/// type erased (`PolicyKey.value(of:)` gives it back).
+@usableFromInline
+final class PolicyKeySpec: Sendable {
+    @usableFromInline let name: String
+    let defaultText: String
+    let defaultNote: String?
+    let summary: String
+    let accepted: String
+    let read: @Sendable (String) -> PolicyKeyReading
+
+    init(name: String, defaultText: String, defaultNote: String?, summary: String, accepted: String,
+         read: @escaping @Sendable (String) -> PolicyKeyReading) {
         self.name = name
         self.defaultText = defaultText
         self.defaultNote = defaultNote
         self.summary = summary
         self.accepted = accepted
         self.read = read
-        guard let v = read(defaultText) else { fatalError("policy key \(name): default \"\(defaultText)\" does not parse") }
-        self.defaultValue = v
     }
+}
 
-    /// The value of `text`, or nil when it is not acceptable for this key.
-    public func value(of text: String) -> Value? { read(text) }
+/// A value read from its text form. Not an Optional: an Optional of an existential is
+/// destroyed through Optional's metadata, which the runtime builds on first use.
+enum PolicyKeyReading {
+    case rejected
+    case value(any Sendable)
 }
 
 /// The type-erased view of a key, for the table of all keys.
 public struct AnyPolicyKey: Sendable {
-    public let name: String
-    public let defaultText: String
-    public let defaultNote: String?
-    public let summary: String
-    public let accepted: String
-    /// Sets this key in a policy from its text form; false (the policy unchanged) when the
-    /// value is not acceptable. Not a function returning the value: an Optional of an
-    /// existential is destroyed through Optional's metadata, which the runtime would build
-    /// on a process's first login (issue 17).
-    let apply: @Sendable (String, inout Policy) -> Bool
+    let spec: PolicyKeySpec
 
-    init<V>(_ key: PolicyKey<V>) {
-        name = key.name
-        defaultText = key.defaultText
-        defaultNote = key.defaultNote
-        summary = key.summary
-        accepted = key.accepted
-        apply = { text, policy in
-            guard let value = key.read(text) else { return false }
-            policy.store(value, for: key.name)
-            return true
-        }
+    public var name: String { spec.name }
+    public var defaultText: String { spec.defaultText }
+    public var defaultNote: String? { spec.defaultNote }
+    public var summary: String { spec.summary }
+    public var accepted: String { spec.accepted }
+
+    init<V>(_ key: PolicyKey<V>) { spec = key.spec }
+
+    /// Sets this key in `policy` from its text form; false (the policy unchanged) when the
+    /// value is not acceptable.
+    func apply(_ text: String, _ policy: inout Policy) -> Bool {
+        guard case .value(let value) = spec.read(text) else { return false }
+        policy.store(value, for: spec.name)
+        return true
     }
 }
 

@@ -9,8 +9,18 @@
 // 1 once a math forwarder has opened libm in this process (for the tests).
 int pam_passkey_libm_opened(void);
 
-// ceil, computed without libm, bit for bit as glibc's (the tests compare them).
+// The rounding family, computed without libm, bit for bit as glibc's (the tests compare
+// them); nearbyint and nearbyintf are rint and rintf.
 double pam_passkey_ceil(double x);
+double pam_passkey_floor(double x);
+double pam_passkey_trunc(double x);
+double pam_passkey_round(double x);
+double pam_passkey_rint(double x);
+float pam_passkey_ceilf(float x);
+float pam_passkey_floorf(float x);
+float pam_passkey_truncf(float x);
+float pam_passkey_roundf(float x);
+float pam_passkey_rintf(float x);
 
 // The process's arguments as glibc passed them to .init_array (what CommandLine.arguments
 // is made from); never NULL.
