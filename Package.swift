@@ -147,10 +147,11 @@ let package = Package(
                     // process. Re-loading it on every pam_start leaked ~10 kB a cycle.
                     "-Xlinker", "-z", "-Xlinker", "nodelete",
                     "-Xlinker", "-z", "-Xlinker", "relro",
-                    // The functions the usual logins run, first and together: a PAM application
-                    // maps fewer of the module's pages (scripts/update-symbol-order.sh). A name
-                    // the code no longer has is skipped without a word (test_module_abi.py
-                    // says when most are stale).
+                    // The .bss variables a step-aside touches, then the functions the usual
+                    // logins run, first and together: a PAM application touches fewer of the
+                    // module's pages (scripts/update-symbol-order.sh). A name the code no
+                    // longer has is skipped without a word (test_module_abi.py says when most
+                    // are stale).
                     "-Xlinker", "--symbol-ordering-file=\(root)/Sources/Module/symbol-order.txt",
                     "-Xlinker", "--no-warn-symbol-ordering",
                     // The runtime's 18,900 relative relocations as a 3 kB bitmap (DT_RELR,

@@ -1,9 +1,14 @@
 #!/bin/sh
-# Regenerates Sources/Module/symbol-order.txt: the functions pam_passkey.so runs in the
-# usual logins, which the linker places together at the start of the module's code (lld's
-# --symbol-ordering-file; Package.swift). A PAM application then maps fewer of the module's
-# pages: `passkey-bench pam` shows the footprint with and without it. The file only orders
-# code: a stale or missing entry costs memory, never correctness.
+# Regenerates Sources/Module/symbol-order.txt: what pam_passkey.so touches in the usual
+# logins, which the linker places together (lld's --symbol-ordering-file; Package.swift):
+#   - first, the .bss variables a step-aside writes (once tokens, metadata caches, the
+#     runtime's statics), small ones first: each page of .bss a process touches costs it
+#     two page faults (read, which maps the zero page, then written) and 4 kB of private
+#     memory, and scattered over the module's 60 pages a step-aside touched 19;
+#   - then the functions the usual logins run, at the start of the module's code.
+# A PAM application then maps fewer of the module's pages: `passkey-bench pam` shows the
+# footprint and the fresh-process time. The file only orders: a stale or missing entry costs
+# memory and time, never correctness.
 #
 # How: a throwaway account and a throwaway PAM service with the shipped stack, driven through
 # pamtester under valgrind's callgrind — step aside and the offer (password, "y", a PIN twice),
@@ -13,7 +18,9 @@
 # a second service has the module's first line and pam_permit), then the remote step-aside,
 # the passkey login, the offer, the wrong PIN; within one login in the order callgrind lists
 # them. What a step-aside runs then sits in the first pages, and what a passkey login adds
-# right after it.
+# right after it. The .bss variables come from one more step-aside under valgrind's lackey,
+# which logs every load and store, with the dynamic loader saying (LD_DEBUG=files) where it
+# put the module.
 #   usage (root, after `make build`): scripts/update-symbol-order.sh
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,7 +28,7 @@ root=$(pwd)
 build=$root/.build/release
 module=$build/pam_passkey.so
 helper=$build/pam_passkey_helper
-for tool in valgrind callgrind_annotate pamtester useradd chpasswd python3 readelf swiftc; do
+for tool in valgrind callgrind_annotate pamtester useradd chpasswd python3 readelf nm swiftc; do
     command -v "$tool" >/dev/null || { echo "update-symbol-order: $tool is missing" >&2; exit 1; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "update-symbol-order: run as root (it adds an account and a PAM service)" >&2; exit 1; }
@@ -73,6 +80,10 @@ RHOST=203.0.113.5 login 2 "$service" "$password"  # remote: step aside at once
 login 4 "$service" "$password" y 482913 482913    # step aside, password, offer, PIN chosen
 login 3 "$service" 482913                         # passkey login
 login 5 "$service" 000000 "" "$password" n        # wrong PIN, give up, password, decline
+# The step-aside alone once more, every memory access logged (a few hundred MB, deleted with
+# the rest of $work).
+printf '\n' | LD_DEBUG=files LD_DEBUG_OUTPUT="$work/loader" valgrind -q --tool=lackey --trace-mem=yes \
+    --log-file="$work/lackey" pamtester "$service-aside" "$user" authenticate >/dev/null 2>&1 || true
 
 # The archives the module's code comes from besides the project's objects: a function that
 # shares a large section with others (Swift.o's plain .text holds 1.6 MB of the standard
@@ -80,9 +91,47 @@ login 5 "$service" 000000 "" "$password" n        # wrong PIN, give up, password
 swift_static=$(dirname "$(command -v swiftc)")/../lib/swift_static/linux
 archives="$swift_static/libswiftCore.a $swift_static/libswiftGlibc.a $(${CC:-cc} -print-file-name=libstdc++.a)"
 
-python3 - "$work" "$root/Sources/Module/symbol-order.txt" $archives <<'EOF'
-import glob, re, subprocess, sys
-work, out, archives = sys.argv[1], sys.argv[2], sys.argv[3:]
+python3 - "$work" "$root/Sources/Module/symbol-order.txt" "$module" $archives <<'EOF'
+import bisect, glob, re, subprocess, sys
+work, out, module, archives = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+
+def touched_bss():
+    """The module's .bss symbols the traced step-aside touched, in the order it first touched
+    them; those larger than a page last (the runtime's 64 kB metadata pool: only its start
+    is used), so that the small ones share as few pages as they can."""
+    base = None
+    for path in glob.glob(work + "/loader.*"):
+        # Each line starts with the process id: "  7233:\tfile=... [0];  generating link map".
+        m = re.search(r"file=\S*pam_passkey\.so \[0\];\s+generating link map\n\s*\d+:\s+dynamic: 0x[0-9a-f]+\s+base: (0x[0-9a-f]+)",
+                      open(path, errors="replace").read())
+        if m:
+            base = int(m.group(1), 16)
+    if base is None:
+        sys.exit("update-symbol-order: the loader did not say where it put the module (LD_DEBUG=files)")
+    sections = subprocess.run(["readelf", "-SW", module], check=True, capture_output=True, text=True).stdout
+    m = re.search(r"\]\s+\.bss\s+NOBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", sections)
+    low, high = int(m.group(1), 16), int(m.group(1), 16) + int(m.group(2), 16)
+    symbols = []
+    for line in subprocess.run(["nm", "-n", "-S", "--defined-only", module], check=True, capture_output=True, text=True).stdout.splitlines():
+        f = line.split()
+        if len(f) == 4 and f[2] in "bB":
+            symbols.append((int(f[0], 16), int(f[1], 16), f[3]))
+    starts = [a for a, _, _ in symbols]
+    seen, order = set(), []
+    with open(work + "/lackey", errors="replace") as trace:
+        for line in trace:
+            if len(line) < 4 or line[1] not in "LSM" or line[0] != " ":
+                continue
+            address = int(line[3:line.index(",")], 16) - base
+            if not low <= address < high:
+                continue
+            i = bisect.bisect_right(starts, address) - 1
+            if i >= 0 and address < symbols[i][0] + max(symbols[i][1], 1) and symbols[i][2] not in seen:
+                seen.add(symbols[i][2])
+                order.append(symbols[i])
+    if len(order) < 20:
+        sys.exit(f"update-symbol-order: only {len(order)} .bss symbols seen; did the traced step-aside run?")
+    return [n for _, size, n in order if size <= 4096] + [n for _, size, n in order if size > 4096]
 
 def in_large_sections(archive, limit=64 * 1024):
     """Functions of the archive's members whose section is larger than limit."""
@@ -130,7 +179,8 @@ for path in sorted(glob.glob(work + "/callgrind.*"), key=lambda p: int(p.rsplit(
                 order.append(function)
 if len(order) < 200:
     sys.exit(f"update-symbol-order: only {len(order)} functions seen; did the logins run?")
+data = touched_bss()
 with open(out, "w") as f:
-    f.write("".join(name + "\n" for name in order))
-print(f"update-symbol-order: {len(order)} functions -> {out}")
+    f.write("".join(name + "\n" for name in data + order))
+print(f"update-symbol-order: {len(data)} .bss symbols and {len(order)} functions -> {out}")
 EOF

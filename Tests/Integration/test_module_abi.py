@@ -1,5 +1,6 @@
 """pam_passkey.so is loaded into sshd, login and gdm: it must export only the PAM entry
 points and depend only on system libraries, never on a Swift toolchain's location."""
+import re
 import subprocess
 
 # libcrypto, libtss2 and libfido2 are opened on first use (Sources/CLibcryptoLoader, CTSS2,
@@ -48,12 +49,16 @@ def symbol_order():
     return order, [line.strip() for line in order.read_text().splitlines() if line.strip()]
 
 
-def module_functions(build_dir):
-    """{name: (address, size)} of the module's functions (nm)."""
+def module_symbols(build_dir, kinds):
+    """{name: (address, size)} of the module's symbols of the nm kinds given."""
     out = subprocess.run(["nm", "-S", "--defined-only", build_dir / "pam_passkey.so"], check=True,
                          capture_output=True, text=True).stdout
     return {f[3]: (int(f[0], 16), int(f[1], 16)) for f in (line.split() for line in out.splitlines())
-            if len(f) == 4 and f[2] in "tTwW"}
+            if len(f) == 4 and f[2] in kinds}
+
+
+def module_functions(build_dir):
+    return module_symbols(build_dir, "tTwW")
 
 
 def test_symbol_order_names_the_module_s_functions(build_dir):
@@ -61,10 +66,28 @@ def test_symbol_order_names_the_module_s_functions(build_dir):
     linker places together. Functions get renamed as the code changes; when most entries no
     longer name a function of the module, the file is stale and the footprint grows back."""
     order, wanted = symbol_order()
-    present = module_functions(build_dir)
+    present = module_functions(build_dir) | module_symbols(build_dir, "bB")
     found = sum(1 for name in wanted if name in present)
     assert len(wanted) > 200 and found >= 0.8 * len(wanted), (
-        f"{found} of {len(wanted)} functions in {order} are in the module: run scripts/update-symbol-order.sh")
+        f"{found} of {len(wanted)} functions and .bss variables in {order} are in the module: "
+        "run scripts/update-symbol-order.sh")
+
+
+def test_the_linker_puts_the_ordered_bss_variables_first(build_dir):
+    """The file's first part, the .bss variables a step-aside touches, is applied too: the
+    first of them lie together at the start of .bss (lld orders every output section by the
+    file; each page of .bss a process touches costs it two page faults and 4 kB)."""
+    _, wanted = symbol_order()
+    variables = module_symbols(build_dir, "bB")
+    listed = [n for n in wanted if n in variables]
+    assert len(listed) > 20, f"only {len(listed)} .bss variables in symbol-order.txt: run scripts/update-symbol-order.sh"
+    sections = subprocess.run(["readelf", "-SW", build_dir / "pam_passkey.so"], check=True, capture_output=True, text=True).stdout
+    bss = int(re.search(r"\]\s+\.bss\s+NOBITS\s+([0-9a-f]+)", sections).group(1), 16)
+    # The first eight (from the runtime's objects and the project's; without the order they
+    # lie up to 240 kB apart) share the first page.
+    first = [n for n in listed if variables[n][1] <= 4096][:8]
+    far = {n: hex(variables[n][0] - bss) for n in first if variables[n][0] - bss >= 4096}
+    assert not far, f"ordered .bss variables beyond the first page of .bss (offsets): {far}"
 
 
 def test_the_linker_lays_the_ordered_functions_out_together(build_dir):
