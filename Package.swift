@@ -164,7 +164,13 @@ let package = Package(
                           dependencies: ["Identifiers", "Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn",
                                          "Crypto", "CLibcryptoLoader", "CSpawn", "CRuntimeOverrides"],
                           path: "Sources/Helper",
-                          linkerSettings: [.unsafeFlags(staticSwift)]),
+                          linkerSettings: [.unsafeFlags(staticSwift + [
+                              // lld, to pack its 18,300 relative relocations (DT_RELR): the loader
+                              // of every helper start reads a 3 kB bitmap instead of 440 kB of
+                              // .rela.dyn (gold cannot pack them).
+                              "-use-ld=lld",
+                              "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                          ])]),
         .executableTarget(name: "passkeyctl",
                           dependencies: ["Identifiers", "CBOREncoding", "Crypto", "Policy", "Registry", "HostState", "Intelligence",
                                          "HelperProtocol", "RelyingParty", "Wiring", "Wording", "WebAuthn", "JSON", "PAMStack"],
