@@ -95,10 +95,30 @@ python3 - "$work" "$root/Sources/Module/symbol-order.txt" "$module" $archives <<
 import bisect, glob, re, subprocess, sys
 work, out, module, archives = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 
-def touched_bss():
+def in_large_bss_sections(archive, limit=4096):
+    """Symbols of the archive's members that lie in a .bss section larger than limit (the
+    standard library's Swift.o keeps all of its variables in one of 86 kB)."""
+    listing = subprocess.run(["readelf", "-SsW", archive], check=True, capture_output=True, text=True).stdout
+    names, sizes = set(), {}
+    for line in listing.splitlines():
+        if line.startswith("File: "):
+            sizes = {}
+            continue
+        header = re.match(r"^\s*\[\s*(\d+)\]\s+(\S+)\s+NOBITS\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", line)
+        if header:
+            sizes[header.group(1)] = int(header.group(3), 16)
+            continue
+        field = line.split()
+        if len(field) >= 8 and field[0].endswith(":") and field[3] == "OBJECT" and sizes.get(field[6], 0) > limit:
+            names.add(field[7])
+    return names
+
+def touched_bss(large_sections):
     """The module's .bss symbols the traced step-aside touched, in the order it first touched
-    them; those larger than a page last (the runtime's 64 kB metadata pool: only its start
-    is used), so that the small ones share as few pages as they can."""
+    them; last those in a large input section (the linker moves a whole section: the standard
+    library's would spread the rest apart) and those larger than a page (the runtime's 64 kB
+    metadata pool: only its start is used), so that the small ones share as few pages as they
+    can."""
     base = None
     for path in glob.glob(work + "/loader.*"):
         # Each line starts with the process id: "  7233:\tfile=... [0];  generating link map".
@@ -131,7 +151,9 @@ def touched_bss():
                 order.append(symbols[i])
     if len(order) < 20:
         sys.exit(f"update-symbol-order: only {len(order)} .bss symbols seen; did the traced step-aside run?")
-    return [n for _, size, n in order if size <= 4096] + [n for _, size, n in order if size > 4096]
+    small = [n for _, size, n in order if size <= 4096 and n not in large_sections]
+    shared = [n for _, size, n in order if size <= 4096 and n in large_sections]
+    return small + shared + [n for _, size, n in order if size > 4096]
 
 def in_large_sections(archive, limit=64 * 1024):
     """Functions of the archive's members whose section is larger than limit."""
@@ -179,7 +201,10 @@ for path in sorted(glob.glob(work + "/callgrind.*"), key=lambda p: int(p.rsplit(
                 order.append(function)
 if len(order) < 200:
     sys.exit(f"update-symbol-order: only {len(order)} functions seen; did the logins run?")
-data = touched_bss()
+large_bss = set()
+for archive in archives:
+    large_bss |= in_large_bss_sections(archive)
+data = touched_bss(large_bss)
 with open(out, "w") as f:
     f.write("".join(name + "\n" for name in data + order))
 print(f"update-symbol-order: {len(data)} .bss symbols and {len(order)} functions -> {out}")
