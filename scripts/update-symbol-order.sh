@@ -95,24 +95,6 @@ python3 - "$work" "$root/Sources/Module/symbol-order.txt" "$module" $archives <<
 import bisect, glob, re, subprocess, sys
 work, out, module, archives = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 
-def in_large_bss_sections(archive, limit=4096):
-    """Symbols of the archive's members that lie in a .bss section larger than limit (the
-    standard library's Swift.o keeps all of its variables in one of 86 kB)."""
-    listing = subprocess.run(["readelf", "-SsW", archive], check=True, capture_output=True, text=True).stdout
-    names, sizes = set(), {}
-    for line in listing.splitlines():
-        if line.startswith("File: "):
-            sizes = {}
-            continue
-        header = re.match(r"^\s*\[\s*(\d+)\]\s+(\S+)\s+NOBITS\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)", line)
-        if header:
-            sizes[header.group(1)] = int(header.group(3), 16)
-            continue
-        field = line.split()
-        if len(field) >= 8 and field[0].endswith(":") and field[3] == "OBJECT" and sizes.get(field[6], 0) > limit:
-            names.add(field[7])
-    return names
-
 def touched_bss(large_sections):
     """The module's .bss symbols the traced step-aside touched, in the order it first touched
     them; last those in a large input section (the linker moves a whole section: the standard
@@ -155,8 +137,10 @@ def touched_bss(large_sections):
     shared = [n for _, size, n in order if size <= 4096 and n in large_sections]
     return small + shared + [n for _, size, n in order if size > 4096]
 
-def in_large_sections(archive, limit=64 * 1024):
-    """Functions of the archive's members whose section is larger than limit."""
+def in_large_sections(archive, kind, limit):
+    """Symbols of one kind (FUNC, OBJECT) of the archive's members whose section is larger
+    than limit: the standard library's Swift.o has all its code in one 1.6 MB section and all
+    its variables in one 86 kB .bss."""
     listing = subprocess.run(["readelf", "-SsW", archive], check=True, capture_output=True, text=True).stdout
     names, sizes = set(), {}
     for line in listing.splitlines():
@@ -168,13 +152,13 @@ def in_large_sections(archive, limit=64 * 1024):
             sizes[header.group(1)] = int(header.group(2), 16)
             continue
         field = line.split()
-        if len(field) >= 8 and field[0].endswith(":") and field[3] == "FUNC" and sizes.get(field[6], 0) > limit:
+        if len(field) >= 8 and field[0].endswith(":") and field[3] == kind and sizes.get(field[6], 0) > limit:
             names.add(field[7])
     return names
 
 large = set()
 for archive in archives:
-    large |= in_large_sections(archive)
+    large |= in_large_sections(archive, "FUNC", 64 * 1024)
 seen, order = set(), []
 for path in sorted(glob.glob(work + "/callgrind.*"), key=lambda p: int(p.rsplit(".", 1)[1])):
     objects, functions, current = {}, {}, None
@@ -203,7 +187,7 @@ if len(order) < 200:
     sys.exit(f"update-symbol-order: only {len(order)} functions seen; did the logins run?")
 large_bss = set()
 for archive in archives:
-    large_bss |= in_large_bss_sections(archive)
+    large_bss |= in_large_sections(archive, "OBJECT", 4096)
 data = touched_bss(large_bss)
 with open(out, "w") as f:
     f.write("".join(name + "\n" for name in data + order))
