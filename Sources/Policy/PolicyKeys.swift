@@ -194,9 +194,10 @@ public enum PolicyKeys {
     }
 
     /// Where the key called `name` is in `entries`; nil for an unknown key. What the parser
-    /// looks keys up with: an Optional of a key (a large struct) is copied and destroyed
-    /// through the runtime's value witnesses, and so through Optional's metadata, which the
-    /// runtime would build on a process's first login (issue 17).
+    /// and `Policy.set` look keys up with: no Optional of a key is made, whose copies and
+    /// destruction (when a key was a large struct) went through the runtime's value
+    /// witnesses, and so through Optional's metadata, built on a process's first login
+    /// (issue 17).
     static func index(named name: String) -> Int? {
         entries.firstIndex { $0.name == name }
     }
