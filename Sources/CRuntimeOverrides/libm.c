@@ -65,19 +65,17 @@ int pam_passkey_libm_opened(void) { return __atomic_load_n(&libm, __ATOMIC_ACQUI
 ROUNDING(double, , 0x1p52, 0x1p52)
 ROUNDING(float, f, 0x1p23f, 0x1p23f)
 
-HIDDEN double ceil(double x) { return pam_passkey_ceil(x); }
-HIDDEN double floor(double x) { return pam_passkey_floor(x); }
-HIDDEN double trunc(double x) { return pam_passkey_trunc(x); }
-HIDDEN double round(double x) { return pam_passkey_round(x); }
-HIDDEN double rint(double x) { return pam_passkey_rint(x); }
-// nearbyint is rint without the inexact exception; nothing here reads exception flags.
-HIDDEN double nearbyint(double x) { return pam_passkey_rint(x); }
-HIDDEN float ceilf(float x) { return pam_passkey_ceilf(x); }
-HIDDEN float floorf(float x) { return pam_passkey_floorf(x); }
-HIDDEN float truncf(float x) { return pam_passkey_truncf(x); }
-HIDDEN float roundf(float x) { return pam_passkey_roundf(x); }
-HIDDEN float rintf(float x) { return pam_passkey_rintf(x); }
-HIDDEN float nearbyintf(float x) { return pam_passkey_rintf(x); }
+// The names the runtime binds to. nearbyint is rint without the inexact exception; nothing
+// here reads exception flags.
+#define LOCAL(T, SUFFIX) \
+    HIDDEN T ceil##SUFFIX(T x) { return pam_passkey_ceil##SUFFIX(x); } \
+    HIDDEN T floor##SUFFIX(T x) { return pam_passkey_floor##SUFFIX(x); } \
+    HIDDEN T trunc##SUFFIX(T x) { return pam_passkey_trunc##SUFFIX(x); } \
+    HIDDEN T round##SUFFIX(T x) { return pam_passkey_round##SUFFIX(x); } \
+    HIDDEN T rint##SUFFIX(T x) { return pam_passkey_rint##SUFFIX(x); } \
+    HIDDEN T nearbyint##SUFFIX(T x) { return pam_passkey_rint##SUFFIX(x); }
+LOCAL(double, )
+LOCAL(float, f)
 
 // libm is part of glibc's own package (libc6), beside libc.so.6: a system that runs this
 // code can open it, unless the process is out of file descriptors or memory. Then no answer

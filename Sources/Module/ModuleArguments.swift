@@ -40,11 +40,10 @@ struct ModuleArguments: Equatable {
     }
 
     /// What follows `name` (e.g. "conf=") in `arg`, when that is not empty.
-    private static func value(of arg: String, after name: StaticString) -> String? {
-        let prefix = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+    private static func value(of arg: String, after name: String) -> String? {
         let bytes = arg.utf8
-        guard bytes.count > prefix.count, bytes.starts(with: prefix) else { return nil }
-        return String(Substring(bytes.dropFirst(prefix.count)))
+        guard bytes.count > name.utf8.count, bytes.starts(with: name.utf8) else { return nil }
+        return String(Substring(bytes.dropFirst(name.utf8.count)))
     }
 
     init(argc: Int32, argv: PAMArgv) {

@@ -35,9 +35,8 @@ public struct Policy: Sendable {
     /// not acceptable for the key (the previous value stays).
     @discardableResult
     public mutating func set(_ name: String, text: String) -> Bool {
-        guard let index = PolicyKeys.index(named: name) else { return false }
-        let key = PolicyKeys.entries[index].key()
-        return key.name == name && key.apply(text, &self)
+        guard let key = PolicyKeys.named(name) else { return false }
+        return key.apply(text, &self)
     }
 
     @usableFromInline
@@ -93,12 +92,11 @@ extension Policy {
             }
             let name = String(decoding: trimmed(line[..<eq]), as: UTF8.self)
             let value = String(decoding: trimmed(line[(eq + 1)...]), as: UTF8.self)
-            guard let index = PolicyKeys.index(named: name) else {
+            guard let key = PolicyKeys.named(name) else {
                 warnings.append(.init(file: source, line: lineNumber, message: "unknown key \(escapedForLog(name)), ignored"))
                 continue
             }
-            let key = PolicyKeys.entries[index].key()
-            if key.name == name, key.apply(value, &policy) {
+            if key.apply(value, &policy) {
                 if let i = seen.firstIndex(where: { $0.name == key.name }) {
                     warnings.append(.init(file: source, line: lineNumber,
                                           message: "\(key.name) is also set on line \(seen[i].line); this later value is used"))

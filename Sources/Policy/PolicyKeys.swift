@@ -193,15 +193,6 @@ public enum PolicyKeys {
         return nil
     }
 
-    /// Where the key called `name` is in `entries`; nil for an unknown key. What the parser
-    /// and `Policy.set` look keys up with: no Optional of a key is made, whose copies and
-    /// destruction (when a key was a large struct) went through the runtime's value
-    /// witnesses, and so through Optional's metadata, built on a process's first login
-    /// (issue 17).
-    static func index(named name: String) -> Int? {
-        entries.firstIndex { $0.name == name }
-    }
-
     /// One line of the table: the key's name (which must be the name its PolicyKey gives,
     /// checked by `named` and by a unit test), and how to build it.
     struct Entry: Sendable {
