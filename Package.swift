@@ -164,12 +164,19 @@ let package = Package(
                           dependencies: ["Identifiers", "Authenticator", "HelperProtocol", "Policy", "Storage", "Registry", "HostState", "WebAuthn",
                                          "Crypto", "CLibcryptoLoader", "CSpawn", "CRuntimeOverrides"],
                           path: "Sources/Helper",
+                          exclude: ["symbol-order.txt"],
                           linkerSettings: [.unsafeFlags(staticSwift + [
                               // lld, to pack its 18,300 relative relocations (DT_RELR): the loader
                               // of every helper start reads a 3 kB bitmap instead of 440 kB of
                               // .rela.dyn (gold cannot pack them).
                               "-use-ld=lld",
                               "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                              // As the module's: the .bss variables and the functions a status
+                              // request and the logins' requests touch, first and together, so
+                              // that each fresh helper takes fewer page faults before it replies
+                              // (scripts/update-symbol-order.sh).
+                              "-Xlinker", "--symbol-ordering-file=\(root)/Sources/Helper/symbol-order.txt",
+                              "-Xlinker", "--no-warn-symbol-ordering",
                           ])]),
         .executableTarget(name: "passkeyctl",
                           dependencies: ["Identifiers", "CBOREncoding", "Crypto", "Policy", "Registry", "HostState", "Intelligence",
