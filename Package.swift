@@ -147,6 +147,7 @@ let package = Package(
                     // process. Re-loading it on every pam_start leaked ~10 kB a cycle.
                     "-Xlinker", "-z", "-Xlinker", "nodelete",
                     "-Xlinker", "-z", "-Xlinker", "relro",
+                    "-Xlinker", "-T", "-Xlinker", "\(root)/scripts/link/relro-rodata.ld",
                     // The .bss variables a step-aside touches, then the functions the usual
                     // logins run, first and together: a PAM application touches fewer of the
                     // module's pages (scripts/update-symbol-order.sh). A name the code no
@@ -240,7 +241,9 @@ for target in package.targets where (target.type == .regular && !cTargets.contai
 // -enable-testing) in its dynamic symbol table; Packaging/executable-exports.map keeps
 // them local. Tests/Integration/test_deb.py checks the packaged binaries.
 let hardenedExecutable: LinkerSetting = .unsafeFlags([
+    "-use-ld=lld",
     "-Xlinker", "-z", "-Xlinker", "relro",
+    "-Xlinker", "-T", "-Xlinker", "\(root)/scripts/link/relro-rodata.ld",
     "-Xlinker", "-z", "-Xlinker", "now",
     "-Xlinker", "--version-script=\(root)/Packaging/executable-exports.map",
 ])

@@ -333,6 +333,17 @@ def test_packaged_binaries_are_hardened_stripped_and_export_only_what_they_must(
         dynamic, segments, sections = readelf("-d", path), readelf("-l", path), readelf("-S", path)
         assert re.search(r"\(FLAGS\)\s+BIND_NOW", dynamic) or re.search(r"FLAGS_1.*\bNOW\b", dynamic), (name, dynamic)
         assert "GNU_RELRO" in segments, (name, segments)
+        # Constants are read-only for the life of the process: .rodata is not writable (the
+        # compiler's writable conformance records go to .data.rel.ro instead,
+        # scripts/link/relro-rodata.ld), and .data.rel.ro lies inside RELRO.
+        table = {m.group(1): (int(m.group(2), 16), int(m.group(3), 16), m.group(4)) for m in re.finditer(
+            r"\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([A-Za-z]*)\s", sections)}
+        assert "W" not in table[".rodata"][2], (name, table[".rodata"])
+        if ".data.rel.ro" in table:
+            relro = re.search(r"GNU_RELRO\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+0x([0-9a-f]+)", segments)
+            start, size = int(relro.group(1), 16), int(relro.group(2), 16)
+            address, length, _ = table[".data.rel.ro"]
+            assert start <= address and address + length <= start + size, (name, hex(address), hex(start), hex(size))
         assert "RUNPATH" not in dynamic and "RPATH" not in dynamic, (name, dynamic)
         # Stripped (dh_strip): no symbol table, no debugging information; the build id and a
         # debug link say where the -dbgsym package has them.
