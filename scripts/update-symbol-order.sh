@@ -78,7 +78,7 @@ echo "$user:$password" | chpasswd
 login() {  # login RANK SERVICE ANSWER... : one pamtester transaction under callgrind, listed RANKth
     rank=$1 name=$2
     shift 2
-    printf '%s\n' "$@" | valgrind -q --tool=callgrind --demangle=no --callgrind-out-file="$work/callgrind.$rank" \
+    printf '%s\n' "$@" | valgrind -q --tool=callgrind --demangle=no --trace-children=yes --callgrind-out-file="$work/callgrind.$rank.%p" \
         pamtester ${RHOST:+-I rhost=$RHOST} "$name" "$user" authenticate setcred >/dev/null 2>&1 || true
 }
 login 1 "$service-aside"                          # no passkey: the module steps aside
