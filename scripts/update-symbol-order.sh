@@ -18,15 +18,16 @@
 # the module that ran. They are listed by how common their login is, not by when it ran:
 # first the step-aside alone (every login, su and sudo of someone without a passkey here;
 # a second service has the module's first line and pam_permit), then the remote step-aside,
-# the passkey login, the offer, the wrong PIN; within one login in the order callgrind lists
-# them. What a step-aside runs then sits in the first pages, and what a passkey login adds
-# right after it. The .bss variables come from one more step-aside under valgrind's lackey,
-# which logs every load and store, with the dynamic loader saying (LD_DEBUG=files) where it
-# put the module. The helper's list comes the same way: the logins are traced with their
-# children, so the helpers they start (probe and assertion, probe and creation) are traced
-# too, after one status request (what `passkeyctl status` and the bench ask) traced first
-# with callgrind and with lackey; valgrind loads a position-independent program at 0x108000,
-# which the script checks against the program's entry point.
+# the passkey login, the offer, the wrong PIN; within one login by name (callgrind's listing
+# order changes from run to run, the set of functions does not). What a step-aside runs then
+# sits in the first pages, and what a passkey login adds right after it. The .bss variables
+# come from one more step-aside under valgrind's lackey, which logs every load and store,
+# with the dynamic loader saying (LD_DEBUG=files) where it put the module. The helper's list
+# comes the same way: the logins are traced with their children, so the helpers they start
+# (probe and assertion, probe and creation) are traced too, after one status request (what
+# `passkeyctl status` and the bench ask) traced first with callgrind and with lackey;
+# valgrind loads a position-independent program at 0x108000, which the script checks against
+# the program's entry point.
 #   usage (root, after `make build`): scripts/update-symbol-order.sh
 set -eu
 cd "$(dirname "$0")/.."
@@ -185,37 +186,51 @@ def in_large_sections(archive, kind, limit):
     return names
 
 def functions_run(object_suffix, large):
-    """Every function of the object that ran: the traces taken by rank (callgrind.RANK.*),
-    within one trace in the order callgrind lists them."""
+    """Every function of the object that ran, login by login (the traces callgrind.RANK.*, by
+    rank); within one login by name. Which functions a login runs is the same from run to
+    run, the order callgrind lists them in is not, and within a login it does not change
+    which pages the login touches."""
     seen, order = set(), []
-    rank = lambda p: (int(p.split("/callgrind.")[1].split(".")[0]), p)
-    for path in sorted(glob.glob(work + "/callgrind.*"), key=rank):
-        objects, functions, current = {}, {}, None
-        for line in open(path, errors="replace"):
-            m = re.match(r"^(c?)(ob|fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
-            if not m:
-                continue
-            callee, kind, number, name = m.groups()
-            table = objects if kind == "ob" else functions
-            if name:
-                table[number] = name
-            if callee:
-                continue
-            if kind == "ob":
-                current = objects.get(number)
-            elif current and current.endswith(object_suffix):
-                function = functions.get(number)
-                # callgrind tells apart two functions of one name (local symbols of two objects,
-                # or one function entered recursively) with a suffix 'N: the symbol is the name.
-                if function:
-                    function = re.sub(r"'[0-9]+$", "", function)
-                if function and not function.startswith("0x") and function not in seen and function not in large:
-                    seen.add(function)
-                    order.append(function)
+    ranks = {}
+    for path in glob.glob(work + "/callgrind.*"):
+        ranks.setdefault(int(path.split("/callgrind.")[1].split(".")[0]), []).append(path)
+    for rank in sorted(ranks):
+        ran = set()
+        for path in ranks[rank]:
+            objects, functions, current = {}, {}, None
+            for line in open(path, errors="replace"):
+                m = re.match(r"^(c?)(ob|fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+                if not m:
+                    continue
+                callee, kind, number, name = m.groups()
+                table = objects if kind == "ob" else functions
+                if name:
+                    table[number] = name
+                if callee:
+                    continue
+                if kind == "ob":
+                    current = objects.get(number)
+                elif current and current.endswith(object_suffix):
+                    function = functions.get(number)
+                    # callgrind tells apart two functions of one name (local symbols of two
+                    # objects, or one function entered recursively) with a suffix 'N: the
+                    # symbol is the name.
+                    if function:
+                        function = re.sub(r"'[0-9]+$", "", function)
+                    if function and not function.startswith("0x") and function not in large:
+                        ran.add(function)
+        order += sorted(ran - seen)
+        seen |= ran
     if len(order) < 200:
         sys.exit(f"update-symbol-order: only {len(order)} functions of {object_suffix} seen; did the logins run?")
     return order
 
+# The passkey login, the offer and the wrong PIN each start a helper: traced with them, or the
+# helper's list would hold the status request alone.
+started = [p for p in glob.glob(work + "/callgrind.[1-9]*")
+           if any(line.startswith("cmd:") and "pam_passkey_helper" in line for line in open(p, errors="replace"))]
+if len(started) < 3:
+    sys.exit(f"update-symbol-order: {len(started)} helpers traced in the logins, 3 or more expected; did the logins reach the helper?")
 large, large_bss = set(), set()
 for archive in archives:
     large |= in_large_sections(archive, "FUNC", 64 * 1024)
