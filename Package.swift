@@ -58,6 +58,11 @@ let root = Context.packageDirectory
 // math functions themselves (Sources/CRuntimeOverrides) and do not load libm.
 let staticSwift: [String] = ["-static-stdlib", "-L\(root)/scripts/link"]
 
+// The compiler's writable constant records moved into RELRO, so that .rodata stays read-only
+// (scripts/link/relro-rodata.ld; lld only: gold cannot read the script). The module and every
+// shipped executable.
+let constantsInRELRO: [String] = ["-use-ld=lld", "-Xlinker", "-T", "-Xlinker", "\(root)/scripts/link/relro-rodata.ld"]
+
 // What ships is compiled without the implicit imports of _StringProcessing (regex) and
 // _Concurrency: nothing uses them, and each would link its runtime library into the module
 // that every PAM application loads (about 1 MB for the regex engine alone).
@@ -136,7 +141,7 @@ let package = Package(
                                "HelperProtocol", "RelyingParty", "Wiring", "Wording", "PAMStack", "CRuntimeOverrides"],
                 path: "Sources/Module",
                 exclude: ["exports.map", "symbol-order.txt"],
-                linkerSettings: [.unsafeFlags(staticSwift + [
+                linkerSettings: [.unsafeFlags(staticSwift + constantsInRELRO + [
                     // lld, not the default gold: gold's --section-ordering-file left the
                     // functions it named spread over the module's 4.9 MB of code, and gold
                     // cannot pack relative relocations (docs/ARCHITECTURE.md, issue 17).
@@ -147,7 +152,6 @@ let package = Package(
                     // process. Re-loading it on every pam_start leaked ~10 kB a cycle.
                     "-Xlinker", "-z", "-Xlinker", "nodelete",
                     "-Xlinker", "-z", "-Xlinker", "relro",
-                    "-Xlinker", "-T", "-Xlinker", "\(root)/scripts/link/relro-rodata.ld",
                     // The .bss variables a step-aside touches, then the functions the usual
                     // logins run, first and together: a PAM application touches fewer of the
                     // module's pages (scripts/update-symbol-order.sh). A name the code no
@@ -167,10 +171,9 @@ let package = Package(
                           path: "Sources/Helper",
                           exclude: ["symbol-order.txt"],
                           linkerSettings: [.unsafeFlags(staticSwift + [
-                              // lld, to pack its 18,300 relative relocations (DT_RELR): the loader
-                              // of every helper start reads a 3 kB bitmap instead of 440 kB of
-                              // .rela.dyn (gold cannot pack them).
-                              "-use-ld=lld",
+                              // Its 18,300 relative relocations packed (DT_RELR; lld, as every
+                              // shipped executable is linked, below): the loader of every helper
+                              // start reads a 3 kB bitmap instead of 440 kB of .rela.dyn.
                               "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
                               // As the module's: the .bss variables and the functions a status
                               // request and the logins' requests touch, first and together, so
@@ -240,10 +243,8 @@ for target in package.targets where (target.type == .regular && !cTargets.contai
 // -export-dynamic, which would put every Swift symbol of the program (thousands with
 // -enable-testing) in its dynamic symbol table; Packaging/executable-exports.map keeps
 // them local. Tests/Integration/test_deb.py checks the packaged binaries.
-let hardenedExecutable: LinkerSetting = .unsafeFlags([
-    "-use-ld=lld",
+let hardenedExecutable: LinkerSetting = .unsafeFlags(constantsInRELRO + [
     "-Xlinker", "-z", "-Xlinker", "relro",
-    "-Xlinker", "-T", "-Xlinker", "\(root)/scripts/link/relro-rodata.ld",
     "-Xlinker", "-z", "-Xlinker", "now",
     "-Xlinker", "--version-script=\(root)/Packaging/executable-exports.map",
 ])

@@ -114,7 +114,7 @@ import bisect, glob, re, subprocess, sys
 work, root, module, helper, archives = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 VALGRIND_PIE_BASE = 0x108000  # where valgrind (amd64) loads a position-independent program
 
-def module_base(_trace):
+def module_base():
     """Where the dynamic loader put the module in the traced step-aside (LD_DEBUG=files)."""
     for path in glob.glob(work + "/loader.*"):
         # Each line starts with the process id: "  7233:\tfile=... [0];  generating link map".
@@ -236,7 +236,7 @@ for archive in archives:
     large |= in_large_sections(archive, "FUNC", 64 * 1024)
     large_bss |= in_large_sections(archive, "OBJECT", 4096)
 for binary, suffix, base, trace, out in [
-        (module, "/libpam_passkey.so", module_base, "/lackey", "/Sources/Module/symbol-order.txt"),
+        (module, "/libpam_passkey.so", lambda _: module_base(), "/lackey", "/Sources/Module/symbol-order.txt"),
         (helper, "/pam_passkey_helper", helper_base, "/helper-lackey", "/Sources/Helper/symbol-order.txt")]:
     trace = work + trace
     variables = touched_bss(binary, base(trace), trace, large_bss)
